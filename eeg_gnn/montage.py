@@ -226,7 +226,7 @@ def match_channels(
     for index, ch_name in enumerate(ch_names):
         ch_type = ch_types[index] if ch_types is not None else "eeg"
         canonical = None if grid else normalize_ch_name(ch_name)
-        if grid:
+        if grid and _GRID_NAME.match(_strip(ch_name)):
             dropped[ch_name] = _GRID_REASON
             continue
         if canonical is None:
