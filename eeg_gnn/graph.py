@@ -183,7 +183,7 @@ def connectivity(
         n_segments = (n_times - segment_length) // step + 1
         taper = get_window("hann", segment_length)
         if method == "wpli":
-            per_window = 3 * (bins.stop - bins.start) * n_nodes**2 * n_segments
+            per_window = 3 * (bins.stop - bins.start) * n_nodes**2 * n_segments // 2
         else:
             per_window = 2 * n_nodes * n_segments * segment_length
 
@@ -380,15 +380,19 @@ def _plv(signals):
     analytic = hilbert(signals, axis=-1)
     amplitude = np.abs(analytic)
     phasors = np.divide(analytic, amplitude, out=np.zeros_like(analytic), where=amplitude > 0)
-    return np.abs(phasors @ phasors.conj().swapaxes(-1, -2)) / signals.shape[-1]
+    return np.abs(_gram(phasors)) / signals.shape[-1]
 
 
 def _correlation(signals, absolute):
     centred = signals - signals.mean(axis=-1, keepdims=True)
     norm = np.linalg.norm(centred, axis=-1, keepdims=True)
-    unit = np.divide(centred, norm, out=np.zeros_like(centred), where=norm > 0)
-    correlation = unit @ unit.swapaxes(-1, -2)
+    correlation = _gram(np.divide(centred, norm, out=np.zeros_like(centred), where=norm > 0))
     return np.abs(correlation) if absolute else correlation
+
+
+def _gram(vectors):
+    """``vectors @ vectors^H`` over the last axis, for stacks of matrices."""
+    return vectors @ np.conjugate(vectors.swapaxes(-1, -2), order="C")
 
 
 def _segment_spectra(signals, segment_length, step, taper, bins):
@@ -399,7 +403,7 @@ def _segment_spectra(signals, segment_length, step, taper, bins):
 
 
 def _coherence(spectra):
-    cross = spectra @ spectra.conj().swapaxes(-1, -2)
+    cross = _gram(spectra)
     power = np.diagonal(cross, axis1=-2, axis2=-1).real
     denominator = power[..., :, None] * power[..., None, :]
     coherence = np.divide(
@@ -409,20 +413,24 @@ def _coherence(spectra):
 
 
 def _wpli(spectra):
+    n_nodes = spectra.shape[-2]
+    rows, columns = np.triu_indices(n_nodes, k=1)
     real, imag = spectra.real, spectra.imag
-    imaginary_cross = imag[..., :, None, :] * real[..., None, :, :]
-    imaginary_cross -= real[..., :, None, :] * imag[..., None, :, :]
+    imaginary_cross = imag[..., rows, :] * real[..., columns, :]
+    imaginary_cross -= real[..., rows, :] * imag[..., columns, :]
     numerator = np.abs(imaginary_cross.sum(axis=-1))
     denominator = np.abs(imaginary_cross, out=imaginary_cross).sum(axis=-1)
-    magnitude = np.abs(spectra)
-    scale = magnitude @ magnitude.swapaxes(-1, -2)
+    scale = _gram(np.abs(spectra))[..., rows, columns]
     wpli = np.divide(
         numerator,
         denominator,
         out=np.zeros(numerator.shape),
         where=denominator > _WPLI_RELATIVE_TOLERANCE * scale,
-    )
-    return wpli.mean(axis=1)
+    ).mean(axis=1)
+    adjacency = np.zeros((spectra.shape[0], n_nodes, n_nodes))
+    adjacency[:, rows, columns] = wpli
+    adjacency[:, columns, rows] = wpli
+    return adjacency
 
 
 def _design_filter(sfreq, fmin, fmax, n_times):
