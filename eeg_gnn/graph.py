@@ -13,6 +13,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import ArrayLike
 from scipy.signal import butter, get_window, hilbert, sosfiltfilt
 
 CONNECTIVITY_METHODS = ("plv", "wpli", "coherence", "correlation")
@@ -23,7 +24,14 @@ _CHUNK_ELEMENTS = 2**22
 _WPLI_RELATIVE_TOLERANCE = 1e-10
 
 
-def distance_adjacency(positions, method="gaussian", *, sigma=None, k=None, threshold=None):
+def distance_adjacency(
+    positions: ArrayLike,
+    method: str = "gaussian",
+    *,
+    sigma: float | None = None,
+    k: int | None = None,
+    threshold: float | None = None,
+) -> np.ndarray:
     """Adjacency matrix from the distances between electrodes.
 
     Parameters
@@ -109,8 +117,15 @@ def distance_adjacency(positions, method="gaussian", *, sigma=None, k=None, thre
 
 
 def connectivity(
-    windows, sfreq, method, *, fmin, fmax, absolute=True, segment_length=None
-):
+    windows: ArrayLike,
+    sfreq: float,
+    method: str,
+    *,
+    fmin: float | None,
+    fmax: float | None,
+    absolute: bool = True,
+    segment_length: int | None = None,
+) -> np.ndarray:
     """Functional connectivity between all pairs of electrodes, for every window.
 
     All windows are processed together (in chunks that bound memory use), never one by one.
@@ -179,8 +194,9 @@ def connectivity(
     n_windows, n_nodes, n_times = windows.shape
 
     if method in ("wpli", "coherence"):
-        segment_length, step, bins = _plan_segments(n_times, sfreq, fmin, fmax, segment_length)
-        n_segments = (n_times - segment_length) // step + 1
+        segment_length, step, n_segments, bins = _plan_segments(
+            n_times, sfreq, fmin, fmax, segment_length
+        )
         taper = get_window("hann", segment_length)
         if method == "wpli":
             per_window = 3 * (bins.stop - bins.start) * n_nodes**2 * n_segments // 2
@@ -211,6 +227,7 @@ def connectivity(
         chunk = np.asarray(windows[start : start + chunk_size], dtype=np.float64)
         adjacency[start : start + chunk_size] = compute(chunk)
 
+    adjacency = 0.5 * (adjacency + adjacency.swapaxes(1, 2))
     flat = np.ptp(windows, axis=-1) == 0
     adjacency[flat[:, :, None] | flat[:, None, :]] = 0.0
     low = -1.0 if method == "correlation" and not absolute else 0.0
@@ -219,7 +236,13 @@ def connectivity(
     return adjacency
 
 
-def check_adjacency(adjacency, n_nodes=None, *, non_negative=True, name="adjacency"):
+def check_adjacency(
+    adjacency: ArrayLike,
+    n_nodes: int | None = None,
+    *,
+    non_negative: bool = True,
+    name: str = "adjacency",
+) -> np.ndarray:
     """Validate one adjacency matrix or a batch of them.
 
     Parameters
@@ -263,7 +286,9 @@ def check_adjacency(adjacency, n_nodes=None, *, non_negative=True, name="adjacen
     if array.size == 0:
         raise ValueError(f"{name} is empty, got shape {shape}.")
     if n_nodes is not None and shape[-1] != n_nodes:
-        raise ValueError(f"{name} has {shape[-1]} nodes (shape {shape}), expected n_nodes={n_nodes}.")
+        raise ValueError(
+            f"{name} has {shape[-1]} nodes (shape {shape}), expected n_nodes={n_nodes}."
+        )
 
     finite = np.isfinite(array)
     if not finite.all():
@@ -289,7 +314,9 @@ def check_adjacency(adjacency, n_nodes=None, *, non_negative=True, name="adjacen
     return array
 
 
-def sparsify(adjacency, *, top_k=None, threshold=None):
+def sparsify(
+    adjacency: ArrayLike, *, top_k: int | None = None, threshold: float | None = None
+) -> np.ndarray:
     """Keep only the strongest edges.
 
     Strength is the absolute weight, so signed matrices are handled; kept edges keep their
@@ -342,7 +369,7 @@ def sparsify(adjacency, *, top_k=None, threshold=None):
     return np.where(keep | diagonal, adjacency, 0.0)
 
 
-def dense_to_edge_index(adjacency):
+def dense_to_edge_index(adjacency: ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
     """Convert a dense adjacency matrix to PyTorch Geometric ``edge_index``/``edge_weight``.
 
     Parameters
@@ -392,7 +419,7 @@ def _correlation(signals, absolute):
 
 def _gram(vectors):
     """``vectors @ vectors^H`` over the last axis, for stacks of matrices."""
-    return vectors @ np.conjugate(vectors.swapaxes(-1, -2), order="C")
+    return vectors @ vectors.conj().swapaxes(-1, -2)
 
 
 def _segment_spectra(signals, segment_length, step, taper, bins):
@@ -477,7 +504,7 @@ def _plan_segments(n_times, sfreq, fmin, fmax, segment_length):
             f"{sfreq / segment_length:g} Hz) lies in [fmin, fmax] = [{fmin:g}, {fmax:g}] Hz; "
             "widen the band or increase segment_length."
         )
-    return segment_length, step, slice(in_band[0], in_band[-1] + 1)
+    return segment_length, step, n_segments, slice(in_band[0], in_band[-1] + 1)
 
 
 def _check_windows(windows):

@@ -118,6 +118,9 @@ def read_recording(
         else:
             reader = _MNE_READERS[".fif" if suffix == ".fif.gz" else suffix]
             raw = reader(path, preload=True, verbose="error")
+            if len(raw.filenames) == 1:
+                # messages name the file the user gave (.vhdr, .set), not the data part MNE lists (.eeg, .fdt)
+                raw._filenames = [path]
     except (ValueError, OSError, RuntimeError, KeyError, IndexError, TypeError) as exc:
         if isinstance(exc, (ValueError, FileNotFoundError)) and str(path) in str(exc):
             raise

@@ -1,0 +1,152 @@
+"""Folds split by subject (scikit-learn's group splitters), a validation split of training subjects, and a guard
+that fails loudly if a subject is ever on both sides."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold
+
+from ._validation import check_option
+
+CV_METHODS = ("group-kfold", "loso")
+
+
+class LeakageError(RuntimeError):
+    """A subject is on both sides of a split."""
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One split: subjects to train on, to validate (early stopping) on, and to test on."""
+
+    index: int
+    train_subjects: tuple[str, ...]
+    val_subjects: tuple[str, ...]
+    test_subjects: tuple[str, ...]
+
+
+def check_no_leakage(*sides: np.ndarray | tuple[str, ...]) -> None:
+    """Raise :class:`LeakageError` naming the subjects that appear in more than one of ``sides``."""
+    seen: dict[str, int] = {}
+    for side, subjects in enumerate(sides):
+        for subject in set(np.asarray(subjects).tolist()):
+            if subject in seen and seen[subject] != side:
+                shared = sorted(set(np.asarray(sides[seen[subject]]).tolist()) & set(np.asarray(subjects).tolist()))
+                raise LeakageError(f"Subjects {shared} are in two sides of one split: results would leak.")
+            seen[subject] = side
+
+
+def _subject_labels(labels: np.ndarray, subjects: np.ndarray) -> dict[str, int]:
+    """One stratification label per subject: its most frequent window label."""
+    result = {}
+    for subject in np.unique(subjects):
+        values, counts = np.unique(labels[subjects == subject], return_counts=True)
+        result[subject] = int(values[np.argmax(counts)])
+    return result
+
+
+def _split(labels: np.ndarray, subjects: np.ndarray, n_splits: int, method: str, seed: int):
+    if method == "loso":
+        return LeaveOneGroupOut().split(labels, labels, groups=subjects)
+    return StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(
+        labels, labels, groups=subjects)
+
+
+def make_folds(
+    labels: np.ndarray,
+    subjects: np.ndarray,
+    *,
+    n_splits: int = 5,
+    method: str = "group-kfold",
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    class_names: list[str] | None = None,
+) -> list[Fold]:
+    """Split windows into folds by subject, each with a validation split of its training subjects.
+
+    Parameters
+    ----------
+    labels : ndarray, shape (n_windows,)
+        Class index of each window (used to stratify).
+    subjects : ndarray, shape (n_windows,)
+        Subject of each window; a subject is always on one side only.
+    n_splits : int
+        Number of folds for ``'group-kfold'`` (ignored by ``'loso'``: one fold per subject).
+    method : 'group-kfold' | 'loso'
+        Stratified group k-fold, or leave one subject out.
+    val_fraction : float
+        Share of training subjects held out for early stopping.
+    seed : int
+    class_names : list of str, optional
+        For messages.
+
+    Returns
+    -------
+    list of Fold
+    """
+    check_option("cv", method, CV_METHODS)
+    labels, subjects = np.asarray(labels), np.asarray(subjects).astype(str)
+    if labels.size == 0:
+        raise ValueError("The dataset has no windows to split.")
+    names = class_names or [str(c) for c in np.unique(labels)]
+    per_subject = _subject_labels(labels, subjects)
+    n_classes = len(np.unique(labels))
+    if n_classes < 2:
+        raise ValueError(f"All windows have one class ({names[int(labels[0])]}): nothing to classify.")
+    subjects_with_class = {c: len(np.unique(subjects[labels == c])) for c in np.unique(labels)}
+    smallest = min(subjects_with_class.values())
+    if method == "group-kfold":
+        if n_splits < 2:
+            raise ValueError(f"--folds must be at least 2, got {n_splits}.")
+        if n_splits > smallest:
+            worst = min(subjects_with_class, key=subjects_with_class.get)
+            raise ValueError(
+                f"Cannot make {n_splits} folds: class {names[int(worst)]!r} has only {smallest} subjects. "
+                f"Use --folds {max(2, smallest)} or fewer, or --cv loso."
+            )
+    folds = []
+    for index, (train_idx, test_idx) in enumerate(_split(labels, subjects, n_splits, method, seed)):
+        train_subjects = np.unique(subjects[train_idx])
+        missing = sorted(set(np.unique(labels)) - set(np.unique(labels[train_idx])))
+        if missing:
+            raise ValueError(
+                f"Fold {index}: its training subjects have no window of class "
+                f"{', '.join(names[int(m)] for m in missing)}; use fewer folds or add subjects of that class."
+            )
+        val_subjects = _validation_subjects(train_subjects, per_subject, val_fraction, seed + index)
+        fit_subjects = np.setdiff1d(train_subjects, val_subjects)
+        test_subjects = np.unique(subjects[test_idx])
+        check_no_leakage(fit_subjects, val_subjects, test_subjects)
+        folds.append(Fold(index, tuple(fit_subjects), tuple(val_subjects), tuple(test_subjects)))
+    return folds
+
+
+def _validation_subjects(train_subjects, per_subject, val_fraction, seed) -> np.ndarray:
+    """Hold out about ``val_fraction`` of the training subjects, at least one of each subject label when possible."""
+    rng = np.random.default_rng(seed)
+    chosen = []
+    by_label: dict[int, list[str]] = {}
+    for subject in train_subjects:
+        by_label.setdefault(per_subject[subject], []).append(subject)
+    for members in by_label.values():
+        if len(members) < 2:
+            continue
+        n_val = max(1, int(round(val_fraction * len(members))))
+        chosen.extend(rng.choice(sorted(members), size=min(n_val, len(members) - 1), replace=False).tolist())
+    return np.array(sorted(chosen), dtype=str)
+
+
+def save_folds(folds: list[Fold], path: Path) -> None:
+    """Write ``folds.csv``: one row per subject and fold, with its role (train, val or test)."""
+    with path.open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["fold", "subject", "role"])
+        for fold in folds:
+            for role, members in (("train", fold.train_subjects), ("val", fold.val_subjects),
+                                  ("test", fold.test_subjects)):
+                for subject in members:
+                    writer.writerow([fold.index, subject, role])

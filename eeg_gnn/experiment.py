@@ -1,0 +1,289 @@
+"""``run_cv(config)``: dataset -> features -> folds by subject -> graph model and baseline -> a run directory.
+
+A run directory is new for every run (never overwritten) and holds ``config.json``, ``folds.csv``,
+``predictions.csv``, ``results.json``, ``tensorboard/`` and ``checkpoints/``. While a run is under way (or after
+it failed or was interrupted) the directory holds a file ``INCOMPLETE`` saying so; ``results.json`` is written
+last, and only then is ``INCOMPLETE`` removed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .config import DISTANCE_GRAPHS, TrainConfig
+from .datasets import Dataset, load_dataset
+from .extraction import RecordingFeatures, extract_dataset
+from .graph import distance_adjacency, sparsify
+from .metrics import aggregate_labels, aggregate_proba, classification_metrics, confusion_matrix_figure, summarize
+from .montage import positions
+from .training import FoldOutput, Samples, cross_validate
+
+INCOMPLETE = "INCOMPLETE"
+MODEL_NAMES = ("model", "baseline")
+
+
+@dataclass
+class Results:
+    """Where a run went and what it measured (the content of ``results.json``)."""
+
+    run_dir: Path
+    results: dict
+
+    def summary(self) -> str:
+        return format_summary(self.results, self.run_dir)
+
+
+def package_versions() -> dict[str, str]:
+    import mne
+    import scipy
+    import sklearn
+    import torch
+    import torch_geometric
+
+    return {"eeg_gnn": __version__, "python": platform.python_version(), "torch": torch.__version__,
+            "torch_geometric": torch_geometric.__version__, "mne": mne.__version__, "numpy": np.__version__,
+            "scipy": scipy.__version__, "scikit-learn": sklearn.__version__}
+
+
+def new_run_dir(config: TrainConfig) -> Path:
+    """Create a fresh directory ``<out>/<task>_<dataset>_<model>_<graph>_<timestamp>[-N]``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = config.out_path / f"{config.task}_{config.dataset}_{config.model}_{config.graph}_{stamp}"
+    config.out_path.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1, 1000):
+        candidate = base if attempt == 1 else base.with_name(f"{base.name}-{attempt}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"Could not create a new run directory next to {base}.")
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(payload, indent=2, default=_json_default) + "\n")
+    os.replace(partial, path)
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, (np.ndarray, tuple)):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"Cannot save {type(value).__name__} to JSON.")
+
+
+def window_labels(dataset: Dataset, recording_index: int, onsets: np.ndarray, window_s: float) -> np.ndarray:
+    """Class index of each window; -1 for windows outside every labelled interval."""
+    recording = dataset.recordings[recording_index]
+    if recording.label is not None:
+        return np.full(len(onsets), dataset.classes.index(recording.label))
+    labels = np.full(len(onsets), -1)
+    for interval in dataset.descriptor.get("intervals", []):
+        inside = (onsets >= interval["start"]) & (onsets + window_s <= interval["end"])
+        labels[inside] = dataset.classes.index(interval["label"])
+    return labels
+
+
+def build_samples(config: TrainConfig, dataset: Dataset, extracted: list[RecordingFeatures]) -> Samples:
+    """Stack every recording's windows, attach labels, subjects and the adjacency the config asks for."""
+    parts = {key: [] for key in ("features", "adjacency", "labels", "subjects", "recordings", "window", "onsets")}
+    for index, (recording, result) in enumerate(zip(dataset.recordings, extracted)):
+        labels = window_labels(dataset, index, result.onsets, config.window)
+        keep = labels >= 0
+        n = int(keep.sum())
+        parts["features"].append(result.features[keep])
+        if result.adjacency is not None:
+            adjacency = result.adjacency[keep]
+            if config.graph_scope == "recording" and n:
+                adjacency = np.broadcast_to(adjacency.mean(axis=0), adjacency.shape)
+            parts["adjacency"].append(adjacency)
+        parts["labels"].append(labels[keep])
+        parts["subjects"].append(np.full(n, recording.subject, dtype=object))
+        parts["recordings"].append(np.full(n, recording.recording_id, dtype=object))
+        parts["window"].append(np.flatnonzero(keep))
+        parts["onsets"].append(result.onsets[keep])
+    node_names = extracted[0].node_names
+    if config.graph in DISTANCE_GRAPHS:
+        method = "gaussian" if config.graph == "distance" else "knn"
+        adjacency = distance_adjacency(positions(node_names, kind="scalp"), method)
+    else:
+        adjacency = np.concatenate(parts["adjacency"])
+    if config.top_k is not None:
+        adjacency = sparsify(adjacency, top_k=config.top_k)
+    samples = Samples(
+        features=np.concatenate(parts["features"]).astype(np.float32),
+        adjacency=np.ascontiguousarray(adjacency, dtype=np.float32),
+        labels=np.concatenate(parts["labels"]).astype(np.int64),
+        subjects=np.concatenate(parts["subjects"]).astype(str),
+        recordings=np.concatenate(parts["recordings"]).astype(str),
+        window_index=np.concatenate(parts["window"]),
+        onsets=np.concatenate(parts["onsets"]),
+        node_names=list(node_names),
+    )
+    if len(samples.labels) == 0:
+        raise ValueError(f"No labelled window in dataset {dataset.name!r}.")
+    return samples
+
+
+def _collect(outputs: list[FoldOutput], samples: Samples, n_classes: int) -> dict[str, np.ndarray]:
+    n = len(samples.labels)
+    collected = {"fold": np.full(n, -1), "model": np.full((n, n_classes), np.nan),
+                 "baseline": np.full((n, n_classes), np.nan)}
+    for output in outputs:
+        collected["fold"][output.test_mask] = output.fold.index
+        collected["model"][output.test_mask] = output.model_proba
+        collected["baseline"][output.test_mask] = output.baseline_proba
+    return collected
+
+
+def evaluate(samples: Samples, collected: dict, dataset: Dataset, config: TrainConfig,
+             outputs: list[FoldOutput]) -> dict:
+    """Window- and subject/recording-level metrics with 95 % bootstrap intervals over subjects, per model."""
+    tested = collected["fold"] >= 0
+    labels, subjects = samples.labels[tested], samples.subjects[tested]
+    level = "recording" if dataset.label_level == "recording" else "subject"
+    groups = (samples.recordings if level == "recording" else samples.subjects)[tested]
+    report = {}
+    for name in MODEL_NAMES:
+        proba = collected[name][tested]
+        unique_groups, group_proba = aggregate_proba(proba, groups)
+        report[name] = {"window": summarize(labels, proba, subjects, n_boot=config.n_boot, seed=config.seed)}
+        if dataset.label_level != "window":
+            _, group_labels = aggregate_labels(labels, groups)
+            group_subjects = np.array([subjects[groups == g][0] for g in unique_groups])
+            report[name][level] = summarize(group_labels, group_proba, group_subjects, n_boot=config.n_boot,
+                                            seed=config.seed)
+        report[name]["per_fold"] = [
+            {"fold": o.fold.index, "test_subjects": list(o.fold.test_subjects),
+             **classification_metrics(samples.labels[o.test_mask], getattr(o, f"{name}_proba"))}
+            for o in outputs
+        ]
+    return report
+
+
+def write_predictions(path: Path, samples: Samples, collected: dict, classes: list[str]) -> None:
+    """``predictions.csv``: one row per window and model (graph model and baseline)."""
+    with path.open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["model", "subject", "recording", "window", "onset_s", "fold", "true_label",
+                         *[f"proba_{c}" for c in classes]])
+        for name in MODEL_NAMES:
+            for i in np.flatnonzero(collected["fold"] >= 0):
+                writer.writerow([name, samples.subjects[i], samples.recordings[i], samples.window_index[i],
+                                 f"{samples.onsets[i]:.3f}", collected["fold"][i], classes[samples.labels[i]],
+                                 *[f"{p:.6f}" for p in collected[name][i]]])
+
+
+def _log_final(run_dir: Path, config: TrainConfig, report: dict, classes: list[str]) -> None:
+    from torch.utils.tensorboard import SummaryWriter
+
+    with SummaryWriter(str(run_dir / "tensorboard" / "summary")) as writer:
+        hparams = {k: v for k, v in config.to_dict().items() if isinstance(v, (int, float, str, bool))}
+        final = {}
+        for name in MODEL_NAMES:
+            for metric in ("balanced_accuracy", "roc_auc"):
+                value = report[name]["window"][metric]
+                if value is not None:
+                    final[f"hparam/{name}_window_{metric}"] = value
+        writer.add_hparams(hparams, final, run_name=".")
+        for name in MODEL_NAMES:
+            figure = confusion_matrix_figure(report[name]["window"]["confusion_matrix"], classes)
+            writer.add_figure(f"confusion_matrix/{name}", figure)
+
+
+def run_cv(config: TrainConfig) -> Results:
+    """Run cross-validation as ``config`` says and save everything needed to check and rerun it.
+
+    Parameters
+    ----------
+    config : TrainConfig
+
+    Returns
+    -------
+    Results
+        The run directory and the content of its ``results.json``.
+    """
+    dataset = load_dataset(config.dataset, config.data_dir)
+    if len(dataset.subjects) < 2:
+        raise ValueError(
+            f"Dataset {dataset.name!r} has {len(dataset.subjects)} subject: cross-subject folds need at least two."
+        )
+    run_dir = new_run_dir(config)
+    marker = run_dir / INCOMPLETE
+    marker.write_text("This run has not finished (it is running, failed or was interrupted); do not use it.\n")
+    started = time.time()
+    _write_json(run_dir / "config.json", {
+        "config": config.to_dict(), "preprocessing_steps": config.preprocessing().steps(),
+        "versions": package_versions(), "command": sys.argv,
+        "dataset": {"name": dataset.name, "root": str(dataset.root), "classes": dataset.classes,
+                    "recordings": [{"id": r.recording_id, "subject": r.subject, "label": r.label} for r in dataset.recordings]},
+    })
+    try:
+        extracted, n_cached = extract_dataset(dataset, config.preprocessing(), config.feature_spec(),
+                                              use_cache=config.use_cache, progress=config.progress)
+        samples = build_samples(config, dataset, extracted)
+        folds, outputs = cross_validate(config, dataset, samples, run_dir)
+        collected = _collect(outputs, samples, len(dataset.classes))
+        write_predictions(run_dir / "predictions.csv", samples, collected, dataset.classes)
+        report = evaluate(samples, collected, dataset, config, outputs)
+        _log_final(run_dir, config, report, dataset.classes)
+        results = {
+            "task": config.task, "dataset": dataset.name, "classes": dataset.classes,
+            "label_level": dataset.label_level, "cv": config.cv, "n_folds": len(folds),
+            "n_subjects": len(dataset.subjects), "n_recordings": len(dataset.recordings),
+            "n_windows": int(len(samples.labels)), "node_names": samples.node_names,
+            "n_rejected_windows": int(sum(r.n_rejected for r in extracted)),
+            "features_from_cache": n_cached, "seconds": round(time.time() - started, 1),
+            "model_name": config.model, "graph": config.graph, "baseline_name": "logistic regression (flattened features)",
+            **{name: report[name] for name in MODEL_NAMES},
+        }
+        _write_json(run_dir / "results.json", results)
+    except BaseException as exc:
+        marker.write_text(f"This run did not finish: {type(exc).__name__}: {exc}\n")
+        raise
+    marker.unlink()
+    return Results(run_dir, results)
+
+
+def _fmt(summary: dict, metric: str) -> str:
+    value = summary.get(metric)
+    if value is None:
+        return "n/a"
+    interval = summary.get("ci95", {}).get(metric)
+    return f"{value:.3f} [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else f"{value:.3f}"
+
+
+def format_summary(results: dict, run_dir: Path) -> str:
+    """One screen: model vs baseline with 95 % intervals over subjects."""
+    level = "recording" if results["label_level"] == "recording" else "subject"
+    cv = "leave-one-subject-out" if results["cv"] == "loso" else f"{results['n_folds']}-fold stratified group k-fold"
+    lines = [
+        f"{results['task']} on {results['dataset']}: {results['n_subjects']} subjects, {results['n_recordings']} "
+        f"recordings, {results['n_windows']} windows; {cv} by subject ({results['seconds']} s)",
+        f"{'':<30}{'balanced accuracy [95% CI]':<30}{'ROC AUC [95% CI]':<30}",
+    ]
+    labels = {"model": f"{results['model_name'].upper()} ({results['graph']} graph)", "baseline": "baseline (log. regression)"}
+    for name in MODEL_NAMES:
+        for lvl in ("window", level):
+            if lvl in results[name]:
+                summary = results[name][lvl]
+                lines.append(f"{labels[name] + ', ' + lvl:<30}{_fmt(summary, 'balanced_accuracy'):<30}"
+                             f"{_fmt(summary, 'roc_auc'):<30}")
+    lines.append(f"saved to {run_dir} (results.json, predictions.csv, folds.csv, tensorboard/, checkpoints/)")
+    return "\n".join(lines)

@@ -1,0 +1,220 @@
+"""Cross-validated training: one function, :func:`run_cv`, from a config to a run directory with results.
+
+Per fold: features are standardised with statistics of the fold's training subjects only; the graph model is
+trained with a class-weighted loss and early stopping on the validation subjects (a part of the training
+subjects); the baseline (logistic regression on the same flattened features) is fitted on all training subjects;
+both predict the same test subjects.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .config import TrainConfig
+from .cv import Fold, check_no_leakage, make_folds, save_folds
+from .datasets import Dataset
+from .models import build_model, flatten_features, make_baseline, make_batch
+
+
+@dataclass
+class Samples:
+    """All windows of a dataset, in one array per field.
+
+    Attributes
+    ----------
+    features : ndarray, shape (n_windows, n_nodes, n_bands)
+    adjacency : ndarray, shape (n_nodes, n_nodes) or (n_windows, n_nodes, n_nodes)
+    labels : ndarray of int, shape (n_windows,)
+    subjects, recordings : ndarray of str, shape (n_windows,)
+    window_index : ndarray of int, shape (n_windows,)
+        Position of the window within its recording.
+    onsets : ndarray, shape (n_windows,)
+    node_names : list of str
+    """
+
+    features: np.ndarray
+    adjacency: np.ndarray
+    labels: np.ndarray
+    subjects: np.ndarray
+    recordings: np.ndarray
+    window_index: np.ndarray
+    onsets: np.ndarray
+    node_names: list[str]
+
+    def take(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        adjacency = self.adjacency[mask] if self.adjacency.ndim == 3 else None
+        return self.features[mask], adjacency
+
+
+@dataclass
+class FoldOutput:
+    """Test-set probabilities of one fold for the graph model and the baseline, and the training history."""
+
+    fold: Fold
+    test_mask: np.ndarray
+    model_proba: np.ndarray
+    baseline_proba: np.ndarray
+    history: list[dict]
+    best_epoch: int
+
+
+def seed_everything(seed: int) -> None:
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
+    """Z-score every (node, band) feature with the mean and std of ``train`` only."""
+    mean = train.mean(axis=0, keepdims=True)
+    std = train.std(axis=0, keepdims=True) + 1e-6
+    return [((x - mean) / std).astype(np.float32) for x in (train, *others)], mean, std
+
+
+def _class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
+    counts = np.bincount(labels, minlength=n_classes).astype(float)
+    weights = counts.sum() / (n_classes * np.maximum(counts, 1))
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+def _logits(model: nn.Module, features: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
+    x, edge_index, edge_weight, batch = make_batch(features, adjacency)
+    return model(x, edge_index, edge_weight, batch)
+
+
+def predict_proba(model: nn.Module, features: np.ndarray, adjacency: np.ndarray, *, batch_size: int = 256,
+                  device: str = "cpu") -> np.ndarray:
+    """Class probabilities, shape (n_windows, n_classes), in evaluation mode."""
+    model.eval()
+    shared = adjacency.ndim == 2
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(features), batch_size):
+            stop = start + batch_size
+            adj = adjacency if shared else adjacency[start:stop]
+            logits = _logits(model, torch.from_numpy(features[start:stop]).to(device),
+                             torch.from_numpy(np.ascontiguousarray(adj)).to(device))
+            out.append(torch.softmax(logits, dim=1).cpu().numpy())
+    return np.concatenate(out).astype(np.float64)
+
+
+def train_graph_model(config: TrainConfig, n_classes: int, train: tuple, val: tuple | None, *, writer=None,
+                      desc: str = "") -> tuple[nn.Module, list[dict], int]:
+    """Fit a graph model with early stopping on the validation loss.
+
+    ``train`` and ``val`` are (features, adjacency, labels) with features (n, n_nodes, n_bands) and adjacency
+    (n_nodes, n_nodes) or (n, n_nodes, n_nodes). Returns the model at its best epoch, the per-epoch history and
+    the best epoch.
+    """
+    features, adjacency, labels = train
+    generator = torch.Generator().manual_seed(config.seed)
+    model = build_model(config.model, features.shape[2], n_classes, hidden_channels=config.hidden,
+                        n_layers=config.layers, dropout=config.dropout, K=config.cheb_k).to(config.device)
+    model.reset_parameters()
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    loss_fn = nn.CrossEntropyLoss(weight=_class_weights(labels, n_classes).to(config.device))
+    shared = adjacency.ndim == 2
+    adjacency_t = torch.from_numpy(np.ascontiguousarray(adjacency)).to(config.device)
+    features_t = torch.from_numpy(features).to(config.device)
+    labels_t = torch.from_numpy(labels).long().to(config.device)
+    best_state, best_loss, best_epoch, history = None, np.inf, 0, []
+    bar = tqdm(range(1, config.epochs + 1), desc=desc, unit="epoch", leave=False, disable=not config.progress)
+    for epoch in bar:
+        model.train()
+        order = torch.randperm(len(features_t), generator=generator)
+        total = 0.0
+        for start in range(0, len(order), config.batch_size):
+            index = order[start:start + config.batch_size]
+            if len(index) < 2:
+                continue
+            adj = adjacency_t if shared else adjacency_t[index]
+            loss = loss_fn(_logits(model, features_t[index], adj), labels_t[index])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            total += loss.item() * len(index)
+        record = {"epoch": epoch, "train_loss": total / len(order)}
+        if val is not None and len(val[0]):
+            proba = predict_proba(model, val[0], val[1], device=config.device)
+            record["val_loss"] = float(nn.functional.nll_loss(
+                torch.log(torch.from_numpy(proba).clamp_min(1e-12)), torch.from_numpy(val[2]).long(),
+                weight=_class_weights(labels, n_classes).double()))
+            record["val_balanced_accuracy"] = _balanced_accuracy(val[2], proba)
+        monitored = record.get("val_loss", record["train_loss"])
+        if monitored < best_loss - 1e-4:
+            best_loss, best_epoch, best_state = monitored, epoch, copy.deepcopy(model.state_dict())
+        history.append(record)
+        if writer is not None:
+            for key, value in record.items():
+                if key != "epoch":
+                    writer.add_scalar(key.replace("_", "/", 1), value, epoch)
+        bar.set_postfix({k: round(v, 3) for k, v in record.items() if k != "epoch"})
+        if epoch - best_epoch >= config.patience:
+            break
+    model.load_state_dict(best_state)
+    return model, history, best_epoch
+
+
+def _balanced_accuracy(labels: np.ndarray, proba: np.ndarray) -> float:
+    predicted = proba.argmax(axis=1)
+    recalls = [np.mean(predicted[labels == c] == c) for c in np.unique(labels)]
+    return float(np.mean(recalls))
+
+
+def run_fold(config: TrainConfig, samples: Samples, fold: Fold, n_classes: int, *, writer=None,
+             checkpoint: Path | None = None) -> FoldOutput:
+    """Train and test the graph model and the baseline on one fold."""
+    subjects = samples.subjects
+    fit_mask = np.isin(subjects, fold.train_subjects)
+    val_mask = np.isin(subjects, fold.val_subjects)
+    test_mask = np.isin(subjects, fold.test_subjects)
+    check_no_leakage(subjects[fit_mask], subjects[val_mask], subjects[test_mask])
+    (fit_x, fit_adj), (val_x, val_adj), (test_x, test_adj) = (samples.take(m) for m in (fit_mask, val_mask, test_mask))
+    (fit_x, val_x, test_x), mean, std = standardise(fit_x, val_x, test_x)
+    shared = samples.adjacency if samples.adjacency.ndim == 2 else None
+    model, history, best_epoch = train_graph_model(
+        config, n_classes,
+        (fit_x, shared if shared is not None else fit_adj, samples.labels[fit_mask]),
+        (val_x, shared if shared is not None else val_adj, samples.labels[val_mask]) if val_mask.any() else None,
+        writer=writer, desc=f"fold {fold.index}")
+    model_proba = predict_proba(model, test_x, shared if shared is not None else test_adj, device=config.device)
+    train_mask = fit_mask | val_mask
+    baseline = make_baseline(config.seed)
+    baseline.fit(flatten_features(samples.features[train_mask]), samples.labels[train_mask])
+    baseline_proba = baseline.predict_proba(flatten_features(samples.features[test_mask]))
+    if checkpoint is not None:
+        torch.save({
+            "model": config.model, "state_dict": model.state_dict(),
+            "model_kwargs": {"in_channels": model.in_channels, "n_classes": n_classes, "hidden_channels": config.hidden,
+                             "n_layers": config.layers, "dropout": config.dropout, "K": config.cheb_k},
+            "feature_mean": torch.from_numpy(mean), "feature_std": torch.from_numpy(std),
+            "node_names": samples.node_names, "best_epoch": best_epoch, "fold": fold.index,
+            "baseline_coef": torch.from_numpy(baseline[-1].coef_), "baseline_intercept":
+                torch.from_numpy(baseline[-1].intercept_),
+            "baseline_mean": torch.from_numpy(baseline[0].mean_), "baseline_scale": torch.from_numpy(baseline[0].scale_),
+        }, checkpoint)
+    return FoldOutput(fold, test_mask, model_proba, baseline_proba, history, best_epoch)
+
+
+def cross_validate(config: TrainConfig, dataset: Dataset, samples: Samples, run_dir: Path) -> tuple[list[Fold], list[FoldOutput]]:
+    """Make the folds (saved to ``folds.csv``) and run every fold, logging to TensorBoard."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    folds = make_folds(samples.labels, samples.subjects, n_splits=config.folds, method=config.cv,
+                       val_fraction=config.val_fraction, seed=config.seed, class_names=dataset.classes)
+    save_folds(folds, run_dir / "folds.csv")
+    outputs = []
+    (run_dir / "checkpoints").mkdir()
+    for fold in tqdm(folds, desc="folds", unit="fold", disable=not config.progress):
+        seed_everything(config.seed + fold.index)
+        with SummaryWriter(str(run_dir / "tensorboard" / f"fold_{fold.index}")) as writer:
+            outputs.append(run_fold(config, samples, fold, len(dataset.classes), writer=writer,
+                                    checkpoint=run_dir / "checkpoints" / f"fold_{fold.index}.pt"))
+    return folds, outputs
