@@ -227,17 +227,21 @@ def load_folder(data_dir: str | Path) -> Dataset:
             "(and optionally a file column), e.g.\n  participant_id\\tgroup\\tfile\n  sub-01\\tcontrol\\tsub-01.edf"
         )
     table = tables[0]
-    with table.open(newline="") as stream:
-        rows = list(csv.DictReader(stream, delimiter="\t" if table.suffix == ".tsv" else ","))
+    # utf-8-sig: a table saved by Excel starts with a byte-order mark that would stick to the first column name
+    with table.open(newline="", encoding="utf-8-sig") as stream:
+        reader = csv.DictReader(stream, delimiter="\t" if table.suffix == ".tsv" else ",")
+        # line numbers as an editor shows them (DictReader skips blank lines)
+        rows = [(reader.line_num, row) for row in reader]
     if not rows:
         raise ValueError(f"{table} lists no participants.")
-    header = list(rows[0])
+    header = list(rows[0][1])
     subject_col = _pick_column(header, SUBJECT_COLUMNS, "subject", table)
     label_col = _pick_column(header, LABEL_COLUMNS, "label", table)
     file_col = _pick_column(header, FILE_COLUMNS, "file", table, required=False)
     candidates = sorted(p for p in root.rglob("*") if _is_recording(p))
     recordings = []
-    for line, row in enumerate(rows, start=2):
+    owners: dict[Path, tuple[str, int]] = {}
+    for line, row in rows:
         subject, label = (row.get(subject_col) or "").strip(), (row.get(label_col) or "").strip()
         if not subject or not label:
             raise ValueError(f"{table}, line {line}: empty subject or label in {row}.")
@@ -252,6 +256,13 @@ def load_folder(data_dir: str | Path) -> Dataset:
             if not paths:
                 raise ValueError(f"{table}, line {line}: no recording in {root} has {subject!r} in its name.")
         for path in paths:
+            if path in owners:
+                raise ValueError(
+                    f"{table}, line {line}: {path} already belongs to subject {owners[path][0]!r} (line "
+                    f"{owners[path][1]}); a recording belongs to one subject. Subject ids are matched as whole "
+                    "words in file names: add a file column to say which recording is whose."
+                )
+            owners[path] = (subject, line)
             recordings.append(Recording(path, subject, label, path.relative_to(root).as_posix()))
     claimed = {r.path for r in recordings}
     unlabelled = [p.name for p in candidates if p not in claimed]

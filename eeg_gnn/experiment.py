@@ -2,8 +2,9 @@
 
 A run directory is new for every run (never overwritten) and holds ``config.json``, ``folds.csv``,
 ``predictions.csv``, ``results.json``, ``tensorboard/`` and ``checkpoints/``. While a run is under way (or after
-it failed or was interrupted) the directory holds a file ``INCOMPLETE`` saying so; ``results.json`` is written
-last, and only then is ``INCOMPLETE`` removed.
+it was interrupted) the directory holds a file ``INCOMPLETE`` saying so; ``results.json`` is written last, and
+only then is ``INCOMPLETE`` removed. A run that fails with an error removes its directory: nothing half-written
+is left behind.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import csv
 import json
 import os
 import platform
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -254,8 +256,11 @@ def run_cv(config: TrainConfig) -> Results:
             **{name: report[name] for name in MODEL_NAMES},
         }
         _write_json(run_dir / "results.json", results)
-    except BaseException as exc:
-        marker.write_text(f"This run did not finish: {type(exc).__name__}: {exc}\n")
+    except KeyboardInterrupt:
+        marker.write_text("This run was interrupted before it finished; do not use it.\n")
+        raise
+    except Exception:
+        shutil.rmtree(run_dir, ignore_errors=True)
         raise
     marker.unlink()
     return Results(run_dir, results)
