@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--seed", type=int, default=_default("seed"),
                      help="seed for folds, initialisation and batches; same seed, same results (default: %(default)s)")
     fit.add_argument("--device", default=_default("device"), help="cpu, cuda, cuda:N or mps (default: %(default)s)")
+    fit.add_argument("--threads", type=int, default=_default("threads"),
+                     help="CPU threads for torch; EEG graphs are small, and more threads mostly add "
+                          "synchronisation cost (default: %(default)s)")
     out = parser.add_argument_group("output")
     out.add_argument("--out", default=_default("out"), help="parent folder of run directories (default: %(default)s)")
     out.add_argument("--no-cache", action="store_true", help="recompute features instead of using the cache "
@@ -104,7 +107,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         window=args.window, overlap=args.overlap, resample_sfreq=args.resample, notch=args.notch,
         reject_uv=args.reject_uv, folds=args.folds, cv=args.cv, epochs=args.epochs, patience=args.patience,
         batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, hidden=args.hidden,
-        layers=args.layers, cheb_k=args.cheb_k, dropout=args.dropout, seed=args.seed, device=args.device,
+        layers=args.layers, cheb_k=args.cheb_k, dropout=args.dropout, seed=args.seed, device=args.device, threads=args.threads,
         out=args.out, use_cache=not args.no_cache, progress=not args.quiet,
     )
     if args.bands is not None:

@@ -32,7 +32,7 @@ def info_recording(path: Path, nodes: str, sfreq: float | None) -> str:
         f"channels:  {len(raw.ch_names)}",
         f"nodes:     {match.n_nodes} of the {len(match.node_names) + len(match.missing)} in {nodes!r}",
     ]
-    for node, original in zip(match.node_names, match.ch_names):
+    for node, original in zip(match.node_names, match.ch_names, strict=True):
         lines.append(f"  {node:<5} <- {original}")
     if match.missing:
         lines.append(f"missing:   {', '.join(match.missing)}")

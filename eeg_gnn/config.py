@@ -62,6 +62,7 @@ class TrainConfig:
     cheb_k: int = 3
     seed: int = 0
     device: str = "cpu"
+    threads: int = 1
     out: str = "runs"
     n_boot: int = 1000
     use_cache: bool = True
@@ -84,7 +85,7 @@ class TrainConfig:
         self.bands = check_bands(self.bands, self.resample_sfreq)
         if self.graph in CONNECTIVITY_METHODS:
             check_option("graph_band", self.graph_band, list(self.bands))
-        for name in ("epochs", "batch_size", "hidden", "layers", "cheb_k", "n_boot", "patience"):
+        for name in ("epochs", "batch_size", "hidden", "layers", "cheb_k", "n_boot", "patience", "threads"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name!r} must be a positive whole number, got {value!r}.")

@@ -92,7 +92,9 @@ def make_folds(
     labels, subjects = np.asarray(labels), np.asarray(subjects).astype(str)
     if labels.size == 0:
         raise ValueError("The dataset has no windows to split.")
-    names = class_names or [str(c) for c in np.unique(labels)]
+    # Class names by label value (labels need not be 0..n-1, e.g. a lone class 1).
+    names = {int(c): (class_names[int(c)] if class_names and 0 <= int(c) < len(class_names) else str(c))
+             for c in np.unique(labels)}
     per_subject = _subject_labels(labels, subjects)
     n_classes = len(np.unique(labels))
     if n_classes < 2:

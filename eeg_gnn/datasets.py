@@ -10,9 +10,8 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +99,7 @@ def available_datasets() -> list[str]:
     return sorted(p.stem for p in resource_dir("datasets").glob("*.json")) + [FOLDER]
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_descriptor(name: str) -> dict[str, Any]:
     """Read ``datasets/<name>.json``."""
     path = resource_dir("datasets") / f"{name}.json"

@@ -26,7 +26,13 @@ from .config import DISTANCE_GRAPHS, TrainConfig
 from .datasets import Dataset, load_dataset
 from .extraction import RecordingFeatures, extract_dataset
 from .graph import distance_adjacency, sparsify
-from .metrics import aggregate_labels, aggregate_proba, classification_metrics, confusion_matrix_figure, summarize
+from .metrics import (
+    aggregate_labels,
+    aggregate_proba,
+    classification_metrics,
+    confusion_matrix_figure,
+    summarize,
+)
 from .montage import positions
 from .training import FoldOutput, Samples, cross_validate
 

@@ -76,7 +76,7 @@ def band_masks(freqs: np.ndarray, bands: Mapping[str, tuple[float, float]]) -> n
     ndarray, shape (n_bands, n_freqs)
     """
     masks = np.array([(freqs >= fmin) & (freqs < fmax) for fmin, fmax in bands.values()])
-    empty = [name for name, mask in zip(bands, masks) if not mask.any()]
+    empty = [name for name, mask in zip(bands, masks, strict=True) if not mask.any()]
     if empty:
         raise ValueError(
             f"Bands {empty} contain no frequency bin at a resolution of {freqs[1] - freqs[0]:g} Hz; "

@@ -7,12 +7,13 @@ file count and, for every recording, that it reads and has the expected sampling
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from .datasets import dataset_dir, how_to_get, load_dataset, load_descriptor
-from .download import download_file, extract_zip
+from .download import ArchiveError, download_file, extract_zip
 
 
 def fetch_dataset(
@@ -62,13 +63,22 @@ def fetch_dataset(
         download_file(base + archive["name"], zip_path, sha256=archive.get("sha256"), size=archive.get("size"),
                       progress=progress)
         if archive.get("extract_to", ".") == ".":
-            extract_zip(zip_path, folder / ".extracted", expected_members=archive.get("min_files"))
+            _extract(zip_path, folder / ".extracted", expected_members=archive.get("min_files"))
             _move_contents(folder / ".extracted", folder)
         else:
-            extract_zip(zip_path, target, expected_members=archive.get("min_files"))
+            _extract(zip_path, target, expected_members=archive.get("min_files"))
     if verify:
         verify_dataset(name, folder, progress=progress)
     return folder
+
+
+def _extract(zip_path: Path, dest: Path, *, expected_members: int | None) -> None:
+    try:
+        extract_zip(zip_path, dest, expected_members=expected_members)
+    except zlib.error as exc:  # a damaged deflate stream: extract_zip maps only BadZipFile/EOFError
+        raise ArchiveError(
+            f"{zip_path} is corrupt ({exc}); nothing was written to {dest}. Delete the archive and download it again"
+        ) from exc
 
 
 def _move_contents(source: Path, destination: Path) -> None:

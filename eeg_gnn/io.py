@@ -162,7 +162,7 @@ def _read_umich_inp(path: Path) -> mne.io.RawArray:
         types.append("eeg" if documented and not UMICH_CHANNELS[number - 1].startswith("SP") else "misc")
     lengths = {column.size for column in columns}
     if len(lengths) != 1:
-        sizes = ", ".join(f"{f.name}: {c.size}" for f, c in zip(files, columns))
+        sizes = ", ".join(f"{f.name}: {c.size}" for f, c in zip(files, columns, strict=True))
         raise ValueError(f"The channel files in {folder} differ in length ({sizes}); some are truncated.")
     info = mne.create_info(names, UMICH_SFREQ, ch_types=types)
     return _raw_array(np.vstack(columns) * MICROVOLT, info, folder)

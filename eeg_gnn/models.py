@@ -41,7 +41,7 @@ class _GraphClassifier(nn.Module):
         raise NotImplementedError
 
     def reset_parameters(self) -> None:
-        for conv, norm in zip(self.convs, self.norms):
+        for conv, norm in zip(self.convs, self.norms, strict=True):
             conv.reset_parameters()
             norm.reset_parameters()
         for layer in self.head:
@@ -55,7 +55,7 @@ class _GraphClassifier(nn.Module):
             x: (n_graphs * n_nodes, in_channels); edge_index: (2, n_edges); edge_weight: (n_edges,);
             batch: (n_graphs * n_nodes,) graph index of each node; returns (n_graphs, n_classes).
         """
-        for conv, norm in zip(self.convs, self.norms):
+        for conv, norm in zip(self.convs, self.norms, strict=True):
             x = conv(x, edge_index, edge_weight)
             x = torch.relu(norm(x))
             x = nn.functional.dropout(x, p=self.dropout, training=self.training)
@@ -142,6 +142,10 @@ def make_batch(features: Tensor, adjacency: Tensor) -> tuple[Tensor, Tensor, Ten
     batch : Tensor, shape (n_graphs * n_nodes,)
     """
     n_graphs, n_nodes, _ = features.shape
+    if tuple(adjacency.shape) not in {(n_nodes, n_nodes), (n_graphs, n_nodes, n_nodes)}:
+        # A mismatched stack would otherwise silently leave some graphs without edges.
+        raise ValueError(f"adjacency must have shape ({n_nodes}, {n_nodes}) or ({n_graphs}, {n_nodes}, {n_nodes}) "
+                         f"for features of shape {tuple(features.shape)}, got {tuple(adjacency.shape)}.")
     if adjacency.dim() == 2:
         adjacency = adjacency.expand(n_graphs, n_nodes, n_nodes)
     graph, row, col = adjacency.nonzero(as_tuple=True)

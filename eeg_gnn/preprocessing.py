@@ -13,7 +13,7 @@ import mne
 import numpy as np
 
 from ._validation import check_option, check_positive
-from .io import source_of
+from .io import check_finite, source_of
 from .montage import ChannelMatch, match_channels
 
 REFERENCES = ("average", "as-recorded")
@@ -130,7 +130,7 @@ def pick_nodes(
     if match.n_nodes == 0:
         raise ValueError(f"{source} has none of the requested electrodes; its channels are {raw.ch_names}.")
     picked = raw.copy().pick(match.ch_names)
-    picked.rename_channels(dict(zip(match.ch_names, match.node_names)))
+    picked.rename_channels(dict(zip(match.ch_names, match.node_names, strict=True)))
     picked.set_channel_types(dict.fromkeys(match.node_names, "eeg"), on_unit_change="ignore")
     picked.reorder_channels(match.node_names)
     return picked, match
@@ -199,6 +199,7 @@ def preprocess(
     """
     source = source_of(raw)
     raw, match = pick_nodes(raw, nodes, on_missing=on_missing)
+    check_finite(raw, source)  # a NaN would spread through the filters and every window would be dropped silently
     check_not_flat(raw)
     sfreq = raw.info["sfreq"]
     target_sfreq = config.resample_sfreq or sfreq

@@ -66,9 +66,7 @@ class FoldOutput:
 
 
 def seed_everything(seed: int) -> None:
-    np.random.seed(seed)
     torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
 
 
 def standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
@@ -212,9 +210,14 @@ def cross_validate(config: TrainConfig, dataset: Dataset, samples: Samples, run_
     save_folds(folds, run_dir / "folds.csv")
     outputs = []
     (run_dir / "checkpoints").mkdir()
-    for fold in tqdm(folds, desc="folds", unit="fold", disable=not config.progress):
-        seed_everything(config.seed + fold.index)
-        with SummaryWriter(str(run_dir / "tensorboard" / f"fold_{fold.index}")) as writer:
-            outputs.append(run_fold(config, samples, fold, len(dataset.classes), writer=writer,
-                                    checkpoint=run_dir / "checkpoints" / f"fold_{fold.index}.pt"))
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(config.threads)
+    try:
+        for fold in tqdm(folds, desc="folds", unit="fold", disable=not config.progress):
+            seed_everything(config.seed + fold.index)
+            with SummaryWriter(str(run_dir / "tensorboard" / f"fold_{fold.index}")) as writer:
+                outputs.append(run_fold(config, samples, fold, len(dataset.classes), writer=writer,
+                                        checkpoint=run_dir / "checkpoints" / f"fold_{fold.index}.pt"))
+    finally:
+        torch.set_num_threads(previous_threads)
     return folds, outputs

@@ -78,7 +78,7 @@ def test_umich_folder(umich_dir, untouched):
     assert raw.ch_names[0] == "Fp1"
     assert raw.ch_names[:21] == ["Fp1", "Fp2", "F3", "F4", "C3", "C4", "P3", "P4", "O1", "O2", "SP1", "SP2",
                                  "F7", "F8", "T3", "T4", "T5", "T6", "Fz", "Cz", "Pz"]
-    types = dict(zip(raw.ch_names, raw.get_channel_types()))
+    types = dict(zip(raw.ch_names, raw.get_channel_types(), strict=True))
     assert types["SP1"] == types["SP2"] == "misc"
     assert types["Fp1"] == types["T3"] == types["Pz"] == "eeg"
     assert all(types[f"ch{n}"] == "misc" for n in range(22, 32))

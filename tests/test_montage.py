@@ -119,7 +119,7 @@ def test_match_follows_node_order_not_file_order():
     assert match.node_names == TEN_TWENTY
     assert match.n_nodes == 19
     assert match.ch_names[:3] == ["EEG Fp1", "EEG Fp2", "EEG F7"]
-    originals = dict(zip(match.node_names, match.ch_names))
+    originals = dict(zip(match.node_names, match.ch_names, strict=True))
     assert originals["T7"] == "EEG T3"
     assert originals["P8"] == "EEG T6"
     assert match.missing == []
@@ -257,10 +257,10 @@ def test_cortex_lies_inside_scalp():
     cortex = positions(names, kind="cortex")
     centre = scalp.mean(axis=0)
     inside = np.linalg.norm(cortex - centre, axis=1) < np.linalg.norm(scalp - centre, axis=1)
-    assert inside.all(), [n for n, ok in zip(names, inside) if not ok]
+    assert inside.all(), [n for n, ok in zip(names, inside, strict=True) if not ok]
     # scalp-to-cortex distance of the 10-20 sites: a few mm to a few cm (Okamoto et al. 2004: 10-25 mm)
     depth = np.linalg.norm(positions(TEN_TWENTY, kind="scalp") - positions(TEN_TWENTY, kind="cortex"), axis=1)
-    assert (depth > 5.0).all() and (depth < 30.0).all(), dict(zip(TEN_TWENTY, depth.round(1)))
+    assert (depth > 5.0).all() and (depth < 30.0).all(), dict(zip(TEN_TWENTY, depth.round(1), strict=True))
 
 
 def test_positions_shape_order_and_bad_kind():

@@ -1,0 +1,240 @@
+"""Graph classifiers: shapes, batched equals unbatched, batching, parameters, factory and the baseline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from eeg_gnn.models import (
+    ChebClassifier,
+    GCNClassifier,
+    build_model,
+    flatten_features,
+    make_baseline,
+    make_batch,
+)
+
+N_GRAPHS, N_NODES, N_BANDS, N_CLASSES = 5, 6, 4, 3
+
+
+def _features(seed: int = 0) -> torch.Tensor:
+    rng = np.random.default_rng(seed)
+    return torch.tensor(rng.standard_normal((N_GRAPHS, N_NODES, N_BANDS)), dtype=torch.float32)
+
+
+def _adjacency(seed: int = 0, n_graphs: int | None = None) -> torch.Tensor:
+    """Symmetric, non-negative, zero diagonal, with some zero entries (missing edges)."""
+    rng = np.random.default_rng(seed)
+    shape = (N_NODES, N_NODES) if n_graphs is None else (n_graphs, N_NODES, N_NODES)
+    weights = rng.random(shape)
+    weights = (weights + np.swapaxes(weights, -1, -2)) / 2
+    weights[weights < 0.4] = 0.0
+    weights[..., np.arange(N_NODES), np.arange(N_NODES)] = 0.0
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+def _model(name: str, seed: int = 0):
+    torch.manual_seed(seed)
+    if name == "gcn":
+        return GCNClassifier(N_BANDS, N_CLASSES, hidden_channels=8)
+    return ChebClassifier(N_BANDS, N_CLASSES, hidden_channels=8, K=3)
+
+
+def _train_a_little(model, features, adjacency, steps: int = 5) -> None:
+    labels = torch.arange(features.shape[0]) % N_CLASSES
+    optimiser = torch.optim.Adam(model.parameters(), lr=0.05)
+    model.train()
+    for _ in range(steps):
+        optimiser.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(*make_batch(features, adjacency)), labels)
+        loss.backward()
+        optimiser.step()
+
+
+MODEL_NAMES = ["gcn", "cheb"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny graphs: one intra-op thread avoids thread contention that makes each step ~100 times slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_output_shape(name):
+    model = _model(name).eval()
+    logits = model(*make_batch(_features(), _adjacency()))
+    assert logits.shape == (N_GRAPHS, N_CLASSES)
+    assert torch.isfinite(logits).all()
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("per_graph", [False, True], ids=["shared", "per-graph"])
+def test_batched_equals_unbatched(name, per_graph):
+    features = _features(1)
+    adjacency = _adjacency(1, N_GRAPHS if per_graph else None)
+    model = _model(name)
+    # Non-trivial BatchNorm running statistics, then evaluation mode.
+    _train_a_little(model, features, adjacency)
+    model.eval()
+    with torch.no_grad():
+        batched = model(*make_batch(features, adjacency))
+        single = torch.cat(
+            [
+                model(*make_batch(features[g : g + 1], adjacency[g] if per_graph else adjacency))
+                for g in range(N_GRAPHS)
+            ]
+        )
+    torch.testing.assert_close(batched, single, atol=1e-5, rtol=0)
+    # The graphs really differ, so equality is not trivial.
+    assert not torch.allclose(batched[0], batched[1])
+
+
+@pytest.mark.parametrize("per_graph", [False, True], ids=["shared", "per-graph"])
+def test_make_batch_offsets_and_weights(per_graph):
+    features = _features(2)
+    adjacency = _adjacency(2, N_GRAPHS if per_graph else None)
+    dense = adjacency if per_graph else adjacency.expand(N_GRAPHS, N_NODES, N_NODES)
+    x, edge_index, edge_weight, batch = make_batch(features, adjacency)
+
+    assert x.shape == (N_GRAPHS * N_NODES, N_BANDS)
+    torch.testing.assert_close(x[N_NODES : 2 * N_NODES], features[1])
+    assert batch.tolist() == [g for g in range(N_GRAPHS) for _ in range(N_NODES)]
+    assert edge_index.shape == (2, edge_weight.shape[0])
+    assert edge_index.dtype == torch.long
+
+    graph_of_edge = edge_index[0] // N_NODES
+    # Both ends of every edge lie in the same graph's block [g * n_nodes, (g + 1) * n_nodes).
+    assert torch.equal(graph_of_edge, edge_index[1] // N_NODES)
+    for g in range(N_GRAPHS):
+        edges = edge_index[:, graph_of_edge == g]
+        assert ((edges >= g * N_NODES) & (edges < (g + 1) * N_NODES)).all()
+        assert edges.shape[1] == int((dense[g] != 0).sum())
+    # Each weight is the dense matrix entry it came from; zero entries give no edge.
+    rows, cols = edge_index % N_NODES
+    torch.testing.assert_close(edge_weight, dense[graph_of_edge, rows, cols])
+    assert (edge_weight != 0).all()
+    assert edge_weight.shape[0] == int((dense != 0).sum())
+
+
+def test_make_batch_zero_weights_give_no_edges():
+    features = _features()
+    adjacency = torch.zeros(N_NODES, N_NODES)
+    adjacency[0, 1] = adjacency[1, 0] = 0.5
+    _, edge_index, edge_weight, _ = make_batch(features, adjacency)
+    expected = [
+        [g * N_NODES + i, g * N_NODES + j] for g in range(N_GRAPHS) for i, j in ((0, 1), (1, 0))
+    ]
+    assert edge_index.T.tolist() == expected
+    assert edge_weight.tolist() == [0.5] * (2 * N_GRAPHS)
+
+
+def test_make_batch_casts_weights_to_feature_dtype():
+    _, _, edge_weight, _ = make_batch(_features(), _adjacency().double())
+    assert edge_weight.dtype == torch.float32
+
+
+def test_make_batch_rejects_mismatched_adjacency():
+    with pytest.raises(ValueError, match="adjacency must have shape"):
+        make_batch(_features(), _adjacency(n_graphs=1))
+    with pytest.raises(ValueError, match="adjacency must have shape"):
+        make_batch(_features(), torch.ones(N_NODES + 1, N_NODES + 1))
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_reset_parameters_returns_to_fresh_init(name):
+    features, adjacency = _features(3), _adjacency(3)
+    fresh = _model(name, seed=1)
+    initial = {k: v.clone() for k, v in fresh.state_dict().items()}
+    trained = _model(name, seed=1)
+    _train_a_little(trained, features, adjacency)
+    trained_state = {k: v.clone() for k, v in trained.state_dict().items()}
+    for key, value in initial.items():
+        if value.is_floating_point() and "running" not in key and value.abs().sum() > 0:
+            assert not torch.equal(trained_state[key], value), key
+
+    torch.manual_seed(7)
+    trained.reset_parameters()
+    torch.manual_seed(7)
+    fresh.reset_parameters()
+    after, reference = trained.state_dict(), fresh.state_dict()
+    assert after.keys() == reference.keys()
+    for key in reference:
+        # Every parameter and buffer (BatchNorm running statistics too) is re-initialised.
+        assert torch.equal(after[key], reference[key]), key
+        if key in trained_state and trained_state[key].is_floating_point():
+            if trained_state[key].abs().sum() > 0 and "running_var" not in key:
+                assert not torch.equal(after[key], trained_state[key]), key
+    for key, value in after.items():
+        if key.endswith("running_mean"):
+            assert torch.equal(value, torch.zeros_like(value))
+        if key.endswith("running_var"):
+            assert torch.equal(value, torch.ones_like(value))
+
+
+def test_repr_names_class_channels_and_k():
+    gcn = GCNClassifier(N_BANDS, N_CLASSES, hidden_channels=8, n_layers=3)
+    assert repr(gcn) == "GCNClassifier(4, 3, hidden_channels=8, n_layers=3)"
+    cheb = ChebClassifier(N_BANDS, 2, hidden_channels=16, K=3)
+    assert repr(cheb) == "ChebClassifier(4, 2, hidden_channels=16, n_layers=2, K=3)"
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_gradients_reach_every_parameter(name):
+    model = _model(name).train()
+    features = _features(4)
+    x, edge_index, edge_weight, batch = make_batch(features, _adjacency(4))
+    edge_weight = edge_weight.clone().requires_grad_(True)
+    logits = model(x, edge_index, edge_weight, batch)
+    torch.nn.functional.cross_entropy(logits, torch.tensor([0, 1, 2, 0, 1])).backward()
+    for param_name, param in model.named_parameters():
+        assert param.grad is not None, param_name
+        assert torch.isfinite(param.grad).all(), param_name
+        assert param.grad.abs().sum() > 0, param_name
+    assert edge_weight.grad is not None and edge_weight.grad.abs().sum() > 0
+
+
+def test_build_model():
+    gcn = build_model("gcn", N_BANDS, N_CLASSES, hidden_channels=8, K=3)  # K is ignored for GCN
+    assert isinstance(gcn, GCNClassifier)
+    cheb = build_model("cheb", N_BANDS, N_CLASSES, hidden_channels=8, K=2)
+    assert isinstance(cheb, ChebClassifier) and cheb.K == 2
+    assert all(len(conv.lins) == 2 for conv in cheb.convs)
+
+
+def test_build_model_rejects_unknown_name():
+    with pytest.raises(ValueError, match="Allowed values are 'gcn', 'cheb'") as info:
+        build_model("bad", N_BANDS, N_CLASSES)
+    assert "'bad'" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"n_layers": 0}, "n_layers"), ({"dropout": 1.0}, "dropout"), ({"K": 0}, "K must")],
+)
+def test_bad_hyperparameters(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ChebClassifier(N_BANDS, N_CLASSES, **kwargs)
+
+
+def test_baseline_separates_separable_data():
+    rng = np.random.default_rng(5)
+    n_windows = 200
+    labels = np.arange(n_windows) % 2
+    features = rng.standard_normal((n_windows, N_NODES, N_BANDS))
+    features[labels == 1, :, 2] += 3.0  # class 1 has more alpha everywhere
+    flat = flatten_features(features)
+    assert flat.shape == (n_windows, N_NODES * N_BANDS)
+    np.testing.assert_array_equal(flat[3].reshape(N_NODES, N_BANDS), features[3])
+
+    train, test = slice(0, 150), slice(150, None)
+    baseline = make_baseline(seed=0).fit(flat[train], labels[train])
+    proba = baseline.predict_proba(flat[test])
+    assert proba.shape == (50, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    accuracy = (proba.argmax(axis=1) == labels[test]).mean()
+    assert accuracy > 0.9

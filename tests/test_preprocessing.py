@@ -1,0 +1,267 @@
+"""Tests for :mod:`eeg_gnn.preprocessing`: windows, filters, reference and rejection on known signals."""
+
+from __future__ import annotations
+
+import mne
+import numpy as np
+import pytest
+
+from eeg_gnn.io import read_recording
+from eeg_gnn.montage import node_sets
+from eeg_gnn.preprocessing import Preprocessing, make_windows, pick_nodes, preprocess
+
+TEN_TWENTY = node_sets()["10-20"]
+NO_FILTER = {"l_freq": None, "h_freq": None, "reference": "as-recorded"}
+
+
+def make_raw(data, sfreq, ch_names=TEN_TWENTY, source=None):
+    info = mne.create_info(list(ch_names), float(sfreq), ch_types="eeg")
+    raw = mne.io.RawArray(np.asarray(data, dtype=float), info, verbose="error")
+    if source is not None:
+        raw._filenames = [source]
+    return raw
+
+
+def noise(n_times, seed=0, n_nodes=19, uv=10.0):
+    return np.random.default_rng(seed).normal(0, uv * 1e-6, (n_nodes, n_times))
+
+
+# ------------------------------------------------------------------------------------ windows
+
+
+def test_make_windows_ramp_without_overlap():
+    sfreq = 10.0
+    data = np.vstack([np.arange(100.0), -np.arange(100.0)])  # 10 s
+    windows, onsets = make_windows(data, sfreq, window_s=3.0)
+    assert windows.shape == (3, 2, 30)
+    np.testing.assert_allclose(onsets, [0.0, 3.0, 6.0])
+    np.testing.assert_array_equal(windows[1, 0], np.arange(30.0, 60.0))
+    np.testing.assert_array_equal(windows[2, 1], -np.arange(60.0, 90.0))
+    # every window starts where its onset says
+    np.testing.assert_allclose(windows[:, 0, 0] / sfreq, onsets)
+
+
+def test_make_windows_ramp_with_overlap():
+    sfreq = 10.0
+    data = np.arange(100.0)[None, :]
+    windows, onsets = make_windows(data, sfreq, window_s=4.0, overlap=0.5)
+    assert windows.shape == (4, 1, 40)  # starts 0, 20, 40, 60 samples; 80 would run past the end
+    np.testing.assert_allclose(onsets, [0.0, 2.0, 4.0, 6.0])
+    np.testing.assert_allclose(windows[:, 0, 0] / sfreq, onsets)
+    np.testing.assert_array_equal(windows[-1, 0], np.arange(60.0, 100.0))
+    exact, _ = make_windows(np.arange(40.0)[None, :], sfreq, window_s=4.0, overlap=0.75)
+    assert exact.shape == (1, 1, 40)
+
+
+def test_make_windows_too_short():
+    with pytest.raises(ValueError, match=r"lasts 3\.00 s, shorter than one window of 4\.0 s"):
+        make_windows(np.zeros((2, 30)), 10.0, window_s=4.0)
+
+
+def test_short_recording_names_file_and_durations(tmp_path):
+    path = tmp_path / "short.csv"
+    t = np.arange(250 * 3) / 250.0
+    np.savetxt(path, (np.sin(2 * np.pi * 7 * t)[:, None] * 10 + np.arange(19)), delimiter=",",
+               header=",".join(TEN_TWENTY), comments="")
+    raw = read_recording(path, sfreq=250)
+    with pytest.raises(ValueError) as excinfo:
+        preprocess(raw, Preprocessing(window_s=4.0))
+    message = str(excinfo.value)
+    assert str(path) in message
+    assert "3.00 s" in message and "4.0 s" in message
+
+
+# --------------------------------------------------------------------------- recording checks
+
+
+def test_flat_channel_is_named():
+    data = noise(250 * 10)
+    data[TEN_TWENTY.index("Cz")] = 5e-6
+    with pytest.raises(ValueError, match=r"rec\.edf has flat \(constant\) channels: Cz\."):
+        preprocess(make_raw(data, 250, source="rec.edf"), Preprocessing())
+
+
+def test_nyquist_too_low_for_h_freq():
+    raw = make_raw(noise(60 * 20), 60, source="slow.edf")
+    with pytest.raises(ValueError) as excinfo:
+        preprocess(raw, Preprocessing(h_freq=45.0))
+    message = str(excinfo.value)
+    assert "slow.edf" in message and "Nyquist" in message and "30 Hz" in message and "h_freq=45" in message
+    with pytest.raises(ValueError, match="Nyquist frequency 50 Hz is too low for h_freq=60"):
+        preprocess(make_raw(noise(250 * 20), 250), Preprocessing(h_freq=60.0, resample_sfreq=100.0))
+
+
+def test_nan_samples_are_refused():
+    data = noise(250 * 20)
+    data[TEN_TWENTY.index("O1"), 1000] = np.nan
+    with pytest.raises(ValueError, match=r"nan\.edf has NaN or infinite samples in channels O1"):
+        preprocess(make_raw(data, 250, source="nan.edf"), Preprocessing())
+
+
+def test_missing_electrodes_follow_on_missing():
+    data = noise(250 * 10, n_nodes=18)
+    names = [n for n in TEN_TWENTY if n != "Pz"]
+    raw = make_raw(data, 250, ch_names=names, source="rec.edf")
+    with pytest.raises(ValueError, match="rec.edf lacks 1 of the 19 requested electrodes: Pz"):
+        preprocess(raw, Preprocessing())
+    with pytest.warns(RuntimeWarning, match="Pz"):
+        windows = preprocess(raw, Preprocessing(), on_missing="warn")
+    assert windows.node_names == names
+    assert windows.data.shape[1] == 18
+
+
+# ------------------------------------------------------------------------------------ filters
+
+
+def _amplitude(signal, sfreq, freq):
+    """Amplitude of the ``freq`` component by projection on sine and cosine (whole cycles)."""
+    t = np.arange(signal.size) / sfreq
+    return 2 * np.abs(np.mean(signal * np.exp(-2j * np.pi * freq * t)))
+
+
+def test_bandpass_keeps_10hz_and_removes_60hz():
+    sfreq = 250.0
+    t = np.arange(int(sfreq * 40)) / sfreq
+    alpha = 20e-6 * np.sin(2 * np.pi * 10 * t)
+    mains = 30e-6 * np.sin(2 * np.pi * 60 * t)
+    rng = np.random.default_rng(1)
+    data = alpha + mains + rng.normal(0, 1e-6, (19, t.size))
+    raw = make_raw(data, sfreq)
+
+    windows = preprocess(raw, Preprocessing(l_freq=1.0, h_freq=45.0, reference="as-recorded", window_s=4.0))
+
+    assert windows.data.shape == (10, 19, 1000)
+    middle = windows.data[3:7]  # away from the filter's edge effects
+    for window in middle:
+        for signal in window:
+            assert _amplitude(signal, sfreq, 10.0) == pytest.approx(20e-6, rel=0.05)
+            assert _amplitude(signal, sfreq, 60.0) < 0.01 * 30e-6
+    # the input alone has the 60 Hz component at full amplitude
+    assert _amplitude(data[0, 1000:2000], sfreq, 60.0) == pytest.approx(30e-6, rel=0.05)
+
+
+def test_notch_removes_mains_and_keeps_alpha():
+    sfreq = 250.0
+    t = np.arange(int(sfreq * 40)) / sfreq
+    data = 20e-6 * np.sin(2 * np.pi * 10 * t) + 30e-6 * np.sin(2 * np.pi * 50 * t) + noise(t.size, uv=1)
+    windows = preprocess(make_raw(data, sfreq), Preprocessing(l_freq=None, h_freq=None, notch=50.0,
+                                                              reference="as-recorded"))
+    signal = windows.data[5, 0]
+    assert _amplitude(signal, sfreq, 50.0) < 0.05 * 30e-6
+    assert _amplitude(signal, sfreq, 10.0) == pytest.approx(20e-6, rel=0.05)
+
+
+def test_resample():
+    windows = preprocess(make_raw(noise(500 * 20), 500), Preprocessing(resample_sfreq=250.0, window_s=2.0))
+    assert windows.sfreq == 250.0
+    assert windows.data.shape == (10, 19, 500)
+
+
+def test_average_reference_zero_mean_over_nodes():
+    data = noise(250 * 20) + 50e-6  # a common offset too
+    windows = preprocess(make_raw(data, 250), Preprocessing(reference="average", l_freq=None, h_freq=None))
+    mean_over_nodes = windows.data.mean(axis=1)
+    assert np.abs(mean_over_nodes).max() < 1e-18
+    assert windows.data.std() > 5e-6
+    as_recorded = preprocess(make_raw(data, 250), Preprocessing(**NO_FILTER))
+    np.testing.assert_allclose(as_recorded.data[0], data[:, :1000])
+
+
+# ---------------------------------------------------------------------------------- rejection
+
+
+def test_amplitude_rejection_drops_the_spiky_window():
+    sfreq = 250.0
+    data = noise(int(sfreq * 20), uv=5)  # 5 windows of 4 s, well below 150 uV peak to peak
+    spike_at = int(sfreq * 9)  # inside window 2 (8-12 s)
+    data[TEN_TWENTY.index("C3"), spike_at:spike_at + 5] += 500e-6
+    raw = make_raw(data, sfreq)
+
+    kept = preprocess(raw, Preprocessing(**NO_FILTER, reject_uv=150.0))
+    assert kept.n_rejected == 1
+    assert kept.n_windows == 4
+    np.testing.assert_allclose(kept.onsets, [0.0, 4.0, 12.0, 16.0])
+    assert np.ptp(kept.data, axis=2).max() < 150e-6
+
+    everything = preprocess(raw, Preprocessing(**NO_FILTER))
+    assert everything.n_rejected == 0
+    assert everything.n_windows == 5
+
+
+def test_flat_window_is_rejected():
+    data = noise(250 * 12)
+    data[TEN_TWENTY.index("Fz"), 250 * 4:250 * 8] = 0.0  # second window flat on one node
+    windows = preprocess(make_raw(data, 250), Preprocessing(**NO_FILTER))
+    np.testing.assert_allclose(windows.onsets, [0.0, 8.0])
+    assert windows.n_rejected == 1
+
+
+# ---------------------------------------------------------------------------------- parameters
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"reference": "bad"}, r"'reference' parameter.*'average', 'as-recorded'.*'bad'"),
+        ({"overlap": 1.0}, r"'overlap' must be in \[0, 1\), got 1\.0"),
+        ({"overlap": -0.1}, r"'overlap' must be in \[0, 1\)"),
+        ({"l_freq": 40.0, "h_freq": 40.0}, r"'l_freq' \(40\.0 Hz\) must be below 'h_freq' \(40\.0 Hz\)"),
+        ({"l_freq": 50.0, "h_freq": 45.0}, "must be below 'h_freq'"),
+        ({"window_s": 0}, "'window_s' must be > 0"),
+        ({"reject_uv": -5}, "'reject_uv' must be > 0"),
+    ],
+)
+def test_bad_parameters(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Preprocessing(**kwargs)
+
+
+def test_steps_and_dict():
+    config = Preprocessing(notch=50.0, resample_sfreq=128.0)
+    assert [s["step"] for s in config.steps()] == ["pick_nodes", "reject_flat_nodes", "bandpass", "notch",
+                                                    "resample", "reference", "windows", "reject_windows"]
+    assert config.to_dict()["notch"] == 50.0
+    assert Preprocessing(**config.to_dict()) == config
+
+
+# ----------------------------------------------------------------------------------- real data
+
+
+def test_real_eegmat_recording(eegmat_dir, untouched):
+    untouched(eegmat_dir)
+    raw = read_recording(eegmat_dir / "Subject00_2.edf")
+    picked, match = pick_nodes(raw)
+    assert picked.ch_names == TEN_TWENTY
+    assert set(picked.get_channel_types()) == {"eeg"}
+    assert match.ch_names[TEN_TWENTY.index("T7")] == "EEG T3"
+
+    windows = preprocess(raw, Preprocessing(window_s=4.0))
+
+    assert windows.node_names == TEN_TWENTY
+    assert windows.sfreq == 500.0
+    assert windows.data.shape[1:] == (19, 2000)
+    assert windows.n_windows + windows.n_rejected == 15  # 62 s
+    assert np.all(np.diff(windows.onsets) >= 4.0)
+    assert set(match.dropped) == {"EEG A2-A1", "ECG ECG"}
+    # signals stay in volts at EEG amplitudes
+    assert 1e-7 < np.median(windows.data.std(axis=2)) < 1e-4
+    # the original Raw is not modified
+    assert raw.ch_names[0] == "EEG Fp1" and len(raw.ch_names) == 21
+
+
+def test_real_umich_seizure_shows_in_line_length(umich_dir, untouched):
+    # DATA.md: line length jumps about 3x from pre-ictal (0-340 s) to ictal (370-450 s) on Fp1, T3 and T5
+    untouched(umich_dir)
+    windows = preprocess(read_recording(umich_dir), Preprocessing(window_s=10.0, reference="as-recorded"))
+    assert windows.node_names == TEN_TWENTY
+    assert windows.sfreq == 100.0
+    assert windows.n_windows + windows.n_rejected == 50
+    assert set(windows.match.dropped) == {"SP1", "SP2", *(f"ch{n}" for n in range(22, 32))}
+    line_length = np.abs(np.diff(windows.data, axis=2)).mean(axis=2)  # (n_windows, n_nodes)
+    preictal = windows.onsets + 10.0 <= 340.0
+    ictal = (windows.onsets >= 370.0) & (windows.onsets + 10.0 <= 450.0)
+    assert preictal.sum() == 34 and ictal.sum() == 8
+    for node in ("Fp1", "T7", "P7"):
+        column = TEN_TWENTY.index(node)
+        ratio = line_length[ictal, column].mean() / line_length[preictal, column].mean()
+        assert ratio > 2.5, (node, ratio)

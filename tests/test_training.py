@@ -1,0 +1,223 @@
+"""End-to-end training: a planted difference is learned, runs are reproducible, cached, and leave no debris."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import mne
+import numpy as np
+import pytest
+
+from eeg_gnn.config import TrainConfig
+from eeg_gnn.cv import Fold, LeakageError
+from eeg_gnn.experiment import INCOMPLETE, run_cv
+from eeg_gnn.montage import node_sets
+from eeg_gnn.training import run_fold
+
+SFREQ = 128.0
+N_PER_CLASS = 4
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("EEG_GNN_CACHE", str(tmp_path_factory.getbasetemp() / "feature-cache"))
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory) -> Path:
+    """A folder dataset: 4 controls and 4 patients; patients carry strong 10 Hz alpha on every electrode."""
+    root = tmp_path_factory.mktemp("cohort")
+    rng = np.random.default_rng(42)
+    names = node_sets()["10-20"]
+    times = np.arange(int(40 * SFREQ)) / SFREQ
+    rows = ["participant_id\tgroup"]
+    for index in range(2 * N_PER_CLASS):
+        patient = index >= N_PER_CLASS
+        subject = f"sub-{index:02d}"
+        data = rng.normal(0, 10e-6, (len(names), times.size))
+        if patient:
+            phase = rng.uniform(0, 2 * np.pi, (len(names), 1))
+            data += 30e-6 * np.sin(2 * np.pi * 10 * times + phase)
+        raw = mne.io.RawArray(data, mne.create_info(names, SFREQ, "eeg"), verbose="error")
+        raw.save(root / f"{subject}_eeg.fif", verbose="error")
+        rows.append(f"{subject}\t{'patient' if patient else 'control'}")
+    (root / "participants.tsv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+def small_config(cohort: Path, out: Path, **overrides) -> TrainConfig:
+    values = dict(task="schizophrenia", dataset="folder", data_dir=str(cohort), out=str(out), epochs=15,
+                  patience=15, folds=4, n_boot=50, progress=False, hidden=16)
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def _metrics(results: dict) -> dict:
+    return {k: v for k, v in results.items() if k not in ("seconds", "features_from_cache")}
+
+
+def test_run_cv_learns_planted_difference_and_saves_everything(cohort, tmp_path):
+    result = run_cv(small_config(cohort, tmp_path))
+    run_dir = result.run_dir
+    assert not (run_dir / INCOMPLETE).exists()
+    for name in ("config.json", "folds.csv", "predictions.csv", "results.json"):
+        assert (run_dir / name).is_file(), name
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == [f"fold_{i}.pt" for i in range(4)]
+    events = list((run_dir / "tensorboard").rglob("events.out.tfevents.*"))
+    assert len(events) >= 5
+
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["classes"] == ["control", "patient"]
+    assert results["n_subjects"] == 2 * N_PER_CLASS
+    for model in ("model", "baseline"):
+        assert results[model]["subject"]["balanced_accuracy"] >= 0.75
+        assert results[model]["window"]["balanced_accuracy"] > 0.7
+        low, high = results[model]["window"]["ci95"]["balanced_accuracy"]
+        assert low <= results[model]["window"]["balanced_accuracy"] <= high
+        assert len(results[model]["per_fold"]) == 4
+
+    with (run_dir / "predictions.csv").open() as stream:
+        rows = list(csv.DictReader(stream))
+    assert len(rows) == 2 * results["n_windows"]
+    assert {r["model"] for r in rows} == {"model", "baseline"}
+    for row in rows[:10]:
+        assert float(row["proba_control"]) + float(row["proba_patient"]) == pytest.approx(1, abs=1e-5)
+
+    with (run_dir / "folds.csv").open() as stream:
+        folds = list(csv.DictReader(stream))
+    tested = [r["subject"] for r in folds if r["role"] == "test"]
+    assert sorted(tested) == sorted(f"sub-{i:02d}" for i in range(2 * N_PER_CLASS))
+    for fold in {r["fold"] for r in folds}:
+        roles = {}
+        for r in folds:
+            if r["fold"] == fold:
+                assert r["subject"] not in roles, "a subject has two roles in one fold"
+                roles[r["subject"]] = r["role"]
+    saved = json.loads((run_dir / "config.json").read_text())
+    assert saved["versions"]["torch"]
+    assert TrainConfig.from_dict(saved["config"]) == small_config(cohort, tmp_path)
+
+
+def test_same_seed_same_results_and_cache_reuse(cohort, tmp_path):
+    first = run_cv(small_config(cohort, tmp_path, epochs=4))
+    second = run_cv(small_config(cohort, tmp_path, epochs=4))
+    assert first.run_dir != second.run_dir
+    assert second.results["features_from_cache"] == 2 * N_PER_CLASS
+    assert _metrics(first.results) == _metrics(second.results)
+    other_window = run_cv(small_config(cohort, tmp_path, epochs=1, window=2.0))
+    assert other_window.results["features_from_cache"] == 0
+
+
+def test_connectivity_graph_and_cheb_run(cohort, tmp_path):
+    result = run_cv(small_config(cohort, tmp_path, epochs=2, model="cheb", graph="plv", top_k=4, folds=2))
+    assert result.results["graph"] == "plv"
+    assert result.results["model"]["window"]["n"] == result.results["n_windows"]
+
+
+def test_leakage_guard_fires_on_a_bad_fold(cohort, tmp_path):
+    from eeg_gnn.datasets import load_dataset
+    from eeg_gnn.experiment import build_samples
+    from eeg_gnn.extraction import extract_dataset
+
+    config = small_config(cohort, tmp_path, epochs=1)
+    dataset = load_dataset("folder", cohort)
+    extracted, _ = extract_dataset(dataset, config.preprocessing(), config.feature_spec(), progress=False)
+    samples = build_samples(config, dataset, extracted)
+    bad = Fold(0, ("sub-00", "sub-01", "sub-04"), (), ("sub-04", "sub-05"))
+    with pytest.raises(LeakageError, match="sub-04"):
+        run_fold(config, samples, bad, 2)
+
+
+def test_interrupted_run_is_marked_incomplete(cohort, tmp_path, monkeypatch):
+    import eeg_gnn.experiment as experiment
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(experiment, "cross_validate", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        run_cv(small_config(cohort, tmp_path))
+    (run_dir,) = tmp_path.iterdir()
+    assert (run_dir / INCOMPLETE).is_file()
+    assert not (run_dir / "results.json").exists()
+
+
+def test_failed_run_leaves_nothing(cohort, tmp_path):
+    with pytest.raises(ValueError, match="Cannot make 5 folds"):
+        run_cv(small_config(cohort, tmp_path, folds=5))
+    assert list(tmp_path.iterdir()) == []
+
+
+def _train_cli(args: list[str], capsys) -> tuple[int, str, str]:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("train_cli", Path(__file__).parents[1] / "train.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    code = module.main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--task", "workload", "--dataset", "folder"], "needs --data-dir"),
+        (["--task", "schizophrenia", "--data-dir", "{empty}"], "No recordings of dataset 'msu'"),
+        (["--task", "workload", "--device", "cuda:3"], "not available"),
+        (["--task", "workload", "--bands", "alpha:8-13,gamma:30-90"], "Nyquist"),
+        (["--task", "emotion"], "No dataset ships for task 'emotion'"),
+    ],
+)
+def test_train_cli_user_errors_are_one_line_exit_2(args, message, capsys, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    args = [a.replace("{empty}", str(empty)) for a in args] + ["--out", str(tmp_path / "runs"), "--quiet"]
+    code, _, err = _train_cli(args, capsys)
+    assert code == 2
+    assert err.startswith("train.py: error:") and message in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_train_cli_missing_msu_says_how_to_get_it(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("EEG_GNN_DATA", str(tmp_path))
+    code, _, err = _train_cli(["--task", "schizophrenia", "--out", str(tmp_path / "runs")], capsys)
+    assert code == 2
+    assert "python -m eeg_gnn fetch msu" in err and str(tmp_path / "msu") in err
+
+
+def test_train_cli_folder_dataset_end_to_end(cohort, tmp_path, capsys):
+    code, out, err = _train_cli(["--task", "schizophrenia", "--dataset", "folder", "--data-dir", str(cohort),
+                                 "--epochs", "2", "--folds", "2", "--out", str(tmp_path), "--quiet"], capsys)
+    assert code == 0, err
+    assert "baseline" in out and "balanced accuracy" in out
+    (run_dir,) = tmp_path.iterdir()
+    assert (run_dir / "results.json").is_file()
+
+
+@pytest.mark.slow
+def test_workload_on_real_eegmat_with_tiny_budget(eegmat_dir, tmp_path):
+    config = TrainConfig(task="workload", data_dir=str(eegmat_dir), out=str(tmp_path), epochs=3, patience=3,
+                         folds=3, n_boot=50, progress=False)
+    results = run_cv(config).results
+    assert results["n_subjects"] == 24 and results["n_recordings"] == 48
+    assert results["node_names"] == node_sets()["10-20"]
+    for model in ("model", "baseline"):
+        for level in ("window", "recording"):
+            summary = results[model][level]
+            assert 0 <= summary["balanced_accuracy"] <= 1
+            assert set(summary["ci95"]) >= {"balanced_accuracy", "roc_auc"}
+    assert results["model"]["window"]["n"] == results["baseline"]["window"]["n"] == results["n_windows"]
+
+
+@pytest.mark.slow
+def test_workload_loso_with_cheb_plv_on_real_eegmat(eegmat_dir, tmp_path):
+    config = TrainConfig(task="workload", data_dir=str(eegmat_dir), out=str(tmp_path), epochs=1, patience=1,
+                         model="cheb", graph="plv", cv="loso", n_boot=20, progress=False)
+    results = run_cv(config).results
+    assert results["n_folds"] == 24
+    assert os.path.isfile(Path(tmp_path) / next(os.walk(tmp_path))[1][0] / "results.json")
