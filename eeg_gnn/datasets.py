@@ -192,7 +192,8 @@ def _recordings_from_descriptor(descriptor: dict[str, Any], root: Path) -> list[
         raw_label = match.group("label")
         if raw_label not in rule["labels"]:
             raise ValueError(f"{path}: label {raw_label!r} is not one of {sorted(rule['labels'])}.")
-        recordings.append(Recording(path, match.group("subject"), rule["labels"][raw_label], relative, read_kwargs))
+        subject = rule.get("subject_format", "{subject}").format(**match.groupdict())
+        recordings.append(Recording(path, subject, rule["labels"][raw_label], relative, read_kwargs))
     return recordings
 
 

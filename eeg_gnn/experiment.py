@@ -177,12 +177,25 @@ def evaluate(samples: Samples, collected: dict, dataset: Dataset, config: TrainC
             group_subjects = np.array([subjects[groups == g][0] for g in unique_groups])
             report[name][level] = summarize(group_labels, group_proba, group_subjects, n_boot=config.n_boot,
                                             seed=config.seed)
+        if name == "model":
+            report[name]["validation"] = validation_summary(outputs)
         report[name]["per_fold"] = [
             {"fold": o.fold.index, "test_subjects": list(o.fold.test_subjects),
              **classification_metrics(samples.labels[o.test_mask], getattr(o, f"{name}_proba"))}
             for o in outputs
         ]
     return report
+
+
+def validation_summary(outputs: list[FoldOutput]) -> dict:
+    """Validation-subject scores at each fold's best epoch: what model selection may look at (never the test)."""
+    best = [next(h for h in o.history if h["epoch"] == o.best_epoch) for o in outputs]
+    summary = {"best_epoch": [o.best_epoch for o in outputs]}
+    for key in ("val_loss", "val_balanced_accuracy"):
+        values = [h[key] for h in best if key in h]
+        if values:
+            summary[f"mean_{key}"] = float(np.mean(values))
+    return summary
 
 
 def write_predictions(path: Path, samples: Samples, collected: dict, classes: list[str]) -> None:
@@ -284,17 +297,17 @@ def format_summary(results: dict, run_dir: Path) -> str:
     """One screen: model vs baseline with 95 % intervals over subjects."""
     level = "recording" if results["label_level"] == "recording" else "subject"
     cv = "leave-one-subject-out" if results["cv"] == "loso" else f"{results['n_folds']}-fold stratified group k-fold"
+    labels = {"model": f"{results['model_name'].upper()} ({results['graph']} graph)",
+              "baseline": "baseline (logistic regression)"}
+    rows = [(f"{labels[name]}, {lvl}", results[name][lvl]) for name in MODEL_NAMES for lvl in ("window", level)
+            if lvl in results[name]]
+    width = max(len(label) for label, _ in rows) + 2
     lines = [
         f"{results['task']} on {results['dataset']}: {results['n_subjects']} subjects, {results['n_recordings']} "
         f"recordings, {results['n_windows']} windows; {cv} by subject ({results['seconds']} s)",
-        f"{'':<30}{'balanced accuracy [95% CI]':<30}{'ROC AUC [95% CI]':<30}",
+        f"{'':<{width}}{'balanced accuracy [95% CI]':<30}{'ROC AUC [95% CI]':<30}",
     ]
-    labels = {"model": f"{results['model_name'].upper()} ({results['graph']} graph)", "baseline": "baseline (log. regression)"}
-    for name in MODEL_NAMES:
-        for lvl in ("window", level):
-            if lvl in results[name]:
-                summary = results[name][lvl]
-                lines.append(f"{labels[name] + ', ' + lvl:<30}{_fmt(summary, 'balanced_accuracy'):<30}"
-                             f"{_fmt(summary, 'roc_auc'):<30}")
+    for label, summary in rows:
+        lines.append(f"{label:<{width}}{_fmt(summary, 'balanced_accuracy'):<30}{_fmt(summary, 'roc_auc'):<30}")
     lines.append(f"saved to {run_dir} (results.json, predictions.csv, folds.csv, tensorboard/, checkpoints/)")
     return "\n".join(lines)

@@ -56,17 +56,13 @@ def fetch_dataset(
         download_file(base + entry["name"], folder / entry.get("filename", entry["name"]),
                       sha256=entry.get("sha256"), size=entry.get("size"), progress=progress and len(files) < 2)
     for archive in download.get("archives", []):
-        target = folder / archive.get("extract_to", ".")
+        target = folder / archive["extract_to"]
         if (target / ".complete").exists():
             continue
         zip_path = folder / ".downloads" / archive.get("filename", archive["name"])
         download_file(base + archive["name"], zip_path, sha256=archive.get("sha256"), size=archive.get("size"),
                       progress=progress)
-        if archive.get("extract_to", ".") == ".":
-            _extract(zip_path, folder / ".extracted", expected_members=archive.get("min_files"))
-            _move_contents(folder / ".extracted", folder)
-        else:
-            _extract(zip_path, target, expected_members=archive.get("min_files"))
+        _extract(zip_path, target, expected_members=archive.get("min_files"))
     if verify:
         verify_dataset(name, folder, progress=progress)
     return folder
@@ -79,13 +75,6 @@ def _extract(zip_path: Path, dest: Path, *, expected_members: int | None) -> Non
         raise ArchiveError(
             f"{zip_path} is corrupt ({exc}); nothing was written to {dest}. Delete the archive and download it again"
         ) from exc
-
-
-def _move_contents(source: Path, destination: Path) -> None:
-    for item in source.iterdir():
-        target = destination / item.name
-        if not target.exists():
-            item.rename(target)
 
 
 def verify_dataset(name: str, data_dir: str | Path | None = None, *, progress: bool = True) -> dict:

@@ -64,8 +64,9 @@ def _suffix(path: Path) -> str:
     if name.endswith(".fif.gz"):
         return ".fif.gz"
     suffix = path.suffix.lower()
-    if suffix == ".eeg" and path.with_suffix(".vhdr").exists():
-        raise ValueError(f"{path} is the data part of a BrainVision recording; read {path.with_suffix('.vhdr')}.")
+    for part, header in ((".eeg", ".vhdr"), (".vmrk", ".vhdr"), (".fdt", ".set")):
+        if suffix == part and path.with_suffix(header).exists():
+            raise ValueError(f"{path} is part of a recording whose header is {path.with_suffix(header)}; read that.")
     if suffix not in FORMATS:
         known = ", ".join(sorted(FORMATS))
         raise ValueError(f"Unknown recording format {suffix or '(no extension)'!r} for {path}. Known: {known}.")

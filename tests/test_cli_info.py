@@ -19,9 +19,9 @@ FORMATS_EXPECTED = {
     "test_bdf_stim_channel.bdf": 3,
     "test_NO.vhdr": 0,
     "test_reduced.edf": 0,
-    "test_NO.eeg": "is the data part of a BrainVision recording",
-    "test_NO.vmrk": "Unknown recording format '.vmrk'",
-    "test_raw_chanloc.fdt": "Unknown recording format '.fdt'",
+    "test_NO.eeg": "whose header is",
+    "test_NO.vmrk": "test_NO.vhdr; read that",
+    "test_raw_chanloc.fdt": "test_raw_chanloc.set; read that",
     "DATA.md": "Unknown recording format '.md'",
 }
 

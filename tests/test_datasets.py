@@ -149,6 +149,13 @@ def test_descriptors_are_consistent():
 # ---------------------------------------------------------------------------------- generated MSU
 
 
+def test_msu_same_file_name_in_both_groups_is_two_subjects(tmp_path):
+    root = make_msu(tmp_path / "msu", n_norm=1, n_sch=1)
+    (root / "sch" / "sch000.eea").rename(root / "sch" / "norm000.eea")
+    dataset = load_dataset("msu", root)
+    assert dataset.subjects == ["norm-norm000", "sch-norm000"]
+
+
 def test_msu_layout(tmp_path):
     root = make_msu(tmp_path / "msu", n_norm=2, n_sch=3)
     dataset = load_dataset("msu", root)
@@ -157,7 +164,7 @@ def test_msu_layout(tmp_path):
     assert labels == {"norm/norm000.eea": "healthy", "norm/norm001.eea": "healthy",
                       "sch/sch000.eea": "schizophrenia", "sch/sch001.eea": "schizophrenia",
                       "sch/sch002.eea": "schizophrenia"}
-    assert dataset.subjects == ["norm000", "norm001", "sch000", "sch001", "sch002"]
+    assert dataset.subjects == ["norm-norm000", "norm-norm001", "sch-sch000", "sch-sch001", "sch-sch002"]
     assert dataset.class_counts()["schizophrenia"] == {"recordings": 3, "subjects": 3}
     raw = dataset.recordings[0].read()
     assert raw.info["sfreq"] == 128.0 and raw.n_times == 7680
@@ -171,7 +178,7 @@ def test_msu_archive_folders_nested(tmp_path):
     (root / "sch").mkdir()
     (root / "sch" / "b1.eea").write_text("0\n")
     dataset = load_dataset("msu", root)
-    assert {(r.subject, r.label) for r in dataset.recordings} == {("a1", "healthy"), ("b1", "schizophrenia")}
+    assert {(r.subject, r.label) for r in dataset.recordings} == {("norm-a1", "healthy"), ("sch-b1", "schizophrenia")}
 
 
 # -------------------------------------------------------------------------------- generated RepOD

@@ -95,7 +95,7 @@ def test_umich_folder(umich_dir, untouched):
 
 def test_eeg_part_of_brainvision_points_to_vhdr(formats_dir, untouched):
     untouched(formats_dir)
-    with pytest.raises(ValueError, match=r"test_NO\.eeg is the data part .* read .*test_NO\.vhdr"):
+    with pytest.raises(ValueError, match=r"test_NO\.eeg is part of a recording whose header is .*test_NO\.vhdr"):
         read_recording(formats_dir / "test_NO.eeg")
 
 
