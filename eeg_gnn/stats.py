@@ -43,7 +43,10 @@ __all__ = [
 #: Test statistics the permutation tests know.
 STATISTICS: tuple[str, ...] = ("t", "mean")
 
-_STATISTIC_LABELS = {"t": "Welch t", "mean": "Mean-difference"}
+_STATISTIC_LABELS = {
+    "t": "Welch t", "mean": "Mean-difference",
+    "paired t": "Paired t (sign-flip)", "paired mean": "Paired mean-difference (sign-flip)",
+}
 # Permuted statistics within this relative distance of the observed one count as "at least as extreme"
 # (values that are equal in exact arithmetic, e.g. the label swap when n_a == n_b, differ by rounding).
 _TIE_RTOL = 1e-9
@@ -107,7 +110,8 @@ def benjamini_hochberg(p_values: Any) -> np.ndarray:
 def _describe(result: EdgeTestResult | FeatureTestResult, n_tests: int, unit: str) -> str:
     label = _STATISTIC_LABELS[result.statistic_name]
     text = (
-        f"{label} permutation test across subjects ({result.n_a} vs {result.n_b}), "
+        f"{label} permutation test across subjects "
+        f"({f'{result.n_a} paired' if result.statistic_name.startswith('paired') else f'{result.n_a} vs {result.n_b}'}), "
         f"{result.n_permutations} permutations, Benjamini-Hochberg FDR q < {result.alpha:g}: "
         f"{result.n_significant} of {n_tests} {unit}"
     )
@@ -511,6 +515,55 @@ def _permutation_test(
     }
 
 
+def _paired_permutation_test(
+    a: np.ndarray, b: np.ndarray, *, n_permutations: int, alpha: float, seed: Any, statistic: str
+) -> dict[str, np.ndarray]:
+    """Paired sign-flip permutation test of ``a - b`` per column (the same subjects measured twice).
+
+    Under the null hypothesis each subject's difference is as likely to have either sign, so the permutation
+    distribution flips the signs of whole subjects (the same flips for every column). Effect size: Cohen's
+    d_z (mean difference over the SD of the differences) with Hedges' small-sample correction.
+    """
+    if a.shape != b.shape:
+        raise ValueError(f"A paired test needs the same subjects in both groups, got shapes {a.shape} and {b.shape}.")
+    differences = a - b
+    n = differences.shape[0]
+    squares = differences * differences
+
+    def statistics(signs: np.ndarray) -> np.ndarray:
+        sums = signs @ differences
+        mean = sums / n
+        if statistic == "mean":
+            return mean
+        variance = _group_variance(sums, np.broadcast_to(squares.sum(axis=0), sums.shape), n)
+        se = np.sqrt(variance / n)
+        degenerate = np.where(mean > 0, np.inf, np.where(mean < 0, -np.inf, 0.0))
+        return np.where(se > 0, mean / np.where(se > 0, se, 1.0), degenerate)
+
+    observed = statistics(np.ones((1, n)))[0]
+    threshold = np.abs(observed) * (1.0 - _TIE_RTOL)
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(n_permutations, _CHUNK_ELEMENTS // max(differences.shape[1], n, 1)))
+    count = np.zeros(differences.shape[1], dtype=np.int64)
+    done = 0
+    while done < n_permutations:
+        size = min(chunk, n_permutations - done)
+        signs = rng.choice(np.array([-1.0, 1.0]), size=(size, n))
+        count += (np.abs(statistics(signs)) >= threshold).sum(axis=0)
+        done += size
+    p_value = (count + 1) / (n_permutations + 1)
+    p_fdr = benjamini_hochberg(p_value)
+    sd = np.where(np.ptp(differences, axis=0) == 0, 0.0, differences.std(axis=0, ddof=1))
+    correction = 1.0 - 3.0 / (4.0 * (n - 1) - 1.0)
+    mean_difference = differences.mean(axis=0)
+    effect = np.where(sd > 0, correction * mean_difference / np.where(sd > 0, sd, 1.0), 0.0)
+    return {
+        "statistic": observed, "p_value": p_value, "p_fdr": p_fdr, "effect_size": effect,
+        "mean_a": a.mean(axis=0), "mean_b": b.mean(axis=0), "difference": mean_difference,
+        "significant": p_fdr < alpha,
+    }
+
+
 # --------------------------------------------------------------------------- public tests
 
 
@@ -522,6 +575,7 @@ def edge_permutation_test(
     alpha: float = 0.05,
     seed: int | None = 0,
     statistic: str = "t",
+    paired: bool = False,
 ) -> EdgeTestResult:
     """Test every edge for a difference in mean connectivity between two groups of subjects.
 
@@ -547,6 +601,9 @@ def edge_permutation_test(
         Seed of ``numpy.random.default_rng`` for the permutations.
     statistic : {"t", "mean"}
         Welch's t (unequal variances) or the plain difference of means, A minus B.
+    paired : bool
+        The same subjects in both groups, in the same order (e.g. rest and task recordings of each subject):
+        a sign-flip permutation test of the within-subject differences, with Cohen's d_z as effect size.
 
     Returns
     -------
@@ -566,7 +623,8 @@ def edge_permutation_test(
     _check_matrices(b, "group_b")
     n_nodes = a.shape[1]
     rows, cols = np.triu_indices(n_nodes, k=1)
-    tested = _permutation_test(
+    core = _paired_permutation_test if paired else _permutation_test
+    tested = core(
         a[:, rows, cols], b[:, rows, cols],
         n_permutations=n_permutations, alpha=alpha, seed=seed, statistic=statistic,
     )
@@ -589,7 +647,7 @@ def edge_permutation_test(
         matrices[field] = matrix
     return EdgeTestResult(
         **matrices, alpha=alpha, n_permutations=n_permutations, n_a=a.shape[0], n_b=b.shape[0],
-        statistic_name=statistic,
+        statistic_name=f"paired {statistic}" if paired else statistic,
     )
 
 
@@ -601,6 +659,7 @@ def feature_permutation_test(
     alpha: float = 0.05,
     seed: int | None = 0,
     statistic: str = "t",
+    paired: bool = False,
 ) -> FeatureTestResult:
     """Test every node feature for a difference in mean between two groups of subjects.
 
@@ -621,6 +680,8 @@ def feature_permutation_test(
         Seed of ``numpy.random.default_rng`` for the permutations.
     statistic : {"t", "mean"}
         Welch's t (unequal variances) or the plain difference of means, A minus B.
+    paired : bool
+        The same subjects in both groups, in the same order: a sign-flip test of within-subject differences.
 
     Returns
     -------
@@ -638,9 +699,10 @@ def feature_permutation_test(
     a, b = _check_groups(group_a, group_b, 2, "(n_subjects, n_nodes)")
     if a.shape[1] == 0:
         raise ValueError(f"group_a and group_b need at least one node, got shapes {a.shape} and {b.shape}.")
-    tested = _permutation_test(a, b, n_permutations=n_permutations, alpha=alpha, seed=seed, statistic=statistic)
+    core = _paired_permutation_test if paired else _permutation_test
+    tested = core(a, b, n_permutations=n_permutations, alpha=alpha, seed=seed, statistic=statistic)
     return FeatureTestResult(
         **tested, alpha=alpha, n_permutations=n_permutations, n_a=a.shape[0], n_b=b.shape[0],
-        statistic_name=statistic,
+        statistic_name=f"paired {statistic}" if paired else statistic,
     )
 

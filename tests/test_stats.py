@@ -270,3 +270,27 @@ def test_errors_name_the_bad_input(planted):
         edge_permutation_test(a, b, alpha=1.5)
     with pytest.raises(ValueError, match="real numeric.*complex"):
         feature_permutation_test(np.ones((3, 2), dtype=complex), np.ones((3, 2)))
+
+
+def test_paired_sign_flip_finds_within_subject_shift_that_between_subject_noise_hides():
+    rng = np.random.default_rng(5)
+    n_subjects, n_nodes = 12, 8
+    subject_level = rng.normal(0, 2.0, (n_subjects, n_nodes, n_nodes))
+    subject_level = (subject_level + subject_level.transpose(0, 2, 1)) / 2
+    rest = subject_level + rng.normal(0, 0.1, subject_level.shape)
+    task = subject_level + rng.normal(0, 0.1, subject_level.shape)
+    rest, task = (rest + rest.transpose(0, 2, 1)) / 2, (task + task.transpose(0, 2, 1)) / 2
+    task[:, 1, 2] += 0.5
+    task[:, 2, 1] += 0.5
+    unpaired = edge_permutation_test(task, rest, n_permutations=2000, seed=0)
+    paired = edge_permutation_test(task, rest, n_permutations=2000, seed=0, paired=True)
+    assert not unpaired.significant[1, 2]
+    assert paired.significant[1, 2] and paired.significant.sum() == 2
+    assert paired.effect_size[1, 2] > 1 and paired.difference[1, 2] == pytest.approx(0.5, abs=0.1)
+    assert "paired" in paired.describe().lower()
+
+
+def test_paired_needs_the_same_subjects():
+    a = np.zeros((4, 3))
+    with pytest.raises(ValueError, match="same subjects"):
+        feature_permutation_test(a, np.zeros((5, 3)), paired=True)
