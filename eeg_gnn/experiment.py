@@ -9,7 +9,6 @@ is left behind.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import platform
@@ -27,17 +26,20 @@ from .datasets import Dataset, load_dataset
 from .extraction import RecordingFeatures, extract_dataset
 from .graph import distance_adjacency, sparsify
 from .metrics import (
-    aggregate_labels,
-    aggregate_proba,
-    classification_metrics,
     confusion_matrix_figure,
-    summarize,
 )
 from .montage import positions
+from .scoring import (
+    MODEL_NAMES,
+    Predictions,
+    aggregation_level,
+    round_proba,
+    score,
+    write_predictions,
+)
 from .training import FoldOutput, Samples, cross_validate
 
 INCOMPLETE = "INCOMPLETE"
-MODEL_NAMES = ("model", "baseline")
 
 
 @dataclass
@@ -149,42 +151,21 @@ def build_samples(config: TrainConfig, dataset: Dataset, extracted: list[Recordi
     return samples
 
 
-def _collect(outputs: list[FoldOutput], samples: Samples, n_classes: int) -> dict[str, np.ndarray]:
+def collect_predictions(outputs: list[FoldOutput], samples: Samples, classes: list[str]) -> Predictions:
+    """Gather every fold's test probabilities (rounded as saved) in window order."""
     n = len(samples.labels)
-    collected = {"fold": np.full(n, -1), "model": np.full((n, n_classes), np.nan),
-                 "baseline": np.full((n, n_classes), np.nan)}
+    folds = np.full(n, -1)
+    proba = {name: np.full((n, len(classes)), np.nan) for name in MODEL_NAMES}
     for output in outputs:
-        collected["fold"][output.test_mask] = output.fold.index
-        collected["model"][output.test_mask] = output.model_proba
-        collected["baseline"][output.test_mask] = output.baseline_proba
-    return collected
-
-
-def evaluate(samples: Samples, collected: dict, dataset: Dataset, config: TrainConfig,
-             outputs: list[FoldOutput]) -> dict:
-    """Window- and subject/recording-level metrics with 95 % bootstrap intervals over subjects, per model."""
-    tested = collected["fold"] >= 0
-    labels, subjects = samples.labels[tested], samples.subjects[tested]
-    level = "recording" if dataset.label_level == "recording" else "subject"
-    groups = (samples.recordings if level == "recording" else samples.subjects)[tested]
-    report = {}
-    for name in MODEL_NAMES:
-        proba = collected[name][tested]
-        unique_groups, group_proba = aggregate_proba(proba, groups)
-        report[name] = {"window": summarize(labels, proba, subjects, n_boot=config.n_boot, seed=config.seed)}
-        if dataset.label_level != "window":
-            _, group_labels = aggregate_labels(labels, groups)
-            group_subjects = np.array([subjects[groups == g][0] for g in unique_groups])
-            report[name][level] = summarize(group_labels, group_proba, group_subjects, n_boot=config.n_boot,
-                                            seed=config.seed)
-        if name == "model":
-            report[name]["validation"] = validation_summary(outputs)
-        report[name]["per_fold"] = [
-            {"fold": o.fold.index, "test_subjects": list(o.fold.test_subjects),
-             **classification_metrics(samples.labels[o.test_mask], getattr(o, f"{name}_proba"))}
-            for o in outputs
-        ]
-    return report
+        folds[output.test_mask] = output.fold.index
+        proba["model"][output.test_mask] = round_proba(output.model_proba)
+        proba["baseline"][output.test_mask] = round_proba(output.baseline_proba)
+    tested = folds >= 0
+    return Predictions(
+        labels=samples.labels[tested], subjects=samples.subjects[tested], recordings=samples.recordings[tested],
+        window_index=samples.window_index[tested], onsets=samples.onsets[tested], folds=folds[tested],
+        proba={name: values[tested] for name, values in proba.items()}, classes=list(classes),
+    )
 
 
 def validation_summary(outputs: list[FoldOutput]) -> dict:
@@ -196,19 +177,6 @@ def validation_summary(outputs: list[FoldOutput]) -> dict:
         if values:
             summary[f"mean_{key}"] = float(np.mean(values))
     return summary
-
-
-def write_predictions(path: Path, samples: Samples, collected: dict, classes: list[str]) -> None:
-    """``predictions.csv``: one row per window and model (graph model and baseline)."""
-    with path.open("w", newline="") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(["model", "subject", "recording", "window", "onset_s", "fold", "true_label",
-                         *[f"proba_{c}" for c in classes]])
-        for name in MODEL_NAMES:
-            for i in np.flatnonzero(collected["fold"] >= 0):
-                writer.writerow([name, samples.subjects[i], samples.recordings[i], samples.window_index[i],
-                                 f"{samples.onsets[i]:.3f}", collected["fold"][i], classes[samples.labels[i]],
-                                 *[f"{p:.6f}" for p in collected[name][i]]])
 
 
 def _log_final(run_dir: Path, config: TrainConfig, report: dict, classes: list[str]) -> None:
@@ -260,9 +228,10 @@ def run_cv(config: TrainConfig) -> Results:
                                               use_cache=config.use_cache, progress=config.progress)
         samples = build_samples(config, dataset, extracted)
         folds, outputs = cross_validate(config, dataset, samples, run_dir)
-        collected = _collect(outputs, samples, len(dataset.classes))
-        write_predictions(run_dir / "predictions.csv", samples, collected, dataset.classes)
-        report = evaluate(samples, collected, dataset, config, outputs)
+        predictions = collect_predictions(outputs, samples, dataset.classes)
+        write_predictions(run_dir / "predictions.csv", predictions)
+        report = score(predictions, dataset.label_level, n_boot=config.n_boot, seed=config.seed)
+        report["model"]["validation"] = validation_summary(outputs)
         _log_final(run_dir, config, report, dataset.classes)
         results = {
             "task": config.task, "dataset": dataset.name, "classes": dataset.classes,
@@ -295,7 +264,7 @@ def _fmt(summary: dict, metric: str) -> str:
 
 def format_summary(results: dict, run_dir: Path) -> str:
     """One screen: model vs baseline with 95 % intervals over subjects."""
-    level = "recording" if results["label_level"] == "recording" else "subject"
+    level = aggregation_level(results["label_level"])
     cv = "leave-one-subject-out" if results["cv"] == "loso" else f"{results['n_folds']}-fold stratified group k-fold"
     labels = {"model": f"{results['model_name'].upper()} ({results['graph']} graph)",
               "baseline": "baseline (logistic regression)"}
