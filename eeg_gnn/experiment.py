@@ -110,8 +110,32 @@ def window_labels(dataset: Dataset, recording_index: int, onsets: np.ndarray, wi
     return labels
 
 
+def assemble_adjacency(config: TrainConfig, node_names: list[str], per_recording: list[np.ndarray] | None) -> np.ndarray:
+    """The adjacency the model sees: one distance graph for all windows, or the windows' own connectivity.
+
+    Parameters
+    ----------
+    per_recording : list of ndarray, shape (n_windows_r, n_nodes, n_nodes), or None
+        Connectivity of each recording's kept windows (None for distance graphs).
+
+    Returns
+    -------
+    ndarray, shape (n_nodes, n_nodes) or (n_windows, n_nodes, n_nodes)
+    """
+    if config.graph in DISTANCE_GRAPHS:
+        method = "gaussian" if config.graph == "distance" else "knn"
+        adjacency = distance_adjacency(positions(node_names, kind="scalp"), method)
+    else:
+        if config.graph_scope == "recording":
+            per_recording = [np.broadcast_to(a.mean(axis=0), a.shape) if len(a) else a for a in per_recording]
+        adjacency = np.concatenate(per_recording)
+    if config.top_k is not None:
+        adjacency = sparsify(adjacency, top_k=config.top_k)
+    return np.ascontiguousarray(adjacency, dtype=np.float32)
+
+
 def build_samples(config: TrainConfig, dataset: Dataset, extracted: list[RecordingFeatures]) -> Samples:
-    """Stack every recording's windows, attach labels, subjects and the adjacency the config asks for."""
+    """Stack every recording's labelled windows, with subjects, recordings and the adjacency the config asks for."""
     parts = {key: [] for key in ("features", "adjacency", "labels", "subjects", "recordings", "window", "onsets")}
     for index, (recording, result) in enumerate(zip(dataset.recordings, extracted)):
         labels = window_labels(dataset, index, result.onsets, config.window)
@@ -119,32 +143,22 @@ def build_samples(config: TrainConfig, dataset: Dataset, extracted: list[Recordi
         n = int(keep.sum())
         parts["features"].append(result.features[keep])
         if result.adjacency is not None:
-            adjacency = result.adjacency[keep]
-            if config.graph_scope == "recording" and n:
-                adjacency = np.broadcast_to(adjacency.mean(axis=0), adjacency.shape)
-            parts["adjacency"].append(adjacency)
+            parts["adjacency"].append(result.adjacency[keep])
         parts["labels"].append(labels[keep])
         parts["subjects"].append(np.full(n, recording.subject, dtype=object))
         parts["recordings"].append(np.full(n, recording.recording_id, dtype=object))
         parts["window"].append(np.flatnonzero(keep))
         parts["onsets"].append(result.onsets[keep])
-    node_names = extracted[0].node_names
-    if config.graph in DISTANCE_GRAPHS:
-        method = "gaussian" if config.graph == "distance" else "knn"
-        adjacency = distance_adjacency(positions(node_names, kind="scalp"), method)
-    else:
-        adjacency = np.concatenate(parts["adjacency"])
-    if config.top_k is not None:
-        adjacency = sparsify(adjacency, top_k=config.top_k)
+    node_names = list(extracted[0].node_names)
     samples = Samples(
         features=np.concatenate(parts["features"]).astype(np.float32),
-        adjacency=np.ascontiguousarray(adjacency, dtype=np.float32),
+        adjacency=assemble_adjacency(config, node_names, parts["adjacency"] or None),
         labels=np.concatenate(parts["labels"]).astype(np.int64),
         subjects=np.concatenate(parts["subjects"]).astype(str),
         recordings=np.concatenate(parts["recordings"]).astype(str),
         window_index=np.concatenate(parts["window"]),
         onsets=np.concatenate(parts["onsets"]),
-        node_names=list(node_names),
+        node_names=node_names,
     )
     if len(samples.labels) == 0:
         raise ValueError(f"No labelled window in dataset {dataset.name!r}.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -97,16 +98,35 @@ def _file_fingerprint(path: Path) -> list:
     return [[str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns] for f in files if f.is_file()]
 
 
-def cache_key(recording: Recording, preprocessing: Preprocessing, nodes, spec: FeatureSpec) -> str:
-    payload = {
+def recording_payload(recording: Recording, preprocessing: Preprocessing, nodes) -> dict:
+    """What every quantity computed from a preprocessed recording depends on."""
+    return {
         "files": _file_fingerprint(recording.path),
         "read": recording.read_kwargs,
         "preprocessing": preprocessing.to_dict(),
         "nodes": nodes,
-        "features": spec.to_dict(),
         "code": _code_hash(),
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def cached_arrays(kind: str, payload: dict, compute: Callable[[], dict[str, np.ndarray]], *,
+                  use_cache: bool = True) -> tuple[dict[str, np.ndarray], bool]:
+    """Arrays from ``$EEG_GNN_CACHE/<kind>/<hash of payload>.npz``, or computed by ``compute`` and stored.
+
+    Returns the arrays and whether they came from the cache. Entries are written atomically.
+    """
+    key = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    path = cache_dir() / kind / f"{key}.npz"
+    if use_cache and path.is_file():
+        with np.load(path, allow_pickle=False) as stored:
+            return {name: stored[name] for name in stored.files}, True
+    arrays = compute()
+    if use_cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npz")
+        np.savez(partial, **arrays)
+        os.replace(partial, path)
+    return arrays, False
 
 
 def compute_recording(recording: Recording, preprocessing: Preprocessing, nodes, spec: FeatureSpec) -> RecordingFeatures:
@@ -127,21 +147,18 @@ def compute_recording(recording: Recording, preprocessing: Preprocessing, nodes,
 def load_or_compute(recording: Recording, preprocessing: Preprocessing, nodes, spec: FeatureSpec,
                     *, use_cache: bool = True) -> tuple[RecordingFeatures, bool]:
     """Features of a recording from the cache, or computed and stored. Returns (features, came_from_cache)."""
-    path = cache_dir() / "features" / f"{cache_key(recording, preprocessing, nodes, spec)}.npz"
-    if use_cache and path.is_file():
-        with np.load(path, allow_pickle=False) as stored:
-            adjacency = stored["adjacency"] if stored["adjacency"].ndim == 3 else None
-            return RecordingFeatures(stored["features"], adjacency, stored["onsets"],
-                                     stored["node_names"].tolist(), int(stored["n_rejected"])), True
-    result = compute_recording(recording, preprocessing, nodes, spec)
-    if use_cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npz")
-        np.savez(partial, features=result.features,
-                 adjacency=result.adjacency if result.adjacency is not None else np.zeros(0, np.float32),
-                 onsets=result.onsets, node_names=np.array(result.node_names), n_rejected=result.n_rejected)
-        os.replace(partial, path)
-    return result, False
+    def compute() -> dict[str, np.ndarray]:
+        result = compute_recording(recording, preprocessing, nodes, spec)
+        empty = np.zeros(0, np.float32)
+        return {"features": result.features, "onsets": result.onsets, "node_names": np.array(result.node_names),
+                "n_rejected": np.array(result.n_rejected),
+                "adjacency": result.adjacency if result.adjacency is not None else empty}
+
+    payload = {**recording_payload(recording, preprocessing, nodes), "features": spec.to_dict()}
+    stored, hit = cached_arrays("features", payload, compute, use_cache=use_cache)
+    adjacency = stored["adjacency"] if stored["adjacency"].ndim == 3 else None
+    return RecordingFeatures(stored["features"], adjacency, stored["onsets"], stored["node_names"].tolist(),
+                             int(stored["n_rejected"])), hit
 
 
 def extract_dataset(dataset: Dataset, preprocessing: Preprocessing, spec: FeatureSpec, *, use_cache: bool = True,

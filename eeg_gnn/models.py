@@ -170,3 +170,11 @@ def make_baseline(seed: int = 0):
 def flatten_features(features: np.ndarray) -> np.ndarray:
     """(n_windows, n_nodes, n_bands) -> (n_windows, n_nodes * n_bands) for the baseline."""
     return features.reshape(features.shape[0], -1)
+
+
+def model_from_checkpoint(checkpoint: dict, device: str = "cpu") -> nn.Module:
+    """Rebuild the graph model saved by training (``checkpoints/fold_K.pt``), in evaluation mode."""
+    kwargs = dict(checkpoint["model_kwargs"])
+    model = build_model(checkpoint["model"], kwargs.pop("in_channels"), kwargs.pop("n_classes"), **kwargs)
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.to(device).eval()

@@ -1,0 +1,119 @@
+"""Apply a run's fold models to new recordings: per-window and per-subject predictions with their uncertainty.
+
+Each fold's model (and baseline) was trained on different subjects; their spread over the same new subject is a
+measure of how much the prediction depends on who was in the training set. Reported per subject: the mean class
+probability over folds, its standard deviation over folds, and the share of folds that agree with the majority.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .datasets import Dataset, Recording, _is_recording, load_folder
+from .experiment import assemble_adjacency
+from .extraction import load_or_compute
+from .models import flatten_features, model_from_checkpoint
+from .runs import Run
+from .training import predict_proba
+
+
+def new_recordings(data_dir: str | Path) -> Dataset:
+    """Recordings to predict: a folder dataset if it has ``participants.tsv``, else every recording in the folder
+    (subject = file name without extension, label unknown)."""
+    root = Path(data_dir).expanduser()
+    if not root.is_dir():
+        raise FileNotFoundError(f"--data-dir {root} does not exist.")
+    if any((root / n).is_file() for n in ("participants.tsv", "participants.csv")):
+        return load_folder(root)
+    files = sorted(p for p in root.rglob("*") if _is_recording(p))
+    if not files:
+        raise FileNotFoundError(f"No recordings in {root}.")
+    recordings = [Recording(p, p.name.split(".")[0], None, p.relative_to(root).as_posix()) for p in files]
+    descriptor = {"name": "new", "task": "custom", "classes": [], "label_level": "subject", "nodes": "10-20"}
+    return Dataset("new", root, descriptor, recordings)
+
+
+def _baseline_proba(checkpoint: dict, features: np.ndarray) -> np.ndarray:
+    scaled = (flatten_features(features) - checkpoint["baseline_mean"].numpy()) / checkpoint["baseline_scale"].numpy()
+    logits = scaled @ checkpoint["baseline_coef"].numpy().T + checkpoint["baseline_intercept"].numpy()
+    if logits.shape[1] == 1:
+        positive = 1.0 / (1.0 + np.exp(-logits[:, 0]))
+        return np.column_stack([1 - positive, positive])
+    logits -= logits.max(axis=1, keepdims=True)
+    exp = np.exp(logits)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def apply_run(run: Run, data_dir: str | Path, *, progress: bool = True) -> Path:
+    """Predict new recordings with every fold's model and baseline; write ``RUN_DIR/applied/<time>/``.
+
+    Returns
+    -------
+    Path
+        The folder with ``windows.csv`` and ``subjects.csv``.
+
+    Raises
+    ------
+    ValueError
+        A recording lacks electrodes the run was trained on (the message names them).
+    """
+    config = run.config
+    dataset = new_recordings(data_dir)
+    parts, meta = [], []
+    for recording in tqdm(dataset.recordings, desc="features", unit="rec", disable=not progress):
+        try:
+            result, _ = load_or_compute(recording, config.preprocessing(), run.node_names, config.feature_spec(),
+                                        use_cache=config.use_cache)
+        except ValueError as exc:
+            raise ValueError(f"{recording.path} does not fit the trained montage ({', '.join(run.node_names)}): "
+                             f"{exc}") from exc
+        parts.append(result)
+        meta += [(recording.subject, recording.recording_id, i, onset) for i, onset in enumerate(result.onsets)]
+    features = np.concatenate([p.features for p in parts]).astype(np.float32)
+    adjacency = assemble_adjacency(config, run.node_names,
+                                   [p.adjacency for p in parts] if parts[0].adjacency is not None else None)
+    folds = sorted(run.roles)
+    proba = {"model": [], "baseline": []}
+    for fold in folds:
+        checkpoint = torch.load(run.checkpoint(fold), map_location="cpu", weights_only=False)
+        standardised = ((features - checkpoint["feature_mean"].numpy()) / checkpoint["feature_std"].numpy())
+        proba["model"].append(predict_proba(model_from_checkpoint(checkpoint), standardised.astype(np.float32),
+                                            adjacency))
+        proba["baseline"].append(_baseline_proba(checkpoint, features))
+    out = run.path / "applied" / time.strftime("%Y%m%d-%H%M%S")
+    out.mkdir(parents=True, exist_ok=False)
+    classes = run.classes
+    with (out / "windows.csv").open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["model", "fold", "subject", "recording", "window", "onset_s",
+                         *[f"proba_{c}" for c in classes]])
+        for name, per_fold in proba.items():
+            for fold, values in zip(folds, per_fold):
+                for (subject, recording_id, window, onset), row in zip(meta, values):
+                    writer.writerow([name, fold, subject, recording_id, window, f"{onset:.3f}",
+                                     *[f"{p:.6f}" for p in row]])
+    subjects = np.array([m[0] for m in meta])
+    labels = {r.subject: r.label for r in dataset.recordings}
+    with (out / "subjects.csv").open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["subject", "label", "model", "n_windows", "predicted",
+                         *[f"mean_proba_{c}" for c in classes], *[f"sd_over_folds_{c}" for c in classes],
+                         "fold_agreement"])
+        for name, per_fold in proba.items():
+            stacked = np.stack(per_fold)
+            for subject in dict.fromkeys(subjects.tolist()):
+                mask = subjects == subject
+                by_fold = stacked[:, mask].mean(axis=1)
+                mean = by_fold.mean(axis=0)
+                predicted = int(mean.argmax())
+                agreement = float(np.mean(by_fold.argmax(axis=1) == predicted))
+                writer.writerow([subject, labels.get(subject) or "", name, int(mask.sum()), classes[predicted],
+                                 *[f"{v:.4f}" for v in mean], *[f"{v:.4f}" for v in by_fold.std(axis=0)],
+                                 f"{agreement:.2f}"])
+    return out
