@@ -300,7 +300,7 @@ def connectome_png(
         edge_kwargs = {"edge_cmap": DIVERGING_CMAP, "edge_vmin": -vmax, "edge_vmax": vmax}
     else:
         edge_kwargs = {"edge_cmap": SEQUENTIAL_CMAP, "edge_vmin": 0.0, "edge_vmax": largest if largest > 0 else 1.0}
-    fig = Figure(figsize=(10.0, 4.4))
+    fig = Figure(figsize=(10.0, 4.6))
     plotting.plot_connectome(
         array,
         coords,
@@ -308,7 +308,7 @@ def connectome_png(
         node_size=sizes,
         edge_threshold=threshold,
         figure=fig,
-        axes=(0.0, 0.1, 1.0, 0.9),
+        axes=(0.0, 0.13, 1.0, 0.87),
         title=title,
         colorbar=True,
         annotate=True,
@@ -321,8 +321,8 @@ def connectome_png(
     if node_values is not None:
         note += "; node size proportional to |node value|"
     fig.legend(handles=_region_handles(names), loc="lower left", ncol=6, frameon=False, fontsize=9,
-               bbox_to_anchor=(0.01, 0.0))
-    fig.text(0.99, 0.02, note, ha="right", va="bottom", fontsize=8, color="#444444")
+               bbox_to_anchor=(0.0, 0.04))
+    fig.text(0.01, 0.015, note, ha="left", va="bottom", fontsize=8, color="#444444")
     return _save_figure(fig, path, overwrite=overwrite)
 
 
@@ -408,25 +408,36 @@ def connectome_html(
 
 @lru_cache(maxsize=1)
 def _head_sphere() -> tuple[float, float, float, float]:
-    """Centre (x, y, z) and radius in metres of the sphere best fitting all 10-10 scalp positions.
+    """Centre (x, y, z) and radius in metres of the head circle drawn under scalp maps.
 
-    The MNI scalp positions are centred about 16 mm behind the MNI origin; MNE's default sphere (origin, 95 mm)
-    would put O1/O2 outside the drawn head. A least-squares sphere fit (``|p|^2 = 2 c.p + r^2 - |c|^2``, linear
-    in ``c`` and ``r^2 - |c|^2``) over all 10-10 sites centres the map and is the same for every node subset.
+    As MNE's ``sphere='eeglab'``: the centre is the mean of the scalp positions of Fpz, Oz, T7 and T8 and the
+    radius the mean distance of T7/T8 (along x) and Fpz/Oz (along y) from it, so that the 10-20 horizon
+    (Fpz-T7-Oz-T8) lies on the head circle. Computed from the positions table (MNE's own ``'eeglab'`` needs
+    those four electrodes among the plotted channels); the same for every node subset. MNE's default sphere
+    (origin, 95 mm) does not fit MNI positions, whose head centre lies about 2 cm behind the origin.
     """
-    points = np.array([electrode.scalp for electrode in montage.electrodes().values()]) / 1000.0
-    design = np.column_stack([2.0 * points, np.ones(len(points))])
-    solution, *_ = np.linalg.lstsq(design, (points**2).sum(axis=1), rcond=None)
-    centre = solution[:3]
-    radius = float(np.sqrt(solution[3] + centre @ centre))
+    fpz, oz, t7, t8 = montage.positions(["Fpz", "Oz", "T7", "T8"], kind="scalp") / 1000.0
+    centre = np.mean([fpz, oz, t7, t8], axis=0)
+    radius = float(np.mean([abs(t7[0] - centre[0]), abs(t8[0] - centre[0]), abs(fpz[1] - centre[1]),
+                            abs(oz[1] - centre[1])]))
     return (float(centre[0]), float(centre[1]), float(centre[2]), radius)
 
 
 def _topomap_info(names: list[str]) -> Any:
-    """An ``mne.Info`` of EEG channels named as the nodes, with their MNI scalp positions as the montage."""
+    """An ``mne.Info`` of EEG channels named as the nodes, with their MNI scalp positions as the montage.
+
+    The positions are shifted so that the centre of :func:`_head_sphere` is the origin, as the centre of the head
+    is in MNE's head frame (MNE sizes the map's mask by the distance of the electrodes from the origin), and
+    moved along their direction from the centre onto the sphere: MNE draws an electrode at a distance from the
+    middle of the map proportional to its angle from the vertex times its distance from the centre, and on the
+    elongated real head that put Fp1/Fp2 14 % outside the head circle; on the sphere only the angle counts (as
+    EEGLAB's spherical coordinates), so the 10-20 horizon lies on the head circle.
+    """
     import mne
 
-    scalp_m = montage.positions(names, kind="scalp") / 1000.0
+    *centre, radius = _head_sphere()
+    relative = montage.positions(names, kind="scalp") / 1000.0 - np.array(centre)
+    scalp_m = radius * relative / np.linalg.norm(relative, axis=1, keepdims=True)
     info = mne.create_info(names, sfreq=100.0, ch_types="eeg")
     dig = mne.channels.make_dig_montage(ch_pos=dict(zip(names, scalp_m)), coord_frame="head")
     info.set_montage(dig)
@@ -493,10 +504,12 @@ def topomap_grid_png(
     compared band by band; the difference row has its own symmetric scale per column.
 
     Positions: MNI scalp positions (:func:`eeg_gnn.montage.positions` with ``kind='scalp'``) stand in for MNE's
-    head coordinates (``make_dig_montage(..., coord_frame='head')``). The two frames differ by a shift of a
-    couple of centimetres and a small rotation; the shift is removed by drawing on the sphere fitted to all
-    10-10 scalp positions (centre about 16 mm behind the MNI origin, radius about 99 mm), the rotation only moves
-    the map by a few degrees.
+    head coordinates (``make_dig_montage(..., coord_frame='head')``). The two frames differ by a shift of about
+    2 cm and a small rotation. The shift is removed: positions are taken relative to the centre of the head
+    circle through Fpz, T7, Oz and T8 (as MNE's ``sphere='eeglab'``; centre about 14 mm behind the MNI origin,
+    radius about 93 mm) and projected onto that sphere along their direction from the centre, so that an
+    electrode's place on the map depends only on its direction, as in EEGLAB; the remaining tilt between the
+    frames moves the electrodes on the map by a few degrees only.
     """
     title = _check_title(title)
     if not isinstance(values, Mapping) or not values:
@@ -516,7 +529,7 @@ def topomap_grid_png(
     from matplotlib.figure import Figure
 
     info = _topomap_info(names)
-    sphere = _head_sphere()
+    sphere = (0.0, 0.0, 0.0, _head_sphere()[3])  # the positions of ``info`` are relative to the centre
     n_rows = len(tables) + (diff is not None)
     n_columns = len(bands)
     fig = Figure(figsize=(2.3 * n_columns + 0.8, 2.2 * n_rows + 1.4 + 0.6 * (diff is not None)), layout="constrained")
@@ -658,17 +671,17 @@ def roc_png(
             area = roc_auc_score(positive, array[:, index])
             label = f"{model} (AUC {area:.2f})" if len(scored) == 1 else f"{model}: {classes[index]} vs rest (AUC {area:.2f})"
             ax.plot(fpr, tpr, color=colours[number % len(colours)], linestyle=styles[position % len(styles)],
-                    linewidth=2, label=label, drawstyle="steps-post")
+                    linewidth=2, label=label)
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="chance (AUC 0.50)")
     ax.set_xlim(-0.01, 1.01)
     ax.set_ylim(-0.01, 1.01)
     ax.set_aspect("equal")
-    positive_name = classes[1] if len(classes) == 2 else "class"
-    ax.set_xlabel(f"1 - specificity (false-positive rate){'' if len(classes) > 2 else f', {classes[0]} called {positive_name}'}")
-    ax.set_ylabel(f"sensitivity (true-positive rate){'' if len(classes) > 2 else f', {positive_name} found'}")
+    ax.set_xlabel("1 - specificity (false-positive rate)")
+    ax.set_ylabel("sensitivity (true-positive rate)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    legend_title = f"positive class: {classes[1]}" if len(classes) == 2 else "each class against the others"
+    ax.legend(loc="lower right", fontsize=8, title=legend_title, title_fontsize=8)
     return _save_figure(fig, path, overwrite=overwrite)
 
 

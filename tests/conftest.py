@@ -10,7 +10,14 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import mne
+import numpy as np
 import pytest
+
+from eeg_gnn.montage import node_sets
+
+SFREQ = 128.0
+N_PER_CLASS = 4
 
 
 def _missing_data(message: str) -> None:
@@ -87,3 +94,30 @@ def untouched() -> Iterator[Callable[[Path], Path]]:
         assert (added, removed, changed) == ([], [], []), (
             f"{folder} was modified: added {added}, removed {removed}, changed {changed}"
         )
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("EEG_GNN_CACHE", str(tmp_path_factory.getbasetemp() / "feature-cache"))
+
+
+@pytest.fixture(scope="session")
+def cohort(tmp_path_factory) -> Path:
+    """A folder dataset: 4 controls and 4 patients; patients carry strong 10 Hz alpha on every electrode."""
+    root = tmp_path_factory.mktemp("cohort")
+    rng = np.random.default_rng(42)
+    names = node_sets()["10-20"]
+    times = np.arange(int(40 * SFREQ)) / SFREQ
+    rows = ["participant_id\tgroup"]
+    for index in range(2 * N_PER_CLASS):
+        patient = index >= N_PER_CLASS
+        subject = f"sub-{index:02d}"
+        data = rng.normal(0, 10e-6, (len(names), times.size))
+        if patient:
+            phase = rng.uniform(0, 2 * np.pi, (len(names), 1))
+            data += 30e-6 * np.sin(2 * np.pi * 10 * times + phase)
+        raw = mne.io.RawArray(data, mne.create_info(names, SFREQ, "eeg"), verbose="error")
+        raw.save(root / f"{subject}_eeg.fif", verbose="error")
+        rows.append(f"{subject}\t{'patient' if patient else 'control'}")
+    (root / "participants.tsv").write_text("\n".join(rows) + "\n")
+    return root

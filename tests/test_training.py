@@ -15,37 +15,10 @@ from eeg_gnn.config import TrainConfig
 from eeg_gnn.cv import Fold, LeakageError
 from eeg_gnn.experiment import INCOMPLETE, run_cv
 from eeg_gnn.montage import node_sets
+
+from .conftest import N_PER_CLASS
 from eeg_gnn.training import run_fold
 
-SFREQ = 128.0
-N_PER_CLASS = 4
-
-
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("EEG_GNN_CACHE", str(tmp_path_factory.getbasetemp() / "feature-cache"))
-
-
-@pytest.fixture(scope="module")
-def cohort(tmp_path_factory) -> Path:
-    """A folder dataset: 4 controls and 4 patients; patients carry strong 10 Hz alpha on every electrode."""
-    root = tmp_path_factory.mktemp("cohort")
-    rng = np.random.default_rng(42)
-    names = node_sets()["10-20"]
-    times = np.arange(int(40 * SFREQ)) / SFREQ
-    rows = ["participant_id\tgroup"]
-    for index in range(2 * N_PER_CLASS):
-        patient = index >= N_PER_CLASS
-        subject = f"sub-{index:02d}"
-        data = rng.normal(0, 10e-6, (len(names), times.size))
-        if patient:
-            phase = rng.uniform(0, 2 * np.pi, (len(names), 1))
-            data += 30e-6 * np.sin(2 * np.pi * 10 * times + phase)
-        raw = mne.io.RawArray(data, mne.create_info(names, SFREQ, "eeg"), verbose="error")
-        raw.save(root / f"{subject}_eeg.fif", verbose="error")
-        rows.append(f"{subject}\t{'patient' if patient else 'control'}")
-    (root / "participants.tsv").write_text("\n".join(rows) + "\n")
-    return root
 
 
 def small_config(cohort: Path, out: Path, **overrides) -> TrainConfig:

@@ -1,0 +1,176 @@
+"""evaluate.py: run checks, metric recomputation, BrainNet exports, the report, and applying models to new data."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import mne
+import numpy as np
+import pytest
+
+from eeg_gnn.config import TrainConfig
+from eeg_gnn.experiment import INCOMPLETE, run_cv
+from eeg_gnn.export import read_edge, read_node
+from eeg_gnn.montage import node_sets, positions
+from eeg_gnn.runs import load_run, recompute_results
+
+from .conftest import N_PER_CLASS
+
+NODES = node_sets()["10-20"]
+
+
+@pytest.fixture(scope="session")
+def finished_run(cohort, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("runs")
+    config = TrainConfig(task="schizophrenia", dataset="folder", data_dir=str(cohort), out=str(out), epochs=6,
+                         folds=4, n_boot=50, progress=False, hidden=16)
+    return run_cv(config).run_dir
+
+
+@pytest.fixture
+def run_copy(finished_run, tmp_path) -> Path:
+    copy = tmp_path / finished_run.name
+    shutil.copytree(finished_run, copy)
+    return copy
+
+
+def _evaluate_cli(args: list[str], capsys) -> tuple[int, str, str]:
+    spec = importlib.util.spec_from_file_location("evaluate_cli", Path(__file__).parents[1] / "evaluate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    code = module.main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_recomputed_metrics_equal_the_saved_ones(finished_run):
+    run = load_run(finished_run)
+    recomputed = recompute_results(run)
+    saved = json.loads((finished_run / "results.json").read_text())
+    assert recomputed["model"]["window"]["balanced_accuracy"] == saved["model"]["window"]["balanced_accuracy"]
+    assert recomputed["baseline"]["subject"]["ci95"] == saved["baseline"]["subject"]["ci95"]
+
+
+def test_tampered_results_are_refused(run_copy):
+    results = json.loads((run_copy / "results.json").read_text())
+    results["model"]["window"]["balanced_accuracy"] += 0.1
+    (run_copy / "results.json").write_text(json.dumps(results))
+    with pytest.raises(ValueError, match="differ from results.json"):
+        recompute_results(load_run(run_copy))
+
+
+def test_incomplete_run_is_refused(run_copy):
+    (run_copy / INCOMPLETE).write_text("interrupted")
+    with pytest.raises(ValueError, match="incomplete run"):
+        load_run(run_copy)
+
+
+def test_missing_file_and_other_version_are_refused(run_copy):
+    config = json.loads((run_copy / "config.json").read_text())
+    config["versions"]["eeg_gnn"] = "9.9.0"
+    (run_copy / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="made by eeg-gnn 9.9.0"):
+        load_run(run_copy)
+    (run_copy / "predictions.csv").unlink()
+    with pytest.raises(ValueError, match="lacks predictions.csv"):
+        load_run(run_copy)
+
+
+def test_predictions_that_do_not_match_the_folds_are_refused(run_copy):
+    with (run_copy / "folds.csv").open() as stream:
+        rows = list(csv.DictReader(stream))
+    for row in rows:
+        if row["role"] == "test" and row["fold"] == "0":
+            row["fold"] = "1"
+    with (run_copy / "folds.csv").open("w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=["fold", "subject", "role"])
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(ValueError, match="does not list it as tested"):
+        load_run(run_copy)
+
+
+def test_review_writes_brainnet_pairs_figures_and_a_self_contained_report(run_copy, capsys):
+    code, out, err = _evaluate_cli([str(run_copy), "--permutations", "200", "--quiet"], capsys)
+    assert code == 0, err
+    review = run_copy / "review"
+    assert "match results.json" in out
+    edges = sorted((review / "brainnet").glob("*.edge"))
+    stems = {p.stem for p in edges}
+    assert {"alpha_control", "alpha_patient", "alpha_difference", "alpha_difference_fdr", "model_importance"} <= stems
+    for edge in edges:
+        matrix = read_edge(edge)
+        assert matrix.shape == (19, 19)
+        np.testing.assert_allclose(matrix, matrix.T, atol=1e-5)
+        coords, colours, sizes, labels = read_node(edge.with_suffix(".node"))
+        assert labels == NODES and coords.shape == (19, 3)
+        np.testing.assert_allclose(coords, positions(NODES, "cortex"), atol=0.06)
+    assert "FDR" in (review / "brainnet" / "alpha_difference.edge").read_text().splitlines()[0]
+    assert (read_edge(review / "brainnet" / "alpha_patient.edge") >= 0).all()
+    html = (review / "report.html").read_text()
+    assert 'src="http' not in html and "data:image/png;base64," in html
+    assert "control" in html and "patient" in html
+    assert list((review / "figures").glob("*.png"))
+
+    code, _, err = _evaluate_cli([str(run_copy), "--quiet"], capsys)
+    assert code == 2 and "--overwrite" in err
+    assert not list(run_copy.glob("review.partial*"))
+
+
+def test_planted_alpha_difference_is_found_in_the_review(run_copy, capsys):
+    code, _, err = _evaluate_cli([str(run_copy), "--permutations", "500", "--quiet"], capsys)
+    assert code == 0, err
+    difference = read_edge(run_copy / "review" / "brainnet" / "alpha_difference.edge")
+    off_diagonal = difference[~np.eye(19, dtype=bool)]
+    assert np.median(off_diagonal) > 0, "patients carry shared 10 Hz alpha: PLV in alpha must be higher"
+
+
+def test_apply_to_new_recordings_gives_per_subject_predictions(finished_run, run_copy, cohort, capsys):
+    code, out, err = _evaluate_cli([str(run_copy), "--data-dir", str(cohort), "--quiet"], capsys)
+    assert code == 0, err
+    (applied,) = (run_copy / "applied").iterdir()
+    with (applied / "subjects.csv").open() as stream:
+        rows = list(csv.DictReader(stream))
+    assert len(rows) == 2 * 2 * N_PER_CLASS
+    for row in rows:
+        assert 0 <= float(row["sd_over_folds_patient"]) <= 0.5
+        assert 0 < float(row["fold_agreement"]) <= 1
+    model_rows = [r for r in rows if r["model"] == "baseline"]
+    correct = sum(r["predicted"] == r["label"] for r in model_rows)
+    assert correct >= 2 * N_PER_CLASS - 1
+
+
+def test_apply_refuses_recordings_without_the_trained_electrodes(run_copy, tmp_path, capsys):
+    names = NODES[:10]
+    raw = mne.io.RawArray(np.random.default_rng(0).normal(0, 1e-5, (10, 128 * 20)),
+                          mne.create_info(names, 128.0, "eeg"), verbose="error")
+    new = tmp_path / "new"
+    new.mkdir()
+    raw.save(new / "sub-x_eeg.fif", verbose="error")
+    code, _, err = _evaluate_cli([str(run_copy), "--data-dir", str(new), "--quiet"], capsys)
+    assert code == 2
+    assert "does not fit the trained montage" in err and "P8" in err
+
+
+def test_evaluate_cli_on_a_missing_directory(tmp_path, capsys):
+    code, _, err = _evaluate_cli([str(tmp_path / "nope")], capsys)
+    assert code == 2 and err.startswith("evaluate.py: error: No run directory")
+
+
+@pytest.mark.slow
+def test_train_then_evaluate_on_real_eegmat(eegmat_dir, tmp_path, capsys):
+    config = TrainConfig(task="workload", data_dir=str(eegmat_dir), out=str(tmp_path), epochs=3, patience=3,
+                         folds=3, n_boot=50, progress=False)
+    run_dir = run_cv(config).run_dir
+    code, _, err = _evaluate_cli([str(run_dir), "--permutations", "500", "--quiet"], capsys)
+    assert code == 0, err
+    review = run_dir / "review"
+    for stem in ("alpha_rest", "alpha_arithmetic", "alpha_difference"):
+        coords, _, _, labels = read_node(review / "brainnet" / f"{stem}.node")
+        assert len(labels) == 19 and read_edge(review / "brainnet" / f"{stem}.edge").shape == (19, 19)
+    assert "paired" in (review / "brainnet" / "alpha_difference.edge").read_text().splitlines()[0].lower()
+    assert (review / "report.html").stat().st_size > 10_000
