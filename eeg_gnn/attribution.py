@@ -56,10 +56,10 @@ def gradient_x_input(
         logits = model(x, edge_index, edge_weight, batch)
         chosen = logits.gather(1, torch.from_numpy(labels[start:stop]).long().view(-1, 1)).sum()
         edge_grad, node_grad = torch.autograd.grad(chosen, (edge_weight, x))
-        edge_score = (edge_grad * edge_weight).abs().double()
+        edge_score = (edge_grad * edge_weight).detach().abs().double()
         local_row, local_col = edge_index[0] % n_nodes, edge_index[1] % n_nodes
         edge_total.index_put_((local_row, local_col), edge_score, accumulate=True)
-        node_total += (node_grad * x).abs().double().reshape(stop - start, n_nodes, -1).sum(dim=(0, 2))
+        node_total += (node_grad * x).detach().abs().double().reshape(stop - start, n_nodes, -1).sum(dim=(0, 2))
     edge_importance = (edge_total + edge_total.T).numpy() / n_windows
     np.fill_diagonal(edge_importance, 0.0)
     return edge_importance, node_total.numpy() / n_windows

@@ -181,8 +181,9 @@ def _performance_rows(run: Run, recomputed: dict) -> list[dict]:
 def _edge_rows(result, node_names: list[str]) -> list[dict]:
     rows = []
     for edge in result.top_edges(node_names, k=TOP_EDGES):
-        rows.append({"node_a": edge["node_i"], "node_b": edge["node_j"], "mean_a": edge["mean_a"],
-                     "mean_b": edge["mean_b"], "difference": edge["difference"],
+        # the test's group A is class 1; the report's mean_a column is the first class (class 0)
+        rows.append({"node_a": edge["node_i"], "node_b": edge["node_j"], "mean_a": edge["mean_b"],
+                     "mean_b": edge["mean_a"], "difference": edge["difference"],
                      "effect_size": edge["effect_size"], "p_value": edge["p_value"], "p_fdr": edge["p_fdr"]})
     return rows
 
@@ -255,7 +256,7 @@ def build_review(run: Run, *, connectivity_method: str | None = None, n_permutat
                                                                title=f"{band}: {classes[1]} - {classes[0]}",
                                                                signed=True)})
             html = figures.connectome_html(difference, node_names, work / "interactive" / f"{band}_difference.html",
-                                           title=f"{method} {band}: {classes[1]} - {classes[0]}")
+                                           title=f"{method} {band}: {classes[1]} - {classes[0]}", signed=True)
             exports.append({"file": str(html.relative_to(work)), "description": f"interactive 3-D view, {band}"})
             band_sections.append({"band": band, "describe": result.describe(), "top_edges": _edge_rows(result, node_names)})
 
