@@ -33,8 +33,8 @@ class TrainConfig:
     task: str = "workload"
     dataset: str | None = None
     data_dir: str | None = None
-    model: str = "gcn"
-    graph: str = "distance"
+    model: str = "cheb"
+    graph: str = "plv"
     graph_band: str = "alpha"
     graph_scope: str = "window"
     top_k: int | None = None
