@@ -7,18 +7,15 @@ import json
 import os
 from pathlib import Path
 
-import mne
-import numpy as np
 import pytest
 
 from eeg_gnn.config import TrainConfig
 from eeg_gnn.cv import Fold, LeakageError
 from eeg_gnn.experiment import INCOMPLETE, run_cv
 from eeg_gnn.montage import node_sets
-
-from .conftest import N_PER_CLASS
 from eeg_gnn.training import run_fold
 
+from .conftest import N_PER_CLASS
 
 
 def small_config(cohort: Path, out: Path, **overrides) -> TrainConfig:
