@@ -75,9 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--cheb-k", type=int, default=_default("cheb_k"), help="Chebyshev order K (default: %(default)s)")
     graph.add_argument("--dropout", type=float, default=_default("dropout"), help="dropout (default: %(default)s)")
     fit = parser.add_argument_group("cross-validation and training")
-    fit.add_argument("--cv", choices=CV_METHODS, default=_default("cv"),
-                     help="group-kfold = stratified group k-fold by subject; loso = leave one subject out "
-                          "(default: %(default)s)")
+    fit.add_argument("--cv", choices=CV_METHODS,
+                     help="group-kfold = stratified group k-fold by subject; loso = leave one subject out; "
+                          "time-blocks = contiguous time blocks of one patient's recording (within-patient only) "
+                          "(default: the dataset's protocol: time-blocks for umich_seizure, else group-kfold)")
     fit.add_argument("--folds", type=int, default=_default("folds"), help="folds for group-kfold (default: %(default)s)")
     fit.add_argument("--epochs", type=int, default=_default("epochs"),
                      help="maximum epochs; early stopping on validation subjects picks the best (default: %(default)s)")

@@ -49,7 +49,7 @@ class TrainConfig:
     reference: str = "average"
     reject_uv: float | None = None
     folds: int = 5
-    cv: str = "group-kfold"
+    cv: str | None = None
     val_fraction: float = 0.2
     epochs: int = 60
     patience: int = 15
@@ -81,6 +81,8 @@ class TrainConfig:
         check_option("graph", self.graph, GRAPHS)
         check_option("graph_scope", self.graph_scope, GRAPH_SCOPES)
         check_option("features", self.features, FEATURE_KINDS)
+        if self.cv is None:
+            self.cv = self._default_cv()
         check_option("cv", self.cv, CV_METHODS)
         self.bands = check_bands(self.bands, self.resample_sfreq)
         if self.graph in CONNECTIVITY_METHODS:
@@ -98,6 +100,14 @@ class TrainConfig:
             raise ValueError(f"'top_k' must be >= 1, got {self.top_k!r}.")
         self._check_device()
         self.preprocessing()
+
+    def _default_cv(self) -> str:
+        """The dataset's own protocol (``default_cv`` in its descriptor), else stratified group k-fold."""
+        from .datasets import FOLDER, load_descriptor
+
+        if self.dataset == FOLDER:
+            return "group-kfold"
+        return load_descriptor(self.dataset).get("default_cv", "group-kfold")
 
     def _check_device(self) -> None:
         import torch

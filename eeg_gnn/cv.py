@@ -1,5 +1,10 @@
-"""Folds split by subject (scikit-learn's group splitters), a validation split of training subjects, and a guard
-that fails loudly if a subject is ever on both sides."""
+"""Folds split by group (scikit-learn's group splitters), a validation split of training groups, and a guard that
+fails loudly if a group is ever on both sides.
+
+A group is a subject, always, except for ``'time-blocks'``: the cross-validation of a single patient's recording,
+where each class's windows are cut into contiguous time blocks and each fold tests one block of every class. That
+protocol says nothing about other patients; results made with it are reported as within-patient.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold
+from sklearn.model_selection import LeaveOneGroupOut, PredefinedSplit, StratifiedGroupKFold
 
 from ._validation import check_option
 
-CV_METHODS = ("group-kfold", "loso")
+CV_METHODS = ("group-kfold", "loso", "time-blocks")
 
 
 class LeakageError(RuntimeError):
@@ -52,6 +57,9 @@ def _subject_labels(labels: np.ndarray, subjects: np.ndarray) -> dict[str, int]:
 def _split(labels: np.ndarray, subjects: np.ndarray, n_splits: int, method: str, seed: int):
     if method == "loso":
         return LeaveOneGroupOut().split(labels, labels, groups=subjects)
+    if method == "time-blocks":
+        block = np.array([int(g.rsplit("block", 1)[1]) for g in subjects])
+        return PredefinedSplit(block).split()
     return StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(
         labels, labels, groups=subjects)
 
@@ -101,7 +109,7 @@ def make_folds(
         raise ValueError(f"All windows have one class ({names[int(labels[0])]}): nothing to classify.")
     subjects_with_class = {c: len(np.unique(subjects[labels == c])) for c in np.unique(labels)}
     smallest = min(subjects_with_class.values())
-    if method == "group-kfold":
+    if method in ("group-kfold", "time-blocks"):
         if n_splits < 2:
             raise ValueError(f"--folds must be at least 2, got {n_splits}.")
         if n_splits > smallest:
@@ -142,11 +150,34 @@ def _validation_subjects(train_subjects, per_subject, val_fraction, seed) -> np.
     return np.array(sorted(chosen), dtype=str)
 
 
+def time_blocks(labels: np.ndarray, subjects: np.ndarray, onsets: np.ndarray, n_blocks: int) -> np.ndarray:
+    """Group id of each window for within-patient CV: its subject, class and contiguous time block.
+
+    Each class's windows (per subject, in time order) are cut into ``n_blocks`` blocks of consecutive windows.
+
+    Returns
+    -------
+    ndarray of str, shape (n_windows,)
+        ``'<subject>|<class>|block<k>'``.
+    """
+    groups = np.empty(len(labels), dtype=object)
+    for subject in np.unique(subjects):
+        for label in np.unique(labels[subjects == subject]):
+            members = np.flatnonzero((subjects == subject) & (labels == label))
+            members = members[np.argsort(onsets[members], kind="stable")]
+            if len(members) < n_blocks:
+                raise ValueError(f"Class {label} of {subject} has {len(members)} windows, fewer than {n_blocks} time "
+                                 "blocks; use fewer --folds.")
+            for block, chunk in enumerate(np.array_split(members, n_blocks)):
+                groups[chunk] = f"{subject}|{label}|block{block}"
+    return groups.astype(str)
+
+
 def save_folds(folds: list[Fold], path: Path) -> None:
-    """Write ``folds.csv``: one row per subject and fold, with its role (train, val or test)."""
+    """Write ``folds.csv``: one row per group (subject, or time block) and fold, with its role."""
     with path.open("w", newline="") as stream:
         writer = csv.writer(stream)
-        writer.writerow(["fold", "subject", "role"])
+        writer.writerow(["fold", "group", "role"])
         for fold in folds:
             for role, members in (("train", fold.train_subjects), ("val", fold.val_subjects),
                                   ("test", fold.test_subjects)):

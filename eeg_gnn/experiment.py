@@ -22,6 +22,7 @@ import numpy as np
 
 from . import __version__
 from .config import DISTANCE_GRAPHS, TrainConfig
+from .cv import time_blocks
 from .datasets import Dataset, load_dataset
 from .extraction import RecordingFeatures, extract_dataset
 from .graph import distance_adjacency, sparsify
@@ -150,14 +151,19 @@ def build_samples(config: TrainConfig, dataset: Dataset, extracted: list[Recordi
         parts["window"].append(np.flatnonzero(keep))
         parts["onsets"].append(result.onsets[keep])
     node_names = list(extracted[0].node_names)
+    labels = np.concatenate(parts["labels"]).astype(np.int64)
+    subjects = np.concatenate(parts["subjects"]).astype(str)
+    onsets = np.concatenate(parts["onsets"])
+    groups = time_blocks(labels, subjects, onsets, config.folds) if config.cv == "time-blocks" else subjects
     samples = Samples(
         features=np.concatenate(parts["features"]).astype(np.float32),
         adjacency=assemble_adjacency(config, node_names, parts["adjacency"] or None),
-        labels=np.concatenate(parts["labels"]).astype(np.int64),
-        subjects=np.concatenate(parts["subjects"]).astype(str),
+        labels=labels,
+        subjects=subjects,
         recordings=np.concatenate(parts["recordings"]).astype(str),
+        groups=groups,
         window_index=np.concatenate(parts["window"]),
-        onsets=np.concatenate(parts["onsets"]),
+        onsets=onsets,
         node_names=node_names,
     )
     if len(samples.labels) == 0:
@@ -177,6 +183,7 @@ def collect_predictions(outputs: list[FoldOutput], samples: Samples, classes: li
     tested = folds >= 0
     return Predictions(
         labels=samples.labels[tested], subjects=samples.subjects[tested], recordings=samples.recordings[tested],
+        groups=samples.groups[tested],
         window_index=samples.window_index[tested], onsets=samples.onsets[tested], folds=folds[tested],
         proba={name: values[tested] for name, values in proba.items()}, classes=list(classes),
     )
@@ -223,9 +230,10 @@ def run_cv(config: TrainConfig) -> Results:
         The run directory and the content of its ``results.json``.
     """
     dataset = load_dataset(config.dataset, config.data_dir)
-    if len(dataset.subjects) < 2:
+    if len(dataset.subjects) < 2 and config.cv != "time-blocks":
         raise ValueError(
-            f"Dataset {dataset.name!r} has {len(dataset.subjects)} subject: cross-subject folds need at least two."
+            f"Dataset {dataset.name!r} has {len(dataset.subjects)} subject: cross-subject folds need at least two. "
+            "Use --cv time-blocks for a within-patient evaluation (contiguous time blocks of the recording)."
         )
     run_dir = new_run_dir(config)
     marker = run_dir / INCOMPLETE
@@ -244,7 +252,8 @@ def run_cv(config: TrainConfig) -> Results:
         folds, outputs = cross_validate(config, dataset, samples, run_dir)
         predictions = collect_predictions(outputs, samples, dataset.classes)
         write_predictions(run_dir / "predictions.csv", predictions)
-        report = score(predictions, dataset.label_level, n_boot=config.n_boot, seed=config.seed)
+        report = score(predictions, dataset.label_level, n_boot=config.n_boot, seed=config.seed,
+                       window_step_s=config.window * (1 - config.overlap))
         report["model"]["validation"] = validation_summary(outputs)
         _log_final(run_dir, config, report, dataset.classes)
         results = {
@@ -279,7 +288,9 @@ def _fmt(summary: dict, metric: str) -> str:
 def format_summary(results: dict, run_dir: Path) -> str:
     """One screen: model vs baseline with 95 % intervals over subjects."""
     level = aggregation_level(results["label_level"])
-    cv = "leave-one-subject-out" if results["cv"] == "loso" else f"{results['n_folds']}-fold stratified group k-fold"
+    cv = {"loso": "leave-one-subject-out by subject",
+          "time-blocks": f"{results['n_folds']}-fold contiguous time blocks within patient"}.get(
+        results["cv"], f"{results['n_folds']}-fold stratified group k-fold by subject")
     labels = {"model": f"{results['model_name'].upper()} ({results['graph']} graph)",
               "baseline": "baseline (logistic regression)"}
     rows = [(f"{labels[name]}, {lvl}", results[name][lvl]) for name in MODEL_NAMES for lvl in ("window", level)
@@ -287,10 +298,13 @@ def format_summary(results: dict, run_dir: Path) -> str:
     width = max(len(label) for label, _ in rows) + 2
     lines = [
         f"{results['task']} on {results['dataset']}: {results['n_subjects']} subjects, {results['n_recordings']} "
-        f"recordings, {results['n_windows']} windows; {cv} by subject ({results['seconds']} s)",
+        f"recordings, {results['n_windows']} windows; {cv} ({results['seconds']} s)",
         f"{'':<{width}}{'balanced accuracy [95% CI]':<30}{'ROC AUC [95% CI]':<30}",
     ]
     for label, summary in rows:
         lines.append(f"{label:<{width}}{_fmt(summary, 'balanced_accuracy'):<30}{_fmt(summary, 'roc_auc'):<30}")
+    if results["cv"] == "time-blocks":
+        lines.append("within-patient result: folds are contiguous time blocks of the same recordings; it says nothing "
+                     "about other patients")
     lines.append(f"saved to {run_dir} (results.json, predictions.csv, folds.csv, tensorboard/, checkpoints/)")
     return "\n".join(lines)

@@ -144,8 +144,8 @@ def model_importance(run: Run, dataset: Dataset, *, progress: bool = True) -> tu
     n_nodes = len(samples.node_names)
     edge_total, node_total, total = np.zeros((n_nodes, n_nodes)), np.zeros(n_nodes), 0
     for fold, roles in sorted(run.roles.items()):
-        test_subjects = [s for s, role in roles.items() if role == "test"]
-        mask = np.isin(samples.subjects, test_subjects)
+        test_groups = [g for g, role in roles.items() if role == "test"]
+        mask = np.isin(samples.groups, test_groups)
         if not mask.any():
             continue
         checkpoint = torch.load(run.checkpoint(fold), map_location="cpu", weights_only=False)

@@ -81,21 +81,21 @@ def load_run(run_dir: str | Path) -> Run:
 
 
 def read_folds(path: Path) -> dict[int, dict[str, str]]:
-    """``folds.csv`` as {fold: {subject: role}}."""
+    """``folds.csv`` as {fold: {group: role}}."""
     roles: dict[int, dict[str, str]] = {}
     with path.open(newline="") as stream:
         for row in csv.DictReader(stream):
-            roles.setdefault(int(row["fold"]), {})[row["subject"]] = row["role"]
+            roles.setdefault(int(row["fold"]), {})[row["group"]] = row["role"]
     return roles
 
 
 def check_predictions_match_folds(predictions: Predictions, roles: dict[int, dict[str, str]], path: Path) -> None:
     """Every predicted window must belong to a test subject of its fold, and every subject be tested once."""
-    pairs = set(zip(predictions.folds.tolist(), predictions.subjects.tolist()))
+    pairs = set(zip(predictions.folds.tolist(), predictions.groups.tolist()))
     wrong = sorted((fold, subject) for fold, subject in pairs if roles.get(fold, {}).get(subject) != "test")
     if wrong:
         fold, subject = wrong[0]
-        raise ValueError(f"{path}: predictions.csv has windows of subject {subject!r} in fold {fold}, but folds.csv "
+        raise ValueError(f"{path}: predictions.csv has windows of group {subject!r} in fold {fold}, but folds.csv "
                          f"does not list it as tested there ({len(wrong)} such subject/fold pairs). The files do not "
                          "belong to the same run.")
     tested_in = {}
@@ -105,7 +105,7 @@ def check_predictions_match_folds(predictions: Predictions, roles: dict[int, dic
                 tested_in.setdefault(subject, []).append(fold)
     twice = {s: f for s, f in tested_in.items() if len(f) > 1}
     if twice:
-        raise ValueError(f"{path}: folds.csv tests subjects in more than one fold: {twice}.")
+        raise ValueError(f"{path}: folds.csv tests groups in more than one fold: {twice}.")
 
 
 def _compare(saved, recomputed, where: str, differences: list[str]) -> None:
@@ -141,7 +141,9 @@ def recompute_results(run: Run) -> dict:
     ValueError
         Listing the metrics that differ.
     """
-    recomputed = score(run.predictions, run.results["label_level"], n_boot=run.config.n_boot, seed=run.config.seed)
+    config = run.config
+    recomputed = score(run.predictions, run.results["label_level"], n_boot=config.n_boot, seed=config.seed,
+                       window_step_s=config.window * (1 - config.overlap))
     differences: list[str] = []
     for name in MODEL_NAMES:
         _compare(run.results.get(name, {}), recomputed[name], name, differences)

@@ -17,7 +17,7 @@ from .metrics import aggregate_labels, aggregate_proba, classification_metrics, 
 
 MODEL_NAMES = ("model", "baseline")
 PROBA_DECIMALS = 6
-COLUMNS = ("model", "subject", "recording", "window", "onset_s", "fold", "true_label")
+COLUMNS = ("model", "subject", "recording", "group", "window", "onset_s", "fold", "true_label")
 
 
 @dataclass
@@ -28,6 +28,8 @@ class Predictions:
     ----------
     labels : ndarray of int, shape (n_windows,)
     subjects, recordings : ndarray of str, shape (n_windows,)
+    groups : ndarray of str, shape (n_windows,)
+        The unit of the folds (the subject, or a time block for within-patient CV); bootstrap clusters.
     window_index : ndarray of int, shape (n_windows,)
     onsets : ndarray, shape (n_windows,)
     folds : ndarray of int, shape (n_windows,)
@@ -39,6 +41,7 @@ class Predictions:
     labels: np.ndarray
     subjects: np.ndarray
     recordings: np.ndarray
+    groups: np.ndarray
     window_index: np.ndarray
     onsets: np.ndarray
     folds: np.ndarray
@@ -57,7 +60,7 @@ def write_predictions(path: Path, predictions: Predictions) -> None:
         writer.writerow([*COLUMNS, *[f"proba_{c}" for c in predictions.classes]])
         for name in MODEL_NAMES:
             for i in range(len(predictions.labels)):
-                writer.writerow([name, predictions.subjects[i], predictions.recordings[i],
+                writer.writerow([name, predictions.subjects[i], predictions.recordings[i], predictions.groups[i],
                                  predictions.window_index[i], f"{predictions.onsets[i]:.3f}", predictions.folds[i],
                                  predictions.classes[predictions.labels[i]],
                                  *[f"{p:.{PROBA_DECIMALS}f}" for p in predictions.proba[name][i]]])
@@ -84,6 +87,7 @@ def read_predictions(path: Path, classes: list[str]) -> Predictions:
         labels=np.array([classes.index(r["true_label"]) for r in reference]),
         subjects=np.array([r["subject"] for r in reference]),
         recordings=np.array([r["recording"] for r in reference]),
+        groups=np.array([r["group"] for r in reference]),
         window_index=np.array([int(r["window"]) for r in reference]),
         onsets=np.array([float(r["onset_s"]) for r in reference]),
         folds=np.array([int(r["fold"]) for r in reference]),
@@ -93,7 +97,23 @@ def read_predictions(path: Path, classes: list[str]) -> Predictions:
     )
 
 
-def score(predictions: Predictions, label_level: str, *, n_boot: int, seed: int) -> dict:
+ICTAL = "ictal"
+
+
+def false_alarms_per_hour(labels: np.ndarray, proba: np.ndarray, classes: list[str], window_step_s: float) -> float:
+    """Windows predicted ictal among truly non-ictal windows, per hour of non-ictal recording.
+
+    Each wrongly flagged window counts as one alarm; the hours are the non-ictal windows times the window step.
+    """
+    ictal = classes.index(ICTAL)
+    non_ictal = labels != ictal
+    hours = non_ictal.sum() * window_step_s / 3600
+    false_alarms = np.sum(proba[non_ictal].argmax(axis=1) == ictal)
+    return float(false_alarms / hours) if hours > 0 else float("nan")
+
+
+def score(predictions: Predictions, label_level: str, *, n_boot: int, seed: int,
+          window_step_s: float | None = None) -> dict:
     """Window- and subject/recording-level metrics with 95 % bootstrap intervals over subjects, per model.
 
     Returns
@@ -102,20 +122,23 @@ def score(predictions: Predictions, label_level: str, *, n_boot: int, seed: int)
         ``{model_name: {"window": ..., "<level>": ..., "per_fold": [...]}}``; ``<level>`` is ``recording`` for
         recording-level labels, ``subject`` for subject-level labels, absent for window-level labels.
     """
-    labels, subjects = predictions.labels, predictions.subjects
+    labels, subjects, clusters = predictions.labels, predictions.subjects, predictions.groups
     level = aggregation_level(label_level)
     groups = predictions.recordings if level == "recording" else subjects
     report = {}
     for name in MODEL_NAMES:
         proba = predictions.proba[name]
-        report[name] = {"window": summarize(labels, proba, subjects, n_boot=n_boot, seed=seed)}
+        report[name] = {"window": summarize(labels, proba, clusters, n_boot=n_boot, seed=seed)}
+        if ICTAL in predictions.classes and window_step_s:
+            report[name]["window"]["false_alarms_per_hour"] = false_alarms_per_hour(
+                labels, proba, predictions.classes, window_step_s)
         if label_level != "window":
             unique_groups, group_proba = aggregate_proba(proba, groups)
             _, group_labels = aggregate_labels(labels, groups)
             group_subjects = np.array([subjects[groups == g][0] for g in unique_groups])
             report[name][level] = summarize(group_labels, group_proba, group_subjects, n_boot=n_boot, seed=seed)
         report[name]["per_fold"] = [
-            {"fold": int(fold), "test_subjects": sorted(set(subjects[predictions.folds == fold].tolist())),
+            {"fold": int(fold), "test_groups": sorted(set(clusters[predictions.folds == fold].tolist())),
              **classification_metrics(labels[predictions.folds == fold], proba[predictions.folds == fold])}
             for fold in np.unique(predictions.folds)
         ]

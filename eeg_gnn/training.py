@@ -33,6 +33,8 @@ class Samples:
     adjacency : ndarray, shape (n_nodes, n_nodes) or (n_windows, n_nodes, n_nodes)
     labels : ndarray of int, shape (n_windows,)
     subjects, recordings : ndarray of str, shape (n_windows,)
+    groups : ndarray of str, shape (n_windows,)
+        The unit folds split by: the subject, or a time block for within-patient CV.
     window_index : ndarray of int, shape (n_windows,)
         Position of the window within its recording.
     onsets : ndarray, shape (n_windows,)
@@ -44,6 +46,7 @@ class Samples:
     labels: np.ndarray
     subjects: np.ndarray
     recordings: np.ndarray
+    groups: np.ndarray
     window_index: np.ndarray
     onsets: np.ndarray
     node_names: list[str]
@@ -169,11 +172,11 @@ def _balanced_accuracy(labels: np.ndarray, proba: np.ndarray) -> float:
 def run_fold(config: TrainConfig, samples: Samples, fold: Fold, n_classes: int, *, writer=None,
              checkpoint: Path | None = None) -> FoldOutput:
     """Train and test the graph model and the baseline on one fold."""
-    subjects = samples.subjects
-    fit_mask = np.isin(subjects, fold.train_subjects)
-    val_mask = np.isin(subjects, fold.val_subjects)
-    test_mask = np.isin(subjects, fold.test_subjects)
-    check_no_leakage(subjects[fit_mask], subjects[val_mask], subjects[test_mask])
+    groups = samples.groups
+    fit_mask = np.isin(groups, fold.train_subjects)
+    val_mask = np.isin(groups, fold.val_subjects)
+    test_mask = np.isin(groups, fold.test_subjects)
+    check_no_leakage(groups[fit_mask], groups[val_mask], groups[test_mask])
     (fit_x, fit_adj), (val_x, val_adj), (test_x, test_adj) = (samples.take(m) for m in (fit_mask, val_mask, test_mask))
     (fit_x, val_x, test_x), mean, std = standardise(fit_x, val_x, test_x)
     shared = samples.adjacency if samples.adjacency.ndim == 2 else None
@@ -205,7 +208,7 @@ def cross_validate(config: TrainConfig, dataset: Dataset, samples: Samples, run_
     """Make the folds (saved to ``folds.csv``) and run every fold, logging to TensorBoard."""
     from torch.utils.tensorboard import SummaryWriter
 
-    folds = make_folds(samples.labels, samples.subjects, n_splits=config.folds, method=config.cv,
+    folds = make_folds(samples.labels, samples.groups, n_splits=config.folds, method=config.cv,
                        val_fraction=config.val_fraction, seed=config.seed, class_names=dataset.classes)
     save_folds(folds, run_dir / "folds.csv")
     outputs = []

@@ -131,7 +131,7 @@ def test_class_labels_need_not_start_at_zero():
 def test_unknown_method_lists_allowed():
     labels, subjects = _subject_level()
     with pytest.raises(
-        ValueError, match="Allowed values are 'group-kfold', 'loso', but got 'kfold'"
+        ValueError, match="Allowed values are 'group-kfold', 'loso', 'time-blocks', but got 'kfold'"
     ):
         make_folds(labels, subjects, method="kfold")
 
@@ -166,7 +166,7 @@ def test_save_folds(tmp_path):
     save_folds(folds, path)
     with path.open(newline="") as stream:
         rows = list(csv.reader(stream))
-    assert rows[0] == ["fold", "subject", "role"]
+    assert rows[0] == ["fold", "group", "role"]
     body = rows[1:]
     assert {role for _, _, role in body} == {"train", "val", "test"}
     # Every subject has exactly one row in every fold, and one test row over all folds.

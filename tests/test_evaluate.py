@@ -87,7 +87,7 @@ def test_predictions_that_do_not_match_the_folds_are_refused(run_copy):
         if row["role"] == "test" and row["fold"] == "0":
             row["fold"] = "1"
     with (run_copy / "folds.csv").open("w", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=["fold", "subject", "role"])
+        writer = csv.DictWriter(stream, fieldnames=["fold", "group", "role"])
         writer.writeheader()
         writer.writerows(rows)
     with pytest.raises(ValueError, match="does not list it as tested"):

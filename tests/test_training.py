@@ -58,14 +58,14 @@ def test_run_cv_learns_planted_difference_and_saves_everything(cohort, tmp_path)
 
     with (run_dir / "folds.csv").open() as stream:
         folds = list(csv.DictReader(stream))
-    tested = [r["subject"] for r in folds if r["role"] == "test"]
+    tested = [r["group"] for r in folds if r["role"] == "test"]
     assert sorted(tested) == sorted(f"sub-{i:02d}" for i in range(2 * N_PER_CLASS))
     for fold in {r["fold"] for r in folds}:
         roles = {}
         for r in folds:
             if r["fold"] == fold:
-                assert r["subject"] not in roles, "a subject has two roles in one fold"
-                roles[r["subject"]] = r["role"]
+                assert r["group"] not in roles, "a subject has two roles in one fold"
+                roles[r["group"]] = r["role"]
     saved = json.loads((run_dir / "config.json").read_text())
     assert saved["versions"]["torch"]
     assert TrainConfig.from_dict(saved["config"]) == small_config(cohort, tmp_path)
