@@ -43,7 +43,11 @@ class Recording:
     recording_id : str
         Unique within the dataset (the path relative to the dataset folder).
     read_kwargs : dict
-        Extra arguments for :func:`eeg_gnn.io.read_recording` (e.g. ``sfreq`` for CSV files).
+        Extra arguments for :func:`eeg_gnn.io.read_recording` (e.g. ``sfreq`` for CSV files, ``key`` for one
+        array of a MATLAB file, ``trial`` for one trial of a pickled array).
+    intervals : tuple of (label, start_s, end_s)
+        Labelled time intervals of this recording (e.g. its seizures); windows outside every interval are
+        unlabelled. Empty when the recording has one label or the descriptor gives the intervals.
     """
 
     path: Path
@@ -51,6 +55,7 @@ class Recording:
     label: str | None
     recording_id: str
     read_kwargs: dict = field(default_factory=dict, compare=False, hash=False)
+    intervals: tuple = field(default=(), compare=False, hash=False)
 
     def read(self) -> mne.io.BaseRaw:
         return read_recording(self.path, **self.read_kwargs)
@@ -176,6 +181,8 @@ def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
 
 def _recordings_from_descriptor(descriptor: dict[str, Any], root: Path) -> list[Recording]:
     rule = descriptor["recordings"]
+    if "layout" in rule:
+        return layout_function(rule["layout"])(descriptor, root)
     read_kwargs = dict(descriptor.get("read", {}))
     if "path" in rule:
         path = (root / rule["path"]).resolve()
@@ -195,6 +202,24 @@ def _recordings_from_descriptor(descriptor: dict[str, Any], root: Path) -> list[
         subject = rule.get("subject_format", "{subject}").format(**match.groupdict())
         recordings.append(Recording(path, subject, rule["labels"][raw_label], relative, read_kwargs))
     return recordings
+
+
+LAYOUTS = {
+    "chbmit": "eeg_gnn.chbmit:list_recordings",
+    "seed": "eeg_gnn.emotion:list_seed_recordings",
+    "deap": "eeg_gnn.emotion:list_deap_recordings",
+}
+
+
+def layout_function(name: str):
+    """The function that lists the recordings of a dataset whose layout a file-name rule cannot describe
+    (recordings inside container files, labels in a separate file, per-file seizure tables)."""
+    import importlib
+
+    if name not in LAYOUTS:
+        raise ValueError(f"Unknown recording layout {name!r}; known: {sorted(LAYOUTS)}.")
+    module, _, function = LAYOUTS[name].partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def _pick_column(header: list[str], candidates: tuple[str, ...], what: str, table: Path, required: bool = True):
@@ -282,4 +307,4 @@ def _is_recording(path: Path) -> bool:
     name = path.name.lower()
     if not path.is_file() or name.startswith("participants."):
         return False
-    return any(name.endswith(suffix) for suffix in FORMATS if suffix not in (".inp", ".txt"))
+    return any(name.endswith(suffix) for suffix in FORMATS if suffix not in (".inp", ".txt", ".mat", ".dat"))

@@ -105,9 +105,10 @@ def window_labels(dataset: Dataset, recording_index: int, onsets: np.ndarray, wi
     if recording.label is not None:
         return np.full(len(onsets), dataset.classes.index(recording.label))
     labels = np.full(len(onsets), -1)
-    for interval in dataset.descriptor.get("intervals", []):
-        inside = (onsets >= interval["start"]) & (onsets + window_s <= interval["end"])
-        labels[inside] = dataset.classes.index(interval["label"])
+    intervals = recording.intervals or [(i["label"], i["start"], i["end"]) for i in dataset.descriptor.get("intervals", [])]
+    for label, start, end in intervals:
+        inside = (onsets >= start) & (onsets + window_s <= end)
+        labels[inside] = dataset.classes.index(label)
     return labels
 
 

@@ -45,6 +45,7 @@ FORMATS = {
     ".edf": "EDF/EDF+", ".bdf": "BDF (BioSemi)", ".gdf": "GDF", ".vhdr": "BrainVision", ".set": "EEGLAB",
     ".fif": "FIF", ".fif.gz": "FIF", ".cnt": "Neuroscan CNT", ".eea": "MSU text (.eea)",
     ".inp": "University of Michigan channel files (chNN.inp)", ".csv": "CSV", ".tsv": "TSV", ".txt": "TSV",
+    ".mat": "SEED preprocessed MATLAB file (one clip per key)", ".dat": "DEAP preprocessed pickle (one trial)",
 }
 
 
@@ -79,6 +80,8 @@ def read_recording(
     sfreq: float | None = None,
     unit: str = "uV",
     ch_names: Sequence[str] | None = None,
+    key: str | None = None,
+    trial: int | None = None,
 ) -> mne.io.BaseRaw:
     """Read a recording in any supported format, with its data loaded.
 
@@ -92,6 +95,10 @@ def read_recording(
         Unit of the values in a CSV/TSV file.
     ch_names : list of str, optional
         Channel names for a CSV/TSV file without a header row.
+    key : str, optional
+        For a SEED ``.mat`` file: the variable holding one clip (e.g. ``'ww_eeg1'``).
+    trial : int, optional
+        For a DEAP ``.dat`` file: the trial index (0-39).
 
     Returns
     -------
@@ -114,6 +121,14 @@ def read_recording(
             raw = _read_msu_eea(path)
         elif suffix == ".inp":
             raw = _read_umich_inp(path)
+        elif suffix == ".mat":
+            from .emotion import read_seed_clip
+
+            raw = read_seed_clip(path, key)
+        elif suffix == ".dat":
+            from .emotion import read_deap_trial
+
+            raw = read_deap_trial(path, trial)
         elif suffix in (".csv", ".tsv", ".txt"):
             raw = _read_text_table(path, sfreq=sfreq, unit=unit, ch_names=ch_names)
         else:
