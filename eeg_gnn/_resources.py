@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from importlib import resources
+import importlib.util
 from pathlib import Path
 
 _CHECKOUT = Path(__file__).resolve().parent.parent
@@ -17,4 +17,7 @@ def resource_dir(name: str) -> Path:
     local = _CHECKOUT / name
     if local.is_dir():
         return local
-    return Path(str(resources.files(f"eeg_gnn._{name}")))
+    spec = importlib.util.find_spec(f"eeg_gnn._{name}")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"eeg-gnn's {name}/ tables are missing from this installation; reinstall eeg-gnn.")
+    return Path(next(iter(spec.submodule_search_locations)))
