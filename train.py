@@ -57,6 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default: delta:1-4,theta:4-8,alpha:8-13,beta:13-30,gamma:30-45)")
     pre.add_argument("--resample", type=float, default=_default("resample_sfreq"),
                      help="common sampling rate in Hz (default: %(default)s)")
+    pre.add_argument("--reference", choices=("average", "as-recorded"),
+                     help="re-reference to the average of the nodes, or keep the recording's own reference "
+                          "(default: the dataset's: as-recorded for bipolar CHB-MIT, else average)")
+    pre.add_argument("--l-freq", type=float, default=_default("l_freq"),
+                     help="high-pass edge of the band-pass filter in Hz (default: %(default)s)")
+    pre.add_argument("--h-freq", type=float, default=_default("h_freq"),
+                     help="low-pass edge of the band-pass filter in Hz (default: %(default)s)")
     pre.add_argument("--notch", type=float, help="mains frequency to notch out, e.g. 50 or 60 (default: none)")
     pre.add_argument("--reject-uv", type=float, help="drop windows exceeding this peak-to-peak amplitude in µV")
     graph = parser.add_argument_group("graph and model")
@@ -77,8 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     fit = parser.add_argument_group("cross-validation and training")
     fit.add_argument("--cv", choices=CV_METHODS,
                      help="group-kfold = stratified group k-fold by subject; loso = leave one subject out; "
-                          "time-blocks = contiguous time blocks of one patient's recording (within-patient only) "
-                          "(default: the dataset's protocol: time-blocks for umich_seizure, else group-kfold)")
+                          "time-blocks = contiguous time blocks of one patient's recording (within-patient only); "
+                          "within-subject = SEED's clips 1-9 train, 10-15 test "
+                          "(default: the dataset's protocol: time-blocks for umich_seizure, loso for SEED/DEAP, "
+                          "else group-kfold)")
     fit.add_argument("--folds", type=int, default=_default("folds"), help="folds for group-kfold (default: %(default)s)")
     fit.add_argument("--epochs", type=int, default=_default("epochs"),
                      help="maximum epochs; early stopping on validation subjects picks the best (default: %(default)s)")
@@ -106,6 +115,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         task=args.task, dataset=args.dataset, data_dir=args.data_dir, model=args.model, graph=args.graph,
         graph_band=args.graph_band, graph_scope=args.graph_scope, top_k=args.top_k, features=args.features,
         window=args.window, overlap=args.overlap, resample_sfreq=args.resample, notch=args.notch,
+        reference=args.reference, l_freq=args.l_freq, h_freq=args.h_freq,
         reject_uv=args.reject_uv, folds=args.folds, cv=args.cv, epochs=args.epochs, patience=args.patience,
         batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, hidden=args.hidden,
         layers=args.layers, cheb_k=args.cheb_k, dropout=args.dropout, seed=args.seed, device=args.device, threads=args.threads,

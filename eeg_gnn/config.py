@@ -16,8 +16,8 @@ from .preprocessing import Preprocessing
 TASKS = {
     "workload": "eegmat",
     "schizophrenia": "msu",
-    "seizure": "umich_seizure",
-    "emotion": None,
+    "seizure": "chbmit",
+    "emotion": "seed",
 }
 DISTANCE_GRAPHS = ("distance", "knn")
 GRAPHS = DISTANCE_GRAPHS + CONNECTIVITY_METHODS
@@ -46,7 +46,7 @@ class TrainConfig:
     h_freq: float | None = 45.0
     notch: float | None = None
     resample_sfreq: float | None = 128.0
-    reference: str = "average"
+    reference: str | None = None
     reject_uv: float | None = None
     folds: int = 5
     cv: str | None = None
@@ -82,8 +82,13 @@ class TrainConfig:
         check_option("graph_scope", self.graph_scope, GRAPH_SCOPES)
         check_option("features", self.features, FEATURE_KINDS)
         if self.cv is None:
-            self.cv = self._default_cv()
+            self.cv = self._descriptor_default("default_cv", "group-kfold")
+        if self.reference is None:
+            self.reference = self._descriptor_default("reference", "average")
         check_option("cv", self.cv, CV_METHODS)
+        if self.cv == "within-subject" and self.dataset != "seed":
+            raise ValueError("--cv within-subject is SEED's protocol (clips 1-9 train, 10-15 test per subject and "
+                             "session); use it with --dataset seed.")
         self.bands = check_bands(self.bands, self.resample_sfreq)
         if self.graph in CONNECTIVITY_METHODS:
             check_option("graph_band", self.graph_band, list(self.bands))
@@ -101,13 +106,13 @@ class TrainConfig:
         self._check_device()
         self.preprocessing()
 
-    def _default_cv(self) -> str:
-        """The dataset's own protocol (``default_cv`` in its descriptor), else stratified group k-fold."""
+    def _descriptor_default(self, key: str, fallback: str) -> str:
+        """A dataset's own default for a setting (e.g. ``default_cv``, ``reference`` in its descriptor)."""
         from .datasets import FOLDER, load_descriptor
 
         if self.dataset == FOLDER:
-            return "group-kfold"
-        return load_descriptor(self.dataset).get("default_cv", "group-kfold")
+            return fallback
+        return load_descriptor(self.dataset).get(key, fallback)
 
     def _check_device(self) -> None:
         import torch

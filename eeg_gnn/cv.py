@@ -17,7 +17,7 @@ from sklearn.model_selection import LeaveOneGroupOut, PredefinedSplit, Stratifie
 
 from ._validation import check_option
 
-CV_METHODS = ("group-kfold", "loso", "time-blocks")
+CV_METHODS = ("group-kfold", "loso", "time-blocks", "within-subject")
 
 
 class LeakageError(RuntimeError):
@@ -97,6 +97,10 @@ def make_folds(
     list of Fold
     """
     check_option("cv", method, CV_METHODS)
+    if method == "within-subject":
+        from .emotion import seed_within_subject_folds
+
+        return seed_within_subject_folds(subjects, labels)
     labels, subjects = np.asarray(labels), np.asarray(subjects).astype(str)
     if labels.size == 0:
         raise ValueError("The dataset has no windows to split.")

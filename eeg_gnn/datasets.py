@@ -131,8 +131,9 @@ def how_to_get(name: str, folder: Path) -> str:
     descriptor = load_descriptor(name)
     access = descriptor.get("access", "open")
     where = f"Put its files in {folder} (or point --data-dir / $EEG_GNN_DATA elsewhere)."
+    command = descriptor.get("patient_download", {}).get("command", f"python -m eeg_gnn fetch {name}")
     if access == "open":
-        get = f"Download it with `python -m eeg_gnn fetch {name}` (source: {descriptor['source']}; licence: {descriptor['license']})."
+        get = f"Download it with `{command}` (source: {descriptor['source']}; licence: {descriptor['license']})."
     elif access == "local":
         get = f"It is not downloadable: {descriptor['source']}"
     else:

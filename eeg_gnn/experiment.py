@@ -155,13 +155,21 @@ def build_samples(config: TrainConfig, dataset: Dataset, extracted: list[Recordi
     labels = np.concatenate(parts["labels"]).astype(np.int64)
     subjects = np.concatenate(parts["subjects"]).astype(str)
     onsets = np.concatenate(parts["onsets"])
-    groups = time_blocks(labels, subjects, onsets, config.folds) if config.cv == "time-blocks" else subjects
+    recordings = np.concatenate(parts["recordings"]).astype(str)
+    if config.cv == "time-blocks":
+        groups = time_blocks(labels, subjects, onsets, config.folds)
+    elif config.cv == "within-subject":
+        from .emotion import seed_within_subject_groups
+
+        groups = seed_within_subject_groups(recordings)
+    else:
+        groups = subjects
     samples = Samples(
         features=np.concatenate(parts["features"]).astype(np.float32),
         adjacency=assemble_adjacency(config, node_names, parts["adjacency"] or None),
         labels=labels,
         subjects=subjects,
-        recordings=np.concatenate(parts["recordings"]).astype(str),
+        recordings=recordings,
         groups=groups,
         window_index=np.concatenate(parts["window"]),
         onsets=onsets,
@@ -231,7 +239,7 @@ def run_cv(config: TrainConfig) -> Results:
         The run directory and the content of its ``results.json``.
     """
     dataset = load_dataset(config.dataset, config.data_dir)
-    if len(dataset.subjects) < 2 and config.cv != "time-blocks":
+    if len(dataset.subjects) < 2 and config.cv not in ("time-blocks", "within-subject"):
         raise ValueError(
             f"Dataset {dataset.name!r} has {len(dataset.subjects)} subject: cross-subject folds need at least two. "
             "Use --cv time-blocks for a within-patient evaluation (contiguous time blocks of the recording)."
@@ -290,7 +298,9 @@ def format_summary(results: dict, run_dir: Path) -> str:
     """One screen: model vs baseline with 95 % intervals over subjects."""
     level = aggregation_level(results["label_level"])
     cv = {"loso": "leave-one-subject-out by subject",
-          "time-blocks": f"{results['n_folds']}-fold contiguous time blocks within patient"}.get(
+          "time-blocks": f"{results['n_folds']}-fold contiguous time blocks within patient",
+          "within-subject": f"{results['n_folds']} within-subject folds (each subject and session: clips 1-9 train, "
+                            "10-15 test)"}.get(
         results["cv"], f"{results['n_folds']}-fold stratified group k-fold by subject")
     labels = {"model": f"{results['model_name'].upper()} ({results['graph']} graph)",
               "baseline": "baseline (logistic regression)"}
@@ -307,5 +317,8 @@ def format_summary(results: dict, run_dir: Path) -> str:
     if results["cv"] == "time-blocks":
         lines.append("within-patient result: folds are contiguous time blocks of the same recordings; it says nothing "
                      "about other patients")
+    if results["cv"] == "within-subject":
+        lines.append("within-subject result: every test subject was also trained on (other clips); it says nothing "
+                     "about new subjects")
     lines.append(f"saved to {run_dir} (results.json, predictions.csv, folds.csv, tensorboard/, checkpoints/)")
     return "\n".join(lines)

@@ -26,7 +26,8 @@ from .graph import CONNECTIVITY_METHODS, check_adjacency, connectivity
 from .preprocessing import Preprocessing, preprocess
 
 GRAPH_SCOPES = ("window", "recording")
-_SOURCES = ("io.py", "montage.py", "preprocessing.py", "features.py", "graph.py", "extraction.py")
+_SOURCES = ("io.py", "montage.py", "preprocessing.py", "features.py", "graph.py", "extraction.py", "emotion.py",
+            "chbmit.py")
 
 
 @dataclass(frozen=True)

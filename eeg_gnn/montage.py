@@ -2,6 +2,15 @@
 
 The positions are read from ``montages/positions_1010.tsv`` (MNI millimetres; see ``montages/README.md`` for the
 transforms). Every graph in the project orders its nodes as a named node set of ``montages/node_sets.json``.
+
+Bipolar nodes
+    Recordings made in a bipolar montage (CHB-MIT's "double banana": ``FP1-F7``, ``F7-T7``, ...) have no channel
+    per electrode, and re-referencing cannot recover one. Such a dataset uses the derivations themselves as nodes:
+    a node named ``'Fp1-F7'`` (both sides canonical 10-10 names) sits at the midpoint of its two electrodes (the
+    straight-line midpoint, in both the scalp and the cortex table) and takes the region of its first electrode.
+    Node sets of derivations live in ``node_sets.json`` too; :func:`node_sets` lists the electrode sets and
+    ``node_sets(bipolar=True)`` the derivation sets. A recording's bipolar channels are matched only when the
+    requested nodes are derivations; otherwise they are dropped as before ("bipolar derivation of two scalp sites").
 """
 
 from __future__ import annotations
@@ -23,6 +32,11 @@ _UNKNOWN = "not a 10-20/10-10 electrode name"
 POSITION_KINDS = ("cortex", "scalp")
 REFERENCE_SUFFIXES = ("REF", "LE", "RE", "AR", "AV", "AVG", "CAR", "A1", "A2", "M1", "M2", "A1A2", "LINKED")
 _PREFIXES = re.compile(r"^EEG[\s_:\-]+", re.IGNORECASE)
+# an empty name or only dashes/dots, possibly with MNE's running number for duplicates: '-', '--0', '.', ''
+_PLACEHOLDER = re.compile(r"[-.\s]*(\d+)?")
+_PLACEHOLDER_REASON = "placeholder channel"
+# MNE's running number appended to duplicate channel names: 'T8-P8' twice becomes 'T8-P8-0', 'T8-P8-1'
+_DUPLICATE_NUMBER = re.compile(r"-\d+$")
 _NON_SCALP = [
     (re.compile(r"ECG|EKG", re.I), "ECG channel"),
     (re.compile(r"EOG|HEOG|VEOG", re.I), "EOG channel"),
@@ -74,32 +88,88 @@ def _lookup() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
-def node_sets() -> dict[str, list[str]]:
-    """Named, ordered lists of nodes (``'10-20'`` is the 19 electrodes of the 10-20 system)."""
+def _all_node_sets() -> dict[str, list[str]]:
     return json.loads((resource_dir("montages") / "node_sets.json").read_text())
 
 
+@lru_cache(maxsize=2)
+def node_sets(bipolar: bool = False) -> dict[str, list[str]]:
+    """Named, ordered lists of nodes (``'10-20'`` is the 19 electrodes of the 10-20 system).
+
+    Parameters
+    ----------
+    bipolar : bool
+        False: the sets of electrodes. True: the sets of bipolar derivations (``'chbmit-bipolar-18'``), whose
+        nodes are named ``'A-B'`` and placed at the midpoint of A and B.
+    """
+    return {name: nodes for name, nodes in _all_node_sets().items()
+            if any("-" in node for node in nodes) == bipolar}
+
+
+def bipolar_name(name: str) -> str | None:
+    """Return the canonical name ``'A-B'`` of a bipolar derivation of two scalp electrodes, else None.
+
+    Tolerates what :func:`normalize_ch_name` tolerates on each side (case, old names, an ``EEG`` prefix) and MNE's
+    running number for duplicate channel names (``'T8-P8-0'`` is ``'T8-P8'``). A referential name such as
+    ``'Fp1-REF'`` or ``'Fp1-A1'`` is not a derivation of two scalp electrodes.
+
+    Examples
+    --------
+    >>> bipolar_name("FP1-F7")
+    'Fp1-F7'
+    >>> bipolar_name("T3-T5-1")
+    'T7-P7'
+    >>> bipolar_name("Fp1-REF") is None
+    True
+    """
+    stripped = _strip(name)
+    parts = stripped.split("-")
+    if len(parts) == 3 and _DUPLICATE_NUMBER.search(stripped):
+        parts = parts[:2]
+    if len(parts) != 2:
+        return None
+    lookup = _lookup()
+    left, right = (lookup.get(part.strip().upper()) for part in parts)
+    if left is None or right is None or left == right:
+        return None
+    return f"{left}-{right}"
+
+
+def _electrodes_of(node: str) -> list[str]:
+    """The electrode(s) a canonical node stands for: itself, or the two sides of a derivation."""
+    return node.split("-") if "-" in node else [node]
+
+
 def resolve_nodes(nodes: str | Sequence[str]) -> list[str]:
-    """Turn a node-set name or a list of electrode names into canonical names, checking each one.
+    """Turn a node-set name or a list of node names into canonical names, checking each one.
 
     Parameters
     ----------
     nodes : str | list of str
-        A key of :func:`node_sets` or explicit electrode names (old names are accepted: T3 -> T7).
+        A key of :func:`node_sets` (electrodes or bipolar derivations), or explicit electrode names (old names are
+        accepted: T3 -> T7), or explicit bipolar derivations ``'A-B'`` of two electrodes (``'FP1-F7'`` ->
+        ``'Fp1-F7'``, ``'T3-T5'`` -> ``'T7-P7'``).
 
     Returns
     -------
     list of str, length n_nodes
     """
     if isinstance(nodes, str):
-        return list(node_sets()[check_option("nodes", nodes, node_sets())])
+        every = _all_node_sets()
+        return list(every[check_option("nodes", nodes, every)])
     resolved = []
     for name in nodes:
         canonical = normalize_ch_name(name)
         if canonical is None:
-            raise ValueError(f"{name!r} is not a 10-10 electrode name; known names: {', '.join(electrodes())}.")
+            canonical = bipolar_name(name)
+        if canonical is None:
+            raise ValueError(
+                f"{name!r} is not a 10-10 electrode name nor a bipolar derivation 'A-B' of two; known names: "
+                f"{', '.join(electrodes())}."
+            )
         if canonical in resolved:
-            raise ValueError(f"Electrode {canonical!r} is listed twice in nodes {list(nodes)}.")
+            what = "Derivation" if "-" in canonical else "Electrode"
+            raise ValueError(f"{what} {canonical!r} is listed twice in nodes {list(nodes)}.")
         resolved.append(canonical)
     return resolved
 
@@ -137,15 +207,15 @@ def normalize_ch_name(name: str) -> str | None:
 def drop_reason(name: str) -> str:
     """Say why a channel that is not a scalp electrode is not a node."""
     stripped = _strip(name)
+    if _PLACEHOLDER.fullmatch(stripped) and not stripped.isdigit():
+        return _PLACEHOLDER_REASON
     left, _, right = stripped.partition("-")
     core = left.strip() if right.strip().upper() in REFERENCE_SUFFIXES else stripped
     for pattern, reason in _NON_SCALP:
         if any(pattern.search(text) for text in (name, stripped, core)):
             return reason
-    if "-" in stripped:
-        left, _, right = stripped.partition("-")
-        if left.strip().upper() in _lookup() and right.strip().upper() in _lookup():
-            return "bipolar derivation of two scalp sites, not one node"
+    if bipolar_name(name) is not None:
+        return "bipolar derivation of two scalp sites, not one node"
     return _UNKNOWN
 
 
@@ -205,7 +275,9 @@ def match_channels(
     ch_names : list of str, length n_channels
         Channel names as the file has them.
     nodes : str | list of str
-        A node-set name (``'10-20'``) or the electrodes wanted, in the order the nodes should take.
+        A node-set name (``'10-20'``, ``'chbmit-bipolar-18'``) or the electrodes (or bipolar derivations) wanted,
+        in the order the nodes should take. When they are derivations, the recording's bipolar channels are
+        matched to them (``'FP1-F7'``, ``'T8-P8-0'`` -> ``'T8-P8'``); otherwise bipolar channels are dropped.
     on_missing : 'raise' | 'warn' | 'ignore'
         What to do when requested nodes are absent: raise a ValueError, warn and go on with the nodes present,
         or go on silently.
@@ -220,12 +292,15 @@ def match_channels(
     """
     check_option("on_missing", on_missing, ON_MISSING)
     wanted = resolve_nodes(nodes)
+    bipolar = any("-" in name for name in wanted)
     found: dict[str, str] = {}
     dropped: dict[str, str] = {}
     grid = looks_like_cap_grid(ch_names)
     for index, ch_name in enumerate(ch_names):
         ch_type = ch_types[index] if ch_types is not None else "eeg"
         canonical = None if grid else normalize_ch_name(ch_name)
+        if bipolar and canonical is None and not grid:
+            canonical = bipolar_name(ch_name)
         if grid and _GRID_NAME.match(_strip(ch_name)):
             dropped[ch_name] = _GRID_REASON
             continue
@@ -244,7 +319,7 @@ def match_channels(
     missing = [name for name in wanted if name not in found]
     if missing and on_missing != "ignore":
         message = (
-            f"{source} lacks {len(missing)} of the {len(wanted)} requested electrodes: {', '.join(missing)} "
+            f"{source} lacks {len(missing)} of the {len(wanted)} requested {'nodes' if bipolar else 'electrodes'}: {', '.join(missing)} "
             f"(it has {len(node_names)}: {', '.join(node_names) or 'none'}). Pass on_missing='warn' or 'ignore' "
             "to go on with the electrodes present, or choose other nodes."
         )
@@ -255,7 +330,7 @@ def match_channels(
 
 
 def positions(node_names: Sequence[str], kind: str = "cortex") -> np.ndarray:
-    """Positions of electrodes in MNI millimetres.
+    """Positions of electrodes in MNI millimetres; a bipolar node ``'A-B'`` sits at the midpoint of A and B.
 
     Parameters
     ----------
@@ -270,10 +345,15 @@ def positions(node_names: Sequence[str], kind: str = "cortex") -> np.ndarray:
     check_option("kind", kind, POSITION_KINDS)
     table = electrodes()
     names = resolve_nodes(node_names)
-    return np.array([getattr(table[name], kind) for name in names], dtype=float)
+    return np.array([np.mean([getattr(table[e], kind) for e in _electrodes_of(name)], axis=0) for name in names],
+                    dtype=float).reshape(len(names), 3)
 
 
 def regions(node_names: Sequence[str]) -> list[tuple[int, str]]:
-    """Region code and name (1 prefrontal ... 6 occipital) of each electrode, in order."""
+    """Region code and name (1 prefrontal ... 6 occipital) of each electrode, in order.
+
+    A bipolar node ``'A-B'`` takes the region of its first electrode A.
+    """
     table = electrodes()
-    return [(table[name].region_code, table[name].region) for name in resolve_nodes(node_names)]
+    first = [_electrodes_of(name)[0] for name in resolve_nodes(node_names)]
+    return [(table[name].region_code, table[name].region) for name in first]

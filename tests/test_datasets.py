@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import mne
 import numpy as np
 import pytest
@@ -131,7 +133,9 @@ def test_unknown_dataset_lists_allowed():
     assert "'eegmatt'" in message
     for name in ("eegmat", "msu", "repod", "umich_seizure", "folder"):
         assert repr(name) in message
-    assert available_datasets() == ["eegmat", "msu", "repod", "umich_seizure", FOLDER]
+    described = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "datasets").glob("*.json"))
+    assert {"eegmat", "msu", "repod", "umich_seizure", "seed", "deap_valence", "deap_arousal"} <= set(described)
+    assert available_datasets() == [*described, FOLDER]
 
 
 def test_descriptors_are_consistent():

@@ -139,7 +139,7 @@ def _train_cli(args: list[str], capsys) -> tuple[int, str, str]:
         (["--task", "schizophrenia", "--data-dir", "{empty}"], "No recordings of dataset 'msu'"),
         (["--task", "workload", "--device", "cuda:3"], "not available"),
         (["--task", "workload", "--bands", "alpha:8-13,gamma:30-90"], "Nyquist"),
-        (["--task", "emotion"], "No dataset ships for task 'emotion'"),
+        (["--task", "emotion"], "signed licence agreement"),
     ],
 )
 def test_train_cli_user_errors_are_one_line_exit_2(args, message, capsys, tmp_path):
