@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from eeg_gnn.cli import run_cli
+from eeg_gnn.cli import positive_int, run_cli
 from eeg_gnn.graph import CONNECTIVITY_METHODS
 
 
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("run_dir", help="a run directory written by train.py")
     parser.add_argument("--connectivity", choices=CONNECTIVITY_METHODS,
                         help="connectivity for the maps (default: the run's graph if it is functional, else plv)")
-    parser.add_argument("--permutations", type=int, default=5000,
+    parser.add_argument("--permutations", type=positive_int, default=5000,
                         help="permutations for the edge-wise group test (default: %(default)s)")
     parser.add_argument("--data-dir", help="apply the run's fold models to the recordings in this folder instead")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing RUN_DIR/review/")

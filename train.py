@@ -2,7 +2,7 @@
 
 Examples
 --------
-    python train.py --task workload                       # EEGMAT rest vs mental arithmetic, GCN on a distance graph
+    python train.py --task workload                       # EEGMAT rest vs arithmetic: Chebyshev on alpha PLV graphs
     python train.py --task workload --model cheb --graph plv
     python train.py --task workload --cv loso
     python train.py --task schizophrenia                  # MSU adolescents (python -m eeg_gnn fetch msu)
@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from eeg_gnn.cli import run_cli
+from eeg_gnn.cli import argument_type, run_cli
 from eeg_gnn.config import GRAPHS, TASKS, TrainConfig
 from eeg_gnn.cv import CV_METHODS
 from eeg_gnn.datasets import available_datasets
@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
                            + ", ".join(f"{t} -> {d or 'your own (--dataset folder)'}" for t, d in TASKS.items()))
     data.add_argument("--dataset", choices=available_datasets(),
                       help="dataset to use instead of the task's default; 'folder' = --data-dir with participants.tsv")
+    data.add_argument("--sfreq", type=float,
+                      help="sampling rate in Hz of CSV/TSV recordings in a folder dataset (they do not store it)")
     data.add_argument("--data-dir", help="folder holding the dataset's files (default: $EEG_GNN_DATA/<dataset>, "
                                          "with $EEG_GNN_DATA defaulting to ~/eeg_gnn_data)")
     pre = parser.add_argument_group("windows and features")
@@ -52,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--features", choices=FEATURE_KINDS, default=_default("features"),
                      help="node features per band: log10 absolute power, relative power or differential entropy "
                           "(default: %(default)s)")
-    pre.add_argument("--bands", type=parse_bands,
+    pre.add_argument("--bands", type=argument_type(parse_bands),
                      help="bands as name:fmin-fmax,... or default band names "
                           "(default: delta:1-4,theta:4-8,alpha:8-13,beta:13-30,gamma:30-45)")
     pre.add_argument("--resample", type=float, default=_default("resample_sfreq"),
@@ -115,7 +117,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         task=args.task, dataset=args.dataset, data_dir=args.data_dir, model=args.model, graph=args.graph,
         graph_band=args.graph_band, graph_scope=args.graph_scope, top_k=args.top_k, features=args.features,
         window=args.window, overlap=args.overlap, resample_sfreq=args.resample, notch=args.notch,
-        reference=args.reference, l_freq=args.l_freq, h_freq=args.h_freq,
+        reference=args.reference, l_freq=args.l_freq, h_freq=args.h_freq, sfreq=args.sfreq,
         reject_uv=args.reject_uv, folds=args.folds, cv=args.cv, epochs=args.epochs, patience=args.patience,
         batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, hidden=args.hidden,
         layers=args.layers, cheb_k=args.cheb_k, dropout=args.dropout, seed=args.seed, device=args.device, threads=args.threads,

@@ -1,5 +1,8 @@
 """Apply a run's fold models to new recordings: per-window and per-subject predictions with their uncertainty.
 
+A recording of a subject the run was trained on is predicted only by the one fold model that held that subject
+out (marked ``in_training_data`` in ``subjects.csv``); every other recording by all fold models.
+
 Each fold's model (and baseline) was trained on different subjects; their spread over the same new subject is a
 measure of how much the prediction depends on who was in the training set. Reported per subject: the mean class
 probability over folds, its standard deviation over folds, and the share of folds that agree with the majority.
@@ -12,13 +15,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from .datasets import Dataset, Recording, _is_recording, load_folder
 from .experiment import assemble_adjacency
 from .extraction import load_or_compute
-from .models import flatten_features, model_from_checkpoint
+from .models import flatten_features
 from .runs import Run
 from .training import predict_proba
 
@@ -39,15 +41,19 @@ def new_recordings(data_dir: str | Path) -> Dataset:
     return Dataset("new", root, descriptor, recordings)
 
 
-def _baseline_proba(checkpoint: dict, features: np.ndarray) -> np.ndarray:
-    scaled = (flatten_features(features) - checkpoint["baseline_mean"].numpy()) / checkpoint["baseline_scale"].numpy()
-    logits = scaled @ checkpoint["baseline_coef"].numpy().T + checkpoint["baseline_intercept"].numpy()
-    if logits.shape[1] == 1:
-        positive = 1.0 / (1.0 + np.exp(-logits[:, 0]))
-        return np.column_stack([1 - positive, positive])
-    logits -= logits.max(axis=1, keepdims=True)
-    exp = np.exp(logits)
-    return exp / exp.sum(axis=1, keepdims=True)
+def trained_fold_of(run: Run, recording: Recording) -> int | None:
+    """The fold whose test side held this recording's subject, if the run trained on that subject at all.
+
+    A recording of a subject the run trained on must be predicted only by the fold model that never saw it;
+    otherwise its prediction is in-sample. Subjects match by id, recordings by their resolved path.
+    """
+    trained_paths = {str((Path(run.saved["dataset"]["root"]) / r["id"]).resolve()): r["subject"]
+                     for r in run.saved["dataset"]["recordings"]}
+    subject = trained_paths.get(str(recording.path.resolve()), recording.subject)
+    for fold, roles in run.roles.items():
+        if roles.get(subject) == "test":
+            return fold
+    return None
 
 
 def apply_run(run: Run, data_dir: str | Path, *, progress: bool = True) -> Path:
@@ -79,13 +85,18 @@ def apply_run(run: Run, data_dir: str | Path, *, progress: bool = True) -> Path:
     adjacency = assemble_adjacency(config, run.node_names,
                                    [p.adjacency for p in parts] if parts[0].adjacency is not None else None)
     folds = sorted(run.roles)
+    recording_fold = {r.recording_id: trained_fold_of(run, r) for r in dataset.recordings}
+    window_fold = np.array([recording_fold[m[1]] if recording_fold[m[1]] is not None else -1 for m in meta])
     proba = {"model": [], "baseline": []}
     for fold in folds:
-        checkpoint = torch.load(run.checkpoint(fold), map_location="cpu", weights_only=False)
-        standardised = ((features - checkpoint["feature_mean"].numpy()) / checkpoint["feature_std"].numpy())
-        proba["model"].append(predict_proba(model_from_checkpoint(checkpoint), standardised.astype(np.float32),
-                                            adjacency))
-        proba["baseline"].append(_baseline_proba(checkpoint, features))
+        models = run.load_fold(fold)
+        model_proba = predict_proba(models.model, models.standardise(features), adjacency)
+        baseline_proba = models.baseline.predict_proba(flatten_features(features))
+        usable = (window_fold == -1) | (window_fold == fold)
+        model_proba[~usable] = np.nan
+        baseline_proba[~usable] = np.nan
+        proba["model"].append(model_proba)
+        proba["baseline"].append(baseline_proba)
     out = run.path / "applied" / time.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=False)
     classes = run.classes
@@ -96,24 +107,28 @@ def apply_run(run: Run, data_dir: str | Path, *, progress: bool = True) -> Path:
         for name, per_fold in proba.items():
             for fold, values in zip(folds, per_fold):
                 for (subject, recording_id, window, onset), row in zip(meta, values):
-                    writer.writerow([name, fold, subject, recording_id, window, f"{onset:.3f}",
-                                     *[f"{p:.6f}" for p in row]])
+                    if not np.isnan(row).any():
+                        writer.writerow([name, fold, subject, recording_id, window, f"{onset:.3f}",
+                                         *[f"{p:.6f}" for p in row]])
     subjects = np.array([m[0] for m in meta])
     labels = {r.subject: r.label for r in dataset.recordings}
     with (out / "subjects.csv").open("w", newline="") as stream:
         writer = csv.writer(stream)
         writer.writerow(["subject", "label", "model", "n_windows", "predicted",
                          *[f"mean_proba_{c}" for c in classes], *[f"sd_over_folds_{c}" for c in classes],
-                         "fold_agreement"])
+                         "fold_agreement", "n_folds_used", "in_training_data"])
         for name, per_fold in proba.items():
             stacked = np.stack(per_fold)
             for subject in dict.fromkeys(subjects.tolist()):
                 mask = subjects == subject
                 by_fold = stacked[:, mask].mean(axis=1)
+                by_fold = by_fold[~np.isnan(by_fold).any(axis=1)]
                 mean = by_fold.mean(axis=0)
                 predicted = int(mean.argmax())
                 agreement = float(np.mean(by_fold.argmax(axis=1) == predicted))
+                seen = sorted(set(window_fold[mask].tolist()) - {-1})
+                note = f"yes: only fold {seen[0]}, which tested it, is used" if seen else "no"
                 writer.writerow([subject, labels.get(subject) or "", name, int(mask.sum()), classes[predicted],
                                  *[f"{v:.4f}" for v in mean], *[f"{v:.4f}" for v in by_fold.std(axis=0)],
-                                 f"{agreement:.2f}"])
+                                 f"{agreement:.2f}", len(by_fold), note])
     return out

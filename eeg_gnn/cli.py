@@ -2,12 +2,37 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable
 
 USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, OSError)
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+
+
+def argument_type(parse: Callable[[str], object]) -> Callable[[str], object]:
+    """Wrap a parser so that argparse shows its ValueError message, not just 'invalid value'."""
+
+    def parse_argument(text: str) -> object:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+
+    parse_argument.__name__ = getattr(parse, "__name__", "value")
+    return parse_argument
+
+
+def positive_int(text: str) -> int:
+    """A whole number >= 1, for argparse."""
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def run_cli(job: Callable[[], str | None], prog: str) -> int:

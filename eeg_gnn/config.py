@@ -48,6 +48,7 @@ class TrainConfig:
     resample_sfreq: float | None = 128.0
     reference: str | None = None
     reject_uv: float | None = None
+    sfreq: float | None = None
     folds: int = 5
     cv: str | None = None
     val_fraction: float = 0.2
@@ -90,12 +91,19 @@ class TrainConfig:
             raise ValueError("--cv within-subject is SEED's protocol (clips 1-9 train, 10-15 test per subject and "
                              "session); use it with --dataset seed.")
         self.bands = check_bands(self.bands, self.resample_sfreq)
-        if self.graph in CONNECTIVITY_METHODS:
-            check_option("graph_band", self.graph_band, list(self.bands))
+        if self.graph in CONNECTIVITY_METHODS and self.graph_band not in self.bands:
+            raise ValueError(f"--graph-band {self.graph_band!r} is not one of the bands ({', '.join(self.bands)}); "
+                             "pass --graph-band with one of them.")
         for name in ("epochs", "batch_size", "hidden", "layers", "cheb_k", "n_boot", "patience", "threads"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name!r} must be a positive whole number, got {value!r}.")
+        if self.batch_size < 2:
+            raise ValueError(f"'batch_size' must be at least 2 (batch normalisation needs two graphs), got "
+                             f"{self.batch_size}.")
+        if self.graph_scope == "recording" and self.cv == "time-blocks":
+            raise ValueError("--graph-scope recording averages connectivity over the whole recording, test blocks "
+                             "included; with --cv time-blocks use --graph-scope window.")
         for name in ("lr", "window"):
             check_positive(name, getattr(self, name))
         check_positive("weight_decay", self.weight_decay, allow_zero=True)
@@ -134,6 +142,10 @@ class TrainConfig:
         return Preprocessing(l_freq=self.l_freq, h_freq=self.h_freq, notch=self.notch,
                              resample_sfreq=self.resample_sfreq, reference=self.reference, window_s=self.window,
                              overlap=self.overlap, reject_uv=self.reject_uv)
+
+    def read_kwargs(self) -> dict:
+        """How to read the recordings of a folder dataset (the sampling rate of CSV/TSV files)."""
+        return {"sfreq": self.sfreq} if self.sfreq else {}
 
     def feature_spec(self) -> FeatureSpec:
         method = self.graph if self.graph in CONNECTIVITY_METHODS else None

@@ -84,8 +84,9 @@ def make_folds(
         Subject of each window; a subject is always on one side only.
     n_splits : int
         Number of folds for ``'group-kfold'`` (ignored by ``'loso'``: one fold per subject).
-    method : 'group-kfold' | 'loso'
-        Stratified group k-fold, or leave one subject out.
+    method : 'group-kfold' | 'loso' | 'time-blocks' | 'within-subject'
+        Stratified group k-fold, leave one group out, predefined time blocks of one patient (groups from
+        :func:`time_blocks`), or SEED's within-subject clips (see :mod:`eeg_gnn.emotion`).
     val_fraction : float
         Share of training subjects held out for early stopping.
     seed : int
@@ -141,6 +142,8 @@ def make_folds(
 
 def _validation_subjects(train_subjects, per_subject, val_fraction, seed) -> np.ndarray:
     """Hold out about ``val_fraction`` of the training subjects, at least one of each subject label when possible."""
+    if val_fraction <= 0:
+        return np.array([], dtype=str)
     rng = np.random.default_rng(seed)
     chosen = []
     by_label: dict[int, list[str]] = {}
@@ -154,15 +157,18 @@ def _validation_subjects(train_subjects, per_subject, val_fraction, seed) -> np.
     return np.array(sorted(chosen), dtype=str)
 
 
-def time_blocks(labels: np.ndarray, subjects: np.ndarray, onsets: np.ndarray, n_blocks: int) -> np.ndarray:
+def time_blocks(labels: np.ndarray, subjects: np.ndarray, onsets: np.ndarray, n_blocks: int, *,
+                buffer: int = 0) -> np.ndarray:
     """Group id of each window for within-patient CV: its subject, class and contiguous time block.
 
     Each class's windows (per subject, in time order) are cut into ``n_blocks`` blocks of consecutive windows.
+    With overlapping windows, ``buffer`` windows at each inner block edge are left out (group ``''``) so that no
+    training window shares samples with a test window.
 
     Returns
     -------
     ndarray of str, shape (n_windows,)
-        ``'<subject>|<class>|block<k>'``.
+        ``'<subject>|<class>|block<k>'``, or ``''`` for a window left out.
     """
     groups = np.empty(len(labels), dtype=object)
     for subject in np.unique(subjects):
@@ -174,6 +180,11 @@ def time_blocks(labels: np.ndarray, subjects: np.ndarray, onsets: np.ndarray, n_
                                  "blocks; use fewer --folds.")
             for block, chunk in enumerate(np.array_split(members, n_blocks)):
                 groups[chunk] = f"{subject}|{label}|block{block}"
+                if buffer:
+                    if block > 0:
+                        groups[chunk[:buffer]] = ""
+                    if block < n_blocks - 1:
+                        groups[chunk[len(chunk) - buffer:]] = ""
     return groups.astype(str)
 
 

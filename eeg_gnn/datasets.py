@@ -114,11 +114,6 @@ def load_descriptor(name: str) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def datasets_for_task(task: str) -> list[str]:
-    """Described datasets whose task is ``task``."""
-    return [n for n in available_datasets() if n != FOLDER and load_descriptor(n)["task"] == task]
-
-
 def dataset_dir(name: str, data_dir: str | Path | None = None) -> Path:
     """The folder that holds a dataset's files: ``data_dir`` if given, else ``$EEG_GNN_DATA/<directory>``."""
     if data_dir is not None:
@@ -141,7 +136,7 @@ def how_to_get(name: str, folder: Path) -> str:
     return f"{get} {where}"
 
 
-def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
+def load_dataset(name: str, data_dir: str | Path | None = None, *, read_kwargs: dict | None = None) -> Dataset:
     """List the recordings of a dataset with their subjects and labels.
 
     Parameters
@@ -151,6 +146,8 @@ def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
     data_dir : str | Path, optional
         The folder holding the dataset's files; default ``$EEG_GNN_DATA/<directory>``
         (``$EEG_GNN_DATA`` defaults to ``~/eeg_gnn_data``). Required for ``'folder'``.
+    read_kwargs : dict, optional
+        For ``'folder'``: arguments for reading every recording (``sfreq`` and ``unit`` for CSV/TSV files).
 
     Returns
     -------
@@ -166,7 +163,7 @@ def load_dataset(name: str, data_dir: str | Path | None = None) -> Dataset:
     if name == FOLDER:
         if data_dir is None:
             raise ValueError("The 'folder' dataset needs --data-dir DIR: a folder of recordings with participants.tsv.")
-        return load_folder(data_dir)
+        return load_folder(data_dir, read_kwargs=read_kwargs)
     descriptor = load_descriptor(name)
     root = dataset_dir(name, data_dir)
     if not root.is_dir():
@@ -235,7 +232,7 @@ def _pick_column(header: list[str], candidates: tuple[str, ...], what: str, tabl
     return None
 
 
-def load_folder(data_dir: str | Path) -> Dataset:
+def load_folder(data_dir: str | Path, *, read_kwargs: dict | None = None) -> Dataset:
     """A user's cohort: recordings in ``data_dir`` labelled by ``participants.tsv`` or ``participants.csv``.
 
     The table needs a subject column (``participant_id``, ``subject``, ``subject_id`` or ``id``) and a label
@@ -289,7 +286,8 @@ def load_folder(data_dir: str | Path) -> Dataset:
                     "words in file names: add a file column to say which recording is whose."
                 )
             owners[path] = (subject, line)
-            recordings.append(Recording(path, subject, label, path.relative_to(root).as_posix()))
+            recordings.append(Recording(path, subject, label, path.relative_to(root).as_posix(),
+                                        dict(read_kwargs or {})))
     claimed = {r.path for r in recordings}
     unlabelled = [p.name for p in candidates if p not in claimed]
     if unlabelled and not recordings:
@@ -304,8 +302,12 @@ def load_folder(data_dir: str | Path) -> Dataset:
     return Dataset(FOLDER, root, descriptor, recordings)
 
 
+BIDS_SIDECARS = ("_channels.tsv", "_events.tsv", "_electrodes.tsv", "_scans.tsv", "_coordsystem.json",
+                 "_sessions.tsv")
+
+
 def _is_recording(path: Path) -> bool:
     name = path.name.lower()
-    if not path.is_file() or name.startswith("participants."):
+    if not path.is_file() or name.startswith("participants.") or name.endswith(BIDS_SIDECARS):
         return False
     return any(name.endswith(suffix) for suffix in FORMATS if suffix not in (".inp", ".txt", ".mat", ".dat"))

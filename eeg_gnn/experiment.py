@@ -29,7 +29,7 @@ from .graph import distance_adjacency, sparsify
 from .metrics import (
     confusion_matrix_figure,
 )
-from .montage import positions
+from .montage import positions, resolve_nodes
 from .scoring import (
     MODEL_NAMES,
     Predictions,
@@ -157,27 +157,47 @@ def build_samples(config: TrainConfig, dataset: Dataset, extracted: list[Recordi
     onsets = np.concatenate(parts["onsets"])
     recordings = np.concatenate(parts["recordings"]).astype(str)
     if config.cv == "time-blocks":
-        groups = time_blocks(labels, subjects, onsets, config.folds)
+        groups = time_blocks(labels, subjects, onsets, config.folds, buffer=block_buffer(config.overlap))
     elif config.cv == "within-subject":
         from .emotion import seed_within_subject_groups
 
         groups = seed_within_subject_groups(recordings)
     else:
         groups = subjects
+    keep = groups != ""
+    adjacency = assemble_adjacency(config, node_names, parts["adjacency"] or None)
     samples = Samples(
-        features=np.concatenate(parts["features"]).astype(np.float32),
-        adjacency=assemble_adjacency(config, node_names, parts["adjacency"] or None),
-        labels=labels,
-        subjects=subjects,
-        recordings=recordings,
-        groups=groups,
-        window_index=np.concatenate(parts["window"]),
-        onsets=onsets,
+        features=np.concatenate(parts["features"]).astype(np.float32)[keep],
+        adjacency=adjacency[keep] if adjacency.ndim == 3 else adjacency,
+        labels=labels[keep],
+        subjects=subjects[keep],
+        recordings=recordings[keep],
+        groups=groups[keep],
+        window_index=np.concatenate(parts["window"])[keep],
+        onsets=onsets[keep],
         node_names=node_names,
     )
     if len(samples.labels) == 0:
         raise ValueError(f"No labelled window in dataset {dataset.name!r}.")
     return samples
+
+
+def block_buffer(overlap: float) -> int:
+    """Windows to leave out at each edge of a time block so that no window shares samples with another block."""
+    return int(np.ceil(overlap / (1 - overlap) - 1e-9)) if overlap > 0 else 0
+
+
+def describe_protocol(cv: str, n_folds: int) -> str:
+    """One sentence on how the folds were made, for summaries and the report."""
+    if cv == "time-blocks":
+        return (f"{n_folds}-fold contiguous time blocks within one patient's recordings: a within-patient result "
+                "that says nothing about other patients")
+    if cv == "within-subject":
+        return (f"{n_folds} within-subject folds (each subject and session: clips 1-9 train, 10-15 test): every "
+                "test subject was also trained on, so it says nothing about new subjects")
+    kind = "leave-one-subject-out" if cv == "loso" else f"{n_folds}-fold stratified group k-fold"
+    return (f"{kind} by subject: every subject's windows are tested by a model that never saw that subject; early "
+            "stopping used validation subjects taken from the training side only")
 
 
 def collect_predictions(outputs: list[FoldOutput], samples: Samples, classes: list[str]) -> Predictions:
@@ -226,6 +246,17 @@ def _log_final(run_dir: Path, config: TrainConfig, report: dict, classes: list[s
             writer.add_figure(f"confusion_matrix/{name}", figure)
 
 
+def check_before_extraction(config: TrainConfig, dataset: Dataset) -> None:
+    """Refuse settings that cannot work with this dataset before any feature is computed."""
+    labels = {r.label for r in dataset.recordings if r.label is not None}
+    if dataset.label_level != "window" and len(labels) < 2:
+        raise ValueError(f"Dataset {dataset.name!r} in {dataset.root} has recordings of one class only "
+                         f"({', '.join(sorted(labels)) or 'none'}): nothing to classify.")
+    n_nodes = len(resolve_nodes(dataset.nodes))
+    if config.top_k is not None and config.top_k >= n_nodes:
+        raise ValueError(f"--top-k {config.top_k} must be below the number of nodes ({n_nodes}).")
+
+
 def run_cv(config: TrainConfig) -> Results:
     """Run cross-validation as ``config`` says and save everything needed to check and rerun it.
 
@@ -238,12 +269,13 @@ def run_cv(config: TrainConfig) -> Results:
     Results
         The run directory and the content of its ``results.json``.
     """
-    dataset = load_dataset(config.dataset, config.data_dir)
+    dataset = load_dataset(config.dataset, config.data_dir, read_kwargs=config.read_kwargs())
     if len(dataset.subjects) < 2 and config.cv not in ("time-blocks", "within-subject"):
         raise ValueError(
             f"Dataset {dataset.name!r} has {len(dataset.subjects)} subject: cross-subject folds need at least two. "
             "Use --cv time-blocks for a within-patient evaluation (contiguous time blocks of the recording)."
         )
+    check_before_extraction(config, dataset)
     run_dir = new_run_dir(config)
     marker = run_dir / INCOMPLETE
     marker.write_text("This run has not finished (it is running, failed or was interrupted); do not use it.\n")
@@ -297,11 +329,7 @@ def _fmt(summary: dict, metric: str) -> str:
 def format_summary(results: dict, run_dir: Path) -> str:
     """One screen: model vs baseline with 95 % intervals over subjects."""
     level = aggregation_level(results["label_level"])
-    cv = {"loso": "leave-one-subject-out by subject",
-          "time-blocks": f"{results['n_folds']}-fold contiguous time blocks within patient",
-          "within-subject": f"{results['n_folds']} within-subject folds (each subject and session: clips 1-9 train, "
-                            "10-15 test)"}.get(
-        results["cv"], f"{results['n_folds']}-fold stratified group k-fold by subject")
+    cv = describe_protocol(results["cv"], results["n_folds"]).split(":")[0]
     labels = {"model": f"{results['model_name'].upper()} ({results['graph']} graph)",
               "baseline": "baseline (logistic regression)"}
     rows = [(f"{labels[name]}, {lvl}", results[name][lvl]) for name in MODEL_NAMES for lvl in ("window", level)
@@ -313,12 +341,12 @@ def format_summary(results: dict, run_dir: Path) -> str:
         f"{'':<{width}}{'balanced accuracy [95% CI]':<30}{'ROC AUC [95% CI]':<30}",
     ]
     for label, summary in rows:
-        lines.append(f"{label:<{width}}{_fmt(summary, 'balanced_accuracy'):<30}{_fmt(summary, 'roc_auc'):<30}")
-    if results["cv"] == "time-blocks":
-        lines.append("within-patient result: folds are contiguous time blocks of the same recordings; it says nothing "
-                     "about other patients")
-    if results["cv"] == "within-subject":
-        lines.append("within-subject result: every test subject was also trained on (other clips); it says nothing "
-                     "about new subjects")
+        line = f"{label:<{width}}{_fmt(summary, 'balanced_accuracy'):<30}{_fmt(summary, 'roc_auc'):<30}"
+        if "false_alarms_per_hour" in summary:
+            line += f"false alarms/h {summary['false_alarms_per_hour']:.1f}"
+        lines.append(line.rstrip())
+    if results["cv"] in ("time-blocks", "within-subject"):
+        lines.append(describe_protocol(results["cv"], results["n_folds"]).split(": ", 1)[1] + "; intervals are over "
+                     + ("time blocks" if results["cv"] == "time-blocks" else "subjects and sessions"))
     lines.append(f"saved to {run_dir} (results.json, predictions.csv, folds.csv, tensorboard/, checkpoints/)")
     return "\n".join(lines)

@@ -13,12 +13,15 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from glob import escape as glob_escape
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from . import __version__
+from ._resources import resource_dir
 from ._validation import check_option
 from .datasets import Dataset, Recording
 from .features import DEFAULT_BANDS, FEATURE_KINDS, band_power, check_bands
@@ -27,7 +30,8 @@ from .preprocessing import Preprocessing, preprocess
 
 GRAPH_SCOPES = ("window", "recording")
 _SOURCES = ("io.py", "montage.py", "preprocessing.py", "features.py", "graph.py", "extraction.py", "emotion.py",
-            "chbmit.py")
+            "chbmit.py", "experiment.py", "review.py")
+_LIBRARIES = ("mne", "numpy", "scipy")
 
 
 @dataclass(frozen=True)
@@ -86,16 +90,25 @@ def cache_dir() -> Path:
     return Path(os.environ.get("EEG_GNN_CACHE", Path.home() / ".cache" / "eeg_gnn")).expanduser()
 
 
+@lru_cache(maxsize=1)
 def _code_hash() -> str:
+    """Hash of everything between a file and its features: our code, the montage tables, library versions."""
+    from importlib.metadata import version
+
     digest = hashlib.sha256(__version__.encode())
     here = Path(__file__).parent
     for name in _SOURCES:
         digest.update((here / name).read_bytes())
+    for table in sorted(resource_dir("montages").glob("*.[tj]s*")):
+        digest.update(table.read_bytes())
+    for library in _LIBRARIES:
+        digest.update(f"{library}=={version(library)}".encode())
     return digest.hexdigest()
 
 
 def _file_fingerprint(path: Path) -> list:
-    files = sorted(path.glob("*")) if path.is_dir() else [path]
+    """Path, size and modification time of a recording and its companion files (``.eeg``/``.vmrk``, ``.fdt``)."""
+    files = sorted(path.glob("*")) if path.is_dir() else sorted(path.parent.glob(glob_escape(path.stem) + ".*"))
     return [[str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns] for f in files if f.is_file()]
 
 

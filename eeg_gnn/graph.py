@@ -144,7 +144,7 @@ def connectivity(
         ``'wpli'``: weighted phase-lag index (Vinck et al., 2011),
         ``|E[Im S_ab]| / E[|Im S_ab|]``. The expectation runs over the sub-segments of each
         window (see ``segment_length``); the index is computed per frequency bin in
-        ``[fmin, fmax]`` and then averaged over those bins. With few sub-segments it is
+        ``[fmin, fmax)`` (half-open, like the band powers) and then averaged over those bins. With few sub-segments it is
         biased upwards (about ``1 / sqrt(n_segments)`` for independent signals). It is 0
         where the denominator vanishes, including when the imaginary parts are only
         rounding error (relative size below 1e-10), as for an exact zero-lag copy.
@@ -497,7 +497,7 @@ def _plan_segments(n_times, sfreq, fmin, fmax, segment_length):
             "or a shorter segment_length."
         )
     frequencies = np.fft.rfftfreq(segment_length, 1 / sfreq)
-    in_band = np.flatnonzero((frequencies >= fmin) & (frequencies <= fmax))
+    in_band = np.flatnonzero((frequencies >= fmin) & (frequencies < fmax))
     if in_band.size == 0:
         raise ValueError(
             f"No frequency bin of {segment_length}-sample segments (resolution "

@@ -7,7 +7,7 @@ flat nodes, band-pass, notch, resample, re-reference, cut fixed-length windows, 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import mne
 import numpy as np
@@ -106,7 +106,6 @@ class Windows:
     onsets: np.ndarray
     match: ChannelMatch
     n_rejected: int = 0
-    notes: list[str] = field(default_factory=list)
 
     @property
     def n_windows(self) -> int:

@@ -16,17 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from . import export, figures
 from .attribution import gradient_x_input
 from .datasets import Dataset, load_dataset
-from .experiment import build_samples, window_labels
+from .experiment import build_samples, describe_protocol, window_labels
 from .extraction import cached_arrays, extract_dataset, recording_payload
 from .features import band_power
 from .graph import CONNECTIVITY_METHODS, connectivity
-from .models import model_from_checkpoint
 from .preprocessing import preprocess
 from .report import render_report
 from .runs import Run, recompute_results
@@ -148,12 +146,10 @@ def model_importance(run: Run, dataset: Dataset, *, progress: bool = True) -> tu
         mask = np.isin(samples.groups, test_groups)
         if not mask.any():
             continue
-        checkpoint = torch.load(run.checkpoint(fold), map_location="cpu", weights_only=False)
-        model = model_from_checkpoint(checkpoint)
-        features = ((samples.features[mask] - checkpoint["feature_mean"].numpy())
-                    / checkpoint["feature_std"].numpy()).astype(np.float32)
+        models = run.load_fold(fold)
+        features = models.standardise(samples.features[mask])
         adjacency = samples.adjacency if samples.adjacency.ndim == 2 else samples.adjacency[mask]
-        edges, nodes = gradient_x_input(model, features, adjacency, samples.labels[mask])
+        edges, nodes = gradient_x_input(models.model, features, adjacency, samples.labels[mask])
         count = int(mask.sum())
         edge_total += edges * count
         node_total += nodes * count
@@ -188,6 +184,20 @@ def _edge_rows(result, node_names: list[str]) -> list[dict]:
     return rows
 
 
+def check_same_recordings(run: Run, dataset: Dataset) -> None:
+    """Refuse to review a run against recordings other than those it was trained on."""
+    trained = {(r["id"], r["subject"], r["label"]) for r in run.saved["dataset"]["recordings"]}
+    found = {(r.recording_id, r.subject, r.label) for r in dataset.recordings}
+    if trained != found:
+        missing, extra = sorted(trained - found), sorted(found - trained)
+        raise ValueError(
+            f"The recordings in {dataset.root} are not those the run in {run.path} was trained on "
+            f"({len(missing)} missing, e.g. {[m[0] for m in missing[:3]]}; {len(extra)} new, e.g. "
+            f"{[e[0] for e in extra[:3]]}). Point EEG_GNN_DATA or the run's data_dir at the training data; to "
+            "predict new recordings use --data-dir."
+        )
+
+
 def build_review(run: Run, *, connectivity_method: str | None = None, n_permutations: int = 5000,
                  overwrite: bool = False, progress: bool = True) -> Path:
     """Write ``RUN_DIR/review/``: BrainNet files, figures, interactive connectomes and ``report.html``.
@@ -201,7 +211,8 @@ def build_review(run: Run, *, connectivity_method: str | None = None, n_permutat
     recomputed = recompute_results(run)
     config = run.config
     method = connectivity_method or (config.graph if config.graph in CONNECTIVITY_METHODS else DEFAULT_CONNECTIVITY)
-    dataset = load_dataset(config.dataset, config.data_dir)
+    dataset = load_dataset(config.dataset, config.data_dir, read_kwargs=config.read_kwargs())
+    check_same_recordings(run, dataset)
     classes, node_names, band_names = run.classes, run.node_names, list(config.bands)
     work = run.path / f"review.partial-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
@@ -311,10 +322,7 @@ def build_review(run: Run, *, connectivity_method: str | None = None, n_permutat
 def _review_dict(run, dataset, recomputed, method, band_sections, importance, exports, units) -> dict:
     results, config = run.results, run.config
     per_class = {name: dataset.class_counts().get(name, {"subjects": 0, "recordings": 0}) for name in run.classes}
-    cv = ("leave-one-subject-out" if config.cv == "loso" else
-          f"{results['n_folds']}-fold stratified group k-fold") + (
-        " by subject: every subject's windows are tested by a model that never saw that subject; early stopping "
-        "used validation subjects taken from the training side only")
+    cv = describe_protocol(config.cv, results["n_folds"])
     n_subjects = results["n_subjects"]
     caveats = [
         f"{n_subjects} subjects: the 95 % intervals are wide, and a difference between models smaller than them is "
@@ -328,6 +336,8 @@ def _review_dict(run, dataset, recomputed, method, band_sections, importance, ex
     if dataset.label_level == "recording":
         caveats.append("Labels belong to recordings of the same subjects (e.g. rest vs task), so the model contrasts "
                        "conditions, not people.")
+    if config.cv in ("time-blocks", "within-subject"):
+        caveats.insert(0, describe_protocol(config.cv, results["n_folds"]).split(": ", 1)[1].capitalize() + ".")
     if dataset.descriptor.get("access") == "local":
         caveats.append("This dataset may not be redistributed: keep the review internal.")
     return {

@@ -8,10 +8,16 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import joblib
+import numpy as np
+import torch
+
 from . import __version__
 from .config import TrainConfig
 from .experiment import INCOMPLETE
+from .models import model_from_checkpoint
 from .scoring import MODEL_NAMES, Predictions, read_predictions, score
+from .training import apply_standardisation, baseline_path
 
 REQUIRED_FILES = ("config.json", "folds.csv", "predictions.csv", "results.json")
 RECOMPUTE_TOLERANCE = 1e-9
@@ -38,6 +44,28 @@ class Run:
 
     def checkpoint(self, fold: int) -> Path:
         return self.path / "checkpoints" / f"fold_{fold}.pt"
+
+    def load_fold(self, fold: int) -> FoldModels:
+        """The graph model, its feature statistics and the baseline pipeline of one fold."""
+        path = self.checkpoint(fold)
+        if not path.is_file() or not baseline_path(path).is_file():
+            raise ValueError(f"{self.path} lacks the saved models of fold {fold} ({path.name}); train again.")
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+        return FoldModels(model_from_checkpoint(checkpoint), checkpoint["feature_mean"].numpy(),
+                          checkpoint["feature_std"].numpy(), joblib.load(baseline_path(path)))
+
+
+@dataclass
+class FoldModels:
+    """What one fold trained: the graph model (eval mode), its standardisation, and the fitted baseline."""
+
+    model: torch.nn.Module
+    feature_mean: np.ndarray
+    feature_std: np.ndarray
+    baseline: object
+
+    def standardise(self, features: np.ndarray) -> np.ndarray:
+        return apply_standardisation(features, self.feature_mean, self.feature_std)
 
 
 def _major_minor(version: str) -> tuple[str, ...]:
@@ -84,7 +112,11 @@ def read_folds(path: Path) -> dict[int, dict[str, str]]:
     """``folds.csv`` as {fold: {group: role}}."""
     roles: dict[int, dict[str, str]] = {}
     with path.open(newline="") as stream:
-        for row in csv.DictReader(stream):
+        reader = csv.DictReader(stream)
+        if reader.fieldnames != ["fold", "group", "role"]:
+            raise ValueError(f"{path} has columns {reader.fieldnames}, not fold,group,role: it comes from another "
+                             "version of eeg-gnn. Train again with this version.")
+        for row in reader:
             roles.setdefault(int(row["fold"]), {})[row["group"]] = row["role"]
     return roles
 

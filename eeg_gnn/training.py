@@ -1,4 +1,4 @@
-"""Cross-validated training: one function, :func:`run_cv`, from a config to a run directory with results.
+"""Training of one fold and of all folds (:func:`cross_validate`); :func:`eeg_gnn.experiment.run_cv` drives it.
 
 Per fold: features are standardised with statistics of the fold's training subjects only; the graph model is
 trained with a class-weighted loss and early stopping on the validation subjects (a part of the training
@@ -12,8 +12,10 @@ import copy
 from dataclasses import dataclass
 from pathlib import Path
 
+import joblib
 import numpy as np
 import torch
+from sklearn.metrics import balanced_accuracy_score
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -72,11 +74,19 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
-    """Z-score every (node, band) feature with the mean and std of ``train`` only."""
+def standardise(train: np.ndarray, *others: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Z-score every (node, band) feature with the mean and std of ``train`` only.
+
+    Returns the standardised arrays (``train`` first) and the mean and std, shape (1, n_nodes, n_bands).
+    """
     mean = train.mean(axis=0, keepdims=True)
     std = train.std(axis=0, keepdims=True) + 1e-6
-    return [((x - mean) / std).astype(np.float32) for x in (train, *others)], mean, std
+    return [apply_standardisation(x, mean, std) for x in (train, *others)], mean, std
+
+
+def apply_standardisation(features: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """(features - mean) / std as float32, with the statistics a fold saved (see :func:`standardise`)."""
+    return ((features - mean) / std).astype(np.float32)
 
 
 def _class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
@@ -147,7 +157,7 @@ def train_graph_model(config: TrainConfig, n_classes: int, train: tuple, val: tu
             record["val_loss"] = float(nn.functional.nll_loss(
                 torch.log(torch.from_numpy(proba).clamp_min(1e-12)), torch.from_numpy(val[2]).long(),
                 weight=_class_weights(labels, n_classes).double()))
-            record["val_balanced_accuracy"] = _balanced_accuracy(val[2], proba)
+            record["val_balanced_accuracy"] = float(balanced_accuracy_score(val[2], proba.argmax(axis=1)))
         monitored = record.get("val_loss", record["train_loss"])
         if monitored < best_loss - 1e-4:
             best_loss, best_epoch, best_state = monitored, epoch, copy.deepcopy(model.state_dict())
@@ -163,10 +173,9 @@ def train_graph_model(config: TrainConfig, n_classes: int, train: tuple, val: tu
     return model, history, best_epoch
 
 
-def _balanced_accuracy(labels: np.ndarray, proba: np.ndarray) -> float:
-    predicted = proba.argmax(axis=1)
-    recalls = [np.mean(predicted[labels == c] == c) for c in np.unique(labels)]
-    return float(np.mean(recalls))
+def baseline_path(checkpoint: Path) -> Path:
+    """Where the fitted baseline pipeline of a fold is saved, beside the graph model's checkpoint."""
+    return checkpoint.with_name(checkpoint.stem + "_baseline.joblib")
 
 
 def run_fold(config: TrainConfig, samples: Samples, fold: Fold, n_classes: int, *, writer=None,
@@ -197,10 +206,8 @@ def run_fold(config: TrainConfig, samples: Samples, fold: Fold, n_classes: int, 
                              "n_layers": config.layers, "dropout": config.dropout, "K": config.cheb_k},
             "feature_mean": torch.from_numpy(mean), "feature_std": torch.from_numpy(std),
             "node_names": samples.node_names, "best_epoch": best_epoch, "fold": fold.index,
-            "baseline_coef": torch.from_numpy(baseline[-1].coef_), "baseline_intercept":
-                torch.from_numpy(baseline[-1].intercept_),
-            "baseline_mean": torch.from_numpy(baseline[0].mean_), "baseline_scale": torch.from_numpy(baseline[0].scale_),
         }, checkpoint)
+        joblib.dump(baseline, baseline_path(checkpoint))
     return FoldOutput(fold, test_mask, model_proba, baseline_proba, history, best_epoch)
 
 

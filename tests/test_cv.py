@@ -178,3 +178,26 @@ def test_save_folds(tmp_path):
     test_rows = sorted(subject for _, subject, role in body if role == "test")
     assert test_rows == sorted(set(subjects))
     assert len(body) == len(folds) * len(set(subjects))
+
+
+def test_time_blocks_are_contiguous_per_class_and_leave_out_shared_edges():
+    from eeg_gnn.cv import time_blocks
+
+    labels = np.array([0] * 40 + [1] * 30)
+    subjects = np.array(["p"] * 70)
+    onsets = np.arange(70) * 2.0
+    groups = time_blocks(labels, subjects, onsets, 5)
+    assert groups[0] == "p|0|block0" and groups[39] == "p|0|block4" and groups[40] == "p|1|block0"
+    assert all(groups[i] <= groups[i + 1] for i in range(39))
+    buffered = time_blocks(labels, subjects, onsets, 5, buffer=1)
+    assert buffered[7] == "" and buffered[8] == "" and buffered[0] != "" and buffered[39] != ""
+    folds = make_folds(labels[buffered != ""], buffered[buffered != ""], n_splits=5, method="time-blocks")
+    assert len(folds) == 5
+    for fold in folds:
+        assert {g.split("|")[1] for g in fold.test_subjects} == {"0", "1"}
+
+
+def test_no_validation_split_when_val_fraction_is_zero():
+    labels, subjects = _subject_level()
+    folds = make_folds(labels, subjects, n_splits=5, val_fraction=0.0)
+    assert all(fold.val_subjects == () for fold in folds)

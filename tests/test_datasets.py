@@ -300,3 +300,15 @@ def test_folder_without_table_or_dir(tmp_path):
         load_folder(tmp_path / "nope")
     with pytest.raises(ValueError, match="--data-dir"):
         load_dataset("folder")
+
+
+def test_folder_dataset_ignores_bids_sidecars(tmp_path):
+    names = ["Fp1", "Fp2", "Cz"]
+    for subject in ("01", "02"):
+        raw = mne.io.RawArray(np.zeros((3, 256)) + 1e-6, mne.create_info(names, 128.0, "eeg"), verbose="error")
+        raw.save(tmp_path / f"sub-{subject}_eeg.fif", verbose="error")
+        (tmp_path / f"sub-{subject}_channels.tsv").write_text("name\ttype\nFp1\tEEG\n")
+        (tmp_path / f"sub-{subject}_events.tsv").write_text("onset\tduration\n0\t1\n")
+    (tmp_path / "participants.tsv").write_text("participant_id\tgroup\nsub-01\tcontrol\nsub-02\tpatient\n")
+    dataset = load_dataset("folder", tmp_path)
+    assert sorted(r.recording_id for r in dataset.recordings) == ["sub-01_eeg.fif", "sub-02_eeg.fif"]

@@ -124,7 +124,7 @@ def test_review_writes_brainnet_pairs_figures_and_a_self_contained_report(run_co
     assert not list(run_copy.glob("review.partial*"))
 
 
-def test_apply_to_new_recordings_gives_per_subject_predictions(finished_run, run_copy, cohort, capsys):
+def test_apply_to_training_subjects_uses_only_the_fold_that_held_them_out(run_copy, cohort, capsys):
     code, out, err = _evaluate_cli([str(run_copy), "--data-dir", str(cohort), "--quiet"], capsys)
     assert code == 0, err
     (applied,) = (run_copy / "applied").iterdir()
@@ -132,11 +132,39 @@ def test_apply_to_new_recordings_gives_per_subject_predictions(finished_run, run
         rows = list(csv.DictReader(stream))
     assert len(rows) == 2 * 2 * N_PER_CLASS
     for row in rows:
-        assert 0 <= float(row["sd_over_folds_patient"]) <= 0.5
-        assert 0 < float(row["fold_agreement"]) <= 1
-    model_rows = [r for r in rows if r["model"] == "baseline"]
-    correct = sum(r["predicted"] == r["label"] for r in model_rows)
-    assert correct >= 2 * N_PER_CLASS - 1
+        assert row["n_folds_used"] == "1" and row["in_training_data"].startswith("yes: only fold")
+        assert float(row["sd_over_folds_patient"]) == 0
+    baseline_rows = [r for r in rows if r["model"] == "baseline"]
+    assert sum(r["predicted"] == r["label"] for r in baseline_rows) >= 2 * N_PER_CLASS - 2
+
+
+def test_apply_to_new_subjects_uses_every_fold(run_copy, tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    new = tmp_path / "new"
+    new.mkdir()
+    for name in ("new-a", "new-b"):
+        raw = mne.io.RawArray(rng.normal(0, 1e-5, (19, 128 * 20)), mne.create_info(NODES, 128.0, "eeg"),
+                              verbose="error")
+        raw.save(new / f"{name}_eeg.fif", verbose="error")
+    code, _, err = _evaluate_cli([str(run_copy), "--data-dir", str(new), "--quiet"], capsys)
+    assert code == 0, err
+    (applied,) = (run_copy / "applied").iterdir()
+    with (applied / "subjects.csv").open() as stream:
+        rows = list(csv.DictReader(stream))
+    assert {r["subject"] for r in rows} == {"new-a_eeg", "new-b_eeg"}
+    for row in rows:
+        assert row["n_folds_used"] == "4" and row["in_training_data"] == "no"
+        assert 0.25 <= float(row["fold_agreement"]) <= 1
+
+
+def test_review_refuses_recordings_other_than_the_trained_ones(run_copy, tmp_path):
+    from eeg_gnn.review import build_review
+
+    config = json.loads((run_copy / "config.json").read_text())
+    config["dataset"]["recordings"] = config["dataset"]["recordings"][1:]
+    (run_copy / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="not those the run"):
+        build_review(load_run(run_copy), progress=False)
 
 
 def test_apply_refuses_recordings_without_the_trained_electrodes(run_copy, tmp_path, capsys):

@@ -35,7 +35,8 @@ def test_run_cv_learns_planted_difference_and_saves_everything(cohort, tmp_path)
     assert not (run_dir / INCOMPLETE).exists()
     for name in ("config.json", "folds.csv", "predictions.csv", "results.json"):
         assert (run_dir / name).is_file(), name
-    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == [f"fold_{i}.pt" for i in range(4)]
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == sorted(
+        [f"fold_{i}.pt" for i in range(4)] + [f"fold_{i}_baseline.joblib" for i in range(4)])
     events = list((run_dir / "tensorboard").rglob("events.out.tfevents.*"))
     assert len(events) >= 5
 
@@ -138,6 +139,8 @@ def _train_cli(args: list[str], capsys) -> tuple[int, str, str]:
         (["--task", "workload", "--dataset", "folder"], "needs --data-dir"),
         (["--task", "schizophrenia", "--data-dir", "{empty}"], "No recordings of dataset 'msu'"),
         (["--task", "workload", "--device", "cuda:3"], "not available"),
+        (["--task", "workload", "--batch-size", "1"], "at least 2"),
+        (["--task", "workload", "--bands", "delta:1-4,theta:4-8"], "--graph-band 'alpha' is not one of the bands"),
         (["--task", "workload", "--bands", "alpha:8-13,gamma:30-90"], "Nyquist"),
         (["--task", "emotion"], "signed licence agreement"),
     ],
