@@ -63,10 +63,14 @@ def info_dataset(name: str, data_dir: Path | None) -> str:
         f"recordings:  {len(dataset.recordings)}",
         f"classes:     {len(dataset.classes)} ({', '.join(dataset.classes)}; labels per {dataset.label_level})",
     ]
-    for label, count in counts.items():
-        lines.append(f"  {label:<14} {count['subjects']:>3} subjects, {count['recordings']:>3} recordings")
-    for interval in descriptor.get("intervals", []):
-        lines.append(f"  {interval['label']:<14} {interval['start']:g}-{interval['end']:g} s")
+    if dataset.label_level == "window":
+        for label in dataset.classes:
+            spans = [end - start for r in dataset.recordings for name, start, end in r.intervals if name == label]
+            spans += [i["end"] - i["start"] for i in descriptor.get("intervals", []) if i["label"] == label]
+            lines.append(f"  {label:<14} {len(spans):>3} labelled intervals, {sum(spans):.0f} s in all")
+    else:
+        for label, count in counts.items():
+            lines.append(f"  {label:<14} {count['subjects']:>3} subjects, {count['recordings']:>3} recordings")
     if descriptor.get("unlabelled_files"):
         lines.append(f"not in the participants table: {', '.join(descriptor['unlabelled_files'])}")
     lines += [f"license:     {descriptor.get('license', '')}", f"citation:    {descriptor.get('citation', '')}"]

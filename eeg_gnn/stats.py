@@ -147,7 +147,31 @@ def _ranking(p_fdr: np.ndarray, effect_size: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class EdgeTestResult:
+class _GroupComparison:
+    """The fields every permutation-test result has (documented on the subclasses)."""
+
+    statistic: np.ndarray
+    p_value: np.ndarray
+    p_fdr: np.ndarray
+    effect_size: np.ndarray
+    mean_a: np.ndarray
+    mean_b: np.ndarray
+    difference: np.ndarray
+    significant: np.ndarray
+    alpha: float
+    n_permutations: int
+    n_a: int
+    n_b: int
+    statistic_name: str = "t"
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return int(self.statistic.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class EdgeTestResult(_GroupComparison):
     """Per-edge group comparison from :func:`edge_permutation_test`.
 
     All matrices are symmetric. Only the edges ``i < j`` are tested; on the diagonal ``statistic`` and
@@ -180,25 +204,6 @@ class EdgeTestResult:
     statistic_name : {"t", "mean"}
         Which statistic was used.
     """
-
-    statistic: np.ndarray
-    p_value: np.ndarray
-    p_fdr: np.ndarray
-    effect_size: np.ndarray
-    mean_a: np.ndarray
-    mean_b: np.ndarray
-    difference: np.ndarray
-    significant: np.ndarray
-    alpha: float
-    n_permutations: int
-    n_a: int
-    n_b: int
-    statistic_name: str = "t"
-
-    @property
-    def n_nodes(self) -> int:
-        """Number of nodes."""
-        return int(self.statistic.shape[0])
 
     @property
     def n_edges(self) -> int:
@@ -260,7 +265,7 @@ class EdgeTestResult:
 
 
 @dataclass(frozen=True, eq=False)
-class FeatureTestResult:
+class FeatureTestResult(_GroupComparison):
     """Per-node group comparison of node features from :func:`feature_permutation_test`.
 
     Attributes
@@ -289,25 +294,6 @@ class FeatureTestResult:
     statistic_name : {"t", "mean"}
         Which statistic was used.
     """
-
-    statistic: np.ndarray
-    p_value: np.ndarray
-    p_fdr: np.ndarray
-    effect_size: np.ndarray
-    mean_a: np.ndarray
-    mean_b: np.ndarray
-    difference: np.ndarray
-    significant: np.ndarray
-    alpha: float
-    n_permutations: int
-    n_a: int
-    n_b: int
-    statistic_name: str = "t"
-
-    @property
-    def n_nodes(self) -> int:
-        """Number of nodes (tests)."""
-        return int(self.statistic.shape[0])
 
     @property
     def n_significant(self) -> int:
