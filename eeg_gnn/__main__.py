@@ -65,9 +65,11 @@ def info_dataset(name: str, data_dir: Path | None) -> str:
     ]
     if dataset.label_level == "window":
         for label in dataset.classes:
-            spans = [end - start for r in dataset.recordings for name, start, end in r.intervals if name == label]
-            spans += [i["end"] - i["start"] for i in descriptor.get("intervals", []) if i["label"] == label]
-            lines.append(f"  {label:<14} {len(spans):>3} labelled intervals, {sum(spans):.0f} s in all")
+            spans = [(start, end) for r in dataset.recordings for name, start, end in r.intervals if name == label]
+            spans += [(i["start"], i["end"]) for i in descriptor.get("intervals", []) if i["label"] == label]
+            listed = f" ({', '.join(f'{a:g}-{b:g} s' for a, b in spans)})" if len(spans) <= 3 else ""
+            lines.append(f"  {label:<14} {len(spans):>3} labelled intervals, "
+                         f"{sum(b - a for a, b in spans):.0f} s in all{listed}")
     else:
         for label, count in counts.items():
             lines.append(f"  {label:<14} {count['subjects']:>3} subjects, {count['recordings']:>3} recordings")

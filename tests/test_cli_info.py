@@ -88,8 +88,8 @@ def test_info_umich_dataset_shows_intervals(capsys, umich_dir):
     status, out, err = run_main(capsys, "info", "umich_seizure", "--data-dir", umich_dir)
     assert status == 0, err
     assert re.search(r"^recordings:\s+1$", out, flags=re.MULTILINE)
-    assert re.search(r"preictal\s+0-340 s", out)
-    assert re.search(r"ictal\s+370-450 s", out)
+    assert re.search(r"preictal .*\(0-340 s\)", out)
+    assert re.search(r"ictal .*\(370-450 s\)", out)
 
 
 def test_every_formats_file_is_covered(formats_dir):
