@@ -353,7 +353,8 @@ def _review_dict(run, dataset, recomputed, method, band_sections, importance, ex
                      "window_s": config.window, "preprocessing_steps": config.preprocessing().steps()},
         "performance": {"level": aggregation_level(results["label_level"]),
                         "rows": _performance_rows(run, recomputed)},
-        "connectivity": {"method": method, "test_description": band_sections[0]["describe"] if band_sections else "",
+        "connectivity": {"method": method, "test_description": band_sections[0]["describe"].split(":")[0] + ", per band"
+                         if band_sections else "",
                          "bands": band_sections},
         "importance": importance,
         "exports": exports,
