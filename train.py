@@ -73,9 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="gcn = graph convolutional network, cheb = Chebyshev spectral convolutions (default: %(default)s)")
     graph.add_argument("--graph", choices=GRAPHS, default=_default("graph"),
                        help="edges: distance = Gaussian kernel of electrode distance, knn = 4 nearest electrodes, or "
-                            "functional connectivity per window: plv, wpli, coherence, correlation. wPLI from one "
-                            "4 s window has few segments and is biased upwards: prefer --graph-scope recording or "
-                            "longer windows with it (default: %(default)s)")
+                            "functional connectivity per window: plv, wpli, dwpli (debiased squared wPLI), "
+                            "coherence, correlation. wPLI from one 4 s window has few segments and is biased upwards: "
+                            "prefer dwpli, --graph-scope recording or longer windows (default: %(default)s)")
     graph.add_argument("--graph-band", default=_default("graph_band"),
                        help="band the connectivity is computed in (default: %(default)s)")
     graph.add_argument("--graph-scope", choices=GRAPH_SCOPES, default=_default("graph_scope"),

@@ -16,7 +16,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike
 from scipy.signal import butter, get_window, hilbert, sosfiltfilt
 
-CONNECTIVITY_METHODS = ("plv", "wpli", "coherence", "correlation")
+CONNECTIVITY_METHODS = ("plv", "wpli", "dwpli", "coherence", "correlation")
+_SPECTRAL = ("wpli", "dwpli", "coherence")
 DISTANCE_METHODS = ("gaussian", "knn", "threshold")
 
 _FILTER_ORDER = 4
@@ -136,7 +137,7 @@ def connectivity(
         Real-valued, finite signals.
     sfreq : float
         Sampling frequency in Hz.
-    method : {'plv', 'wpli', 'coherence', 'correlation'}
+    method : {'plv', 'wpli', 'dwpli', 'coherence', 'correlation'}
         ``'plv'``: phase-locking value ``|mean_t exp(i (phi_a - phi_b))|``, with phases
         taken from the analytic signal (:func:`scipy.signal.hilbert`) of the band-passed
         signal. Samples where the analytic amplitude is exactly 0 contribute nothing.
@@ -148,6 +149,11 @@ def connectivity(
         biased upwards (about ``1 / sqrt(n_segments)`` for independent signals). It is 0
         where the denominator vanishes, including when the imaginary parts are only
         rounding error (relative size below 1e-10), as for an exact zero-lag copy.
+
+        ``'dwpli'``: the debiased squared wPLI of Vinck et al. (2011),
+        ``((sum Im)**2 - sum Im**2) / ((sum |Im|)**2 - sum Im**2)`` over the same sub-segments: unbiased for
+        independent signals even with few segments, estimating wPLI squared; negative estimates (chance) are
+        set to 0 so that the adjacency stays non-negative.
 
         ``'coherence'``: magnitude-squared coherence ``|S_ab|**2 / (S_aa S_bb)`` of the
         Welch cross-spectra of each window, averaged over the frequency bins in
@@ -193,24 +199,26 @@ def connectivity(
     fmin, fmax = _check_band(fmin, fmax, sfreq, method)
     n_windows, n_nodes, n_times = windows.shape
 
-    if method in ("wpli", "coherence"):
+    if method in _SPECTRAL:
         segment_length, step, n_segments, bins = _plan_segments(
             n_times, sfreq, fmin, fmax, segment_length
         )
         taper = get_window("hann", segment_length)
-        if method == "wpli":
+        if method != "coherence":
             per_window = 3 * (bins.stop - bins.start) * n_nodes**2 * n_segments // 2
         else:
             per_window = 2 * n_nodes * n_segments * segment_length
 
         def compute(chunk):
             spectra = _segment_spectra(chunk, segment_length, step, taper, bins)
-            return _wpli(spectra) if method == "wpli" else _coherence(spectra)
+            if method == "coherence":
+                return _coherence(spectra)
+            return _wpli(spectra, debiased=method == "dwpli")
 
     else:
         if segment_length is not None:
             raise ValueError(
-                f"'segment_length' is only used by methods 'wpli' and 'coherence', "
+                f"'segment_length' is only used by methods 'wpli', 'dwpli' and 'coherence', "
                 f"not method='{method}'."
             )
         sos = _design_filter(sfreq, fmin, fmax, n_times)
@@ -439,21 +447,26 @@ def _coherence(spectra):
     return coherence.mean(axis=1)
 
 
-def _wpli(spectra):
+def _wpli(spectra, debiased=False):
     n_nodes = spectra.shape[-2]
     rows, columns = np.triu_indices(n_nodes, k=1)
     real, imag = spectra.real, spectra.imag
     imaginary_cross = imag[..., rows, :] * real[..., columns, :]
     imaginary_cross -= real[..., rows, :] * imag[..., columns, :]
-    numerator = np.abs(imaginary_cross.sum(axis=-1))
+    total = imaginary_cross.sum(axis=-1)
+    squares = np.square(imaginary_cross).sum(axis=-1) if debiased else 0.0
+    numerator = np.abs(total) if not debiased else total * total - squares
     denominator = np.abs(imaginary_cross, out=imaginary_cross).sum(axis=-1)
+    if debiased:
+        denominator = denominator * denominator - squares
     scale = _gram(np.abs(spectra))[..., rows, columns]
     wpli = np.divide(
         numerator,
         denominator,
         out=np.zeros(numerator.shape),
-        where=denominator > _WPLI_RELATIVE_TOLERANCE * scale,
-    ).mean(axis=1)
+        where=denominator > _WPLI_RELATIVE_TOLERANCE * (scale * scale if debiased else scale),
+    )
+    wpli = np.clip(wpli, 0.0, 1.0).mean(axis=1) if debiased else wpli.mean(axis=1)
     adjacency = np.zeros((spectra.shape[0], n_nodes, n_nodes))
     adjacency[:, rows, columns] = wpli
     adjacency[:, columns, rows] = wpli

@@ -120,7 +120,7 @@ def test_flat_channel_is_disconnected(rng, method):
 
 def test_invalid_method_lists_allowed_values(rng):
     message = (
-        "Invalid value for the 'method' parameter. Allowed values are 'plv', 'wpli', "
+        "Invalid value for the 'method' parameter. Allowed values are 'plv', 'wpli', 'dwpli', "
         "'coherence', 'correlation', but got 'pvl' instead."
     )
     with pytest.raises(ValueError, match=message):
@@ -219,7 +219,7 @@ def test_distance_adjacency_rejects_bad_positions(positions):
 
 
 def test_methods_constants():
-    assert CONNECTIVITY_METHODS == ("plv", "wpli", "coherence", "correlation")
+    assert CONNECTIVITY_METHODS == ("plv", "wpli", "dwpli", "coherence", "correlation")
     assert DISTANCE_METHODS == ("gaussian", "knn", "threshold")
 
 
@@ -326,3 +326,19 @@ def test_typical_input_size_runs(rng):
     windows = rng.standard_normal((300, 19, 512)).astype(np.float32)
     for method in CONNECTIVITY_METHODS:
         assert connectivity(windows, SFREQ, method, fmin=4, fmax=30).shape == (300, 19, 19)
+
+
+def test_debiased_wpli_removes_most_of_the_few_segment_bias(rng):
+    from scipy.signal import hilbert
+
+    n_windows, n_times = 100, 512
+    independent = rng.standard_normal((n_windows, 2, n_times))
+    biased = connectivity(independent, SFREQ, "wpli", fmin=8, fmax=13)[:, 0, 1].mean()
+    debiased = connectivity(independent, SFREQ, "dwpli", fmin=8, fmax=13)[:, 0, 1].mean()
+    assert biased > 0.3 and debiased < 0.2
+    source = rng.standard_normal((n_windows, n_times))
+    lagged = np.stack([source, np.imag(hilbert(source))], axis=1)
+    coupled = connectivity(lagged, SFREQ, "dwpli", fmin=8, fmax=13)
+    assert coupled[:, 0, 1].mean() > 0.95
+    assert (coupled >= 0).all() and (coupled <= 1).all()
+    np.testing.assert_allclose(coupled, np.swapaxes(coupled, 1, 2))
