@@ -25,18 +25,22 @@ from .runs import Run
 from .training import predict_proba
 
 
-def new_recordings(data_dir: str | Path) -> Dataset:
-    """Recordings to predict: a folder dataset if it has ``participants.tsv``, else every recording in the folder
-    (subject = file name without extension, label unknown)."""
+def new_recordings(data_dir: str | Path, read_kwargs: dict | None = None) -> Dataset:
+    """Recordings to predict: a folder dataset if it has ``participants.tsv``, a ``chNN.inp`` folder as one
+    recording, else every recording in the folder (subject = file name without extension, label unknown)."""
     root = Path(data_dir).expanduser()
     if not root.is_dir():
         raise FileNotFoundError(f"--data-dir {root} does not exist.")
     if any((root / n).is_file() for n in ("participants.tsv", "participants.csv")):
-        return load_folder(root)
-    files = sorted(p for p in root.rglob("*") if _is_recording(p))
-    if not files:
-        raise FileNotFoundError(f"No recordings in {root}.")
-    recordings = [Recording(p, p.name.split(".")[0], None, p.relative_to(root).as_posix()) for p in files]
+        return load_folder(root, read_kwargs=read_kwargs)
+    if any(root.glob("ch[0-9][0-9].inp")):
+        recordings = [Recording(root, root.name, None, root.name)]
+    else:
+        files = sorted(p for p in root.rglob("*") if _is_recording(p))
+        if not files:
+            raise FileNotFoundError(f"No recordings in {root}.")
+        recordings = [Recording(p, p.name.split(".")[0], None, p.relative_to(root).as_posix(),
+                                dict(read_kwargs or {})) for p in files]
     descriptor = {"name": "new", "task": "custom", "classes": [], "label_level": "subject", "nodes": "10-20"}
     return Dataset("new", root, descriptor, recordings)
 
@@ -47,8 +51,17 @@ def trained_fold_of(run: Run, recording: Recording) -> int | None:
     A recording of a subject the run trained on must be predicted only by the fold model that never saw it;
     otherwise its prediction is in-sample. Subjects match by id, recordings by their resolved path.
     """
-    trained_paths = {str((Path(run.saved["dataset"]["root"]) / r["id"]).resolve()): r["subject"]
-                     for r in run.saved["dataset"]["recordings"]}
+    trained_paths = {r.get("path") or str((Path(run.saved["dataset"]["root"]) / r["id"].split("#")[0]).resolve()):
+                     r["subject"] for r in run.saved["dataset"]["recordings"]}
+    trained_path = str(recording.path.resolve()) in trained_paths
+    if run.config.cv not in ("group-kfold", "loso"):
+        if trained_path:
+            raise ValueError(
+                f"{recording.path} was part of this run, whose folds are not by subject ({run.config.cv}): every "
+                "fold model trained on some of it, so no prediction of it would be out of sample. Apply the run to "
+                "recordings of other subjects."
+            )
+        return None
     subject = trained_paths.get(str(recording.path.resolve()), recording.subject)
     for fold, roles in run.roles.items():
         if roles.get(subject) == "test":
@@ -70,7 +83,7 @@ def apply_run(run: Run, data_dir: str | Path, *, progress: bool = True) -> Path:
         A recording lacks electrodes the run was trained on (the message names them).
     """
     config = run.config
-    dataset = new_recordings(data_dir)
+    dataset = new_recordings(data_dir, config.read_kwargs())
     parts, meta = [], []
     for recording in tqdm(dataset.recordings, desc="features", unit="rec", disable=not progress):
         try:

@@ -157,35 +157,57 @@ def _validation_subjects(train_subjects, per_subject, val_fraction, seed) -> np.
     return np.array(sorted(chosen), dtype=str)
 
 
-def time_blocks(labels: np.ndarray, subjects: np.ndarray, onsets: np.ndarray, n_blocks: int, *,
-                buffer: int = 0) -> np.ndarray:
+def time_blocks(labels: np.ndarray, subjects: np.ndarray, recordings: np.ndarray, onsets: np.ndarray,
+                n_blocks: int, window_s: float) -> np.ndarray:
     """Group id of each window for within-patient CV: its subject, class and contiguous time block.
 
-    Each class's windows (per subject, in time order) are cut into ``n_blocks`` blocks of consecutive windows.
-    With overlapping windows, ``buffer`` windows at each inner block edge are left out (group ``''``) so that no
-    training window shares samples with a test window.
+    Each class's windows of a subject, in recording order and then time order, are cut into ``n_blocks`` blocks
+    of consecutive windows. A window that shares samples with a window of another block of the same recording
+    (overlapping windows at a block edge) is left out, group ``''``, so no training window overlaps a test window.
+
+    Parameters
+    ----------
+    labels, subjects, recordings, onsets : ndarray, shape (n_windows,)
+        ``recordings`` in the order the recordings come (their time order for one patient).
+    n_blocks : int
+    window_s : float
+        Window length in seconds.
 
     Returns
     -------
     ndarray of str, shape (n_windows,)
         ``'<subject>|<class>|block<k>'``, or ``''`` for a window left out.
     """
+    recording_rank = {r: i for i, r in enumerate(dict.fromkeys(recordings.tolist()))}
+    ranks = np.array([recording_rank[r] for r in recordings])
     groups = np.empty(len(labels), dtype=object)
     for subject in np.unique(subjects):
         for label in np.unique(labels[subjects == subject]):
             members = np.flatnonzero((subjects == subject) & (labels == label))
-            members = members[np.argsort(onsets[members], kind="stable")]
+            members = members[np.lexsort((onsets[members], ranks[members]))]
             if len(members) < n_blocks:
                 raise ValueError(f"Class {label} of {subject} has {len(members)} windows, fewer than {n_blocks} time "
                                  "blocks; use fewer --folds.")
             for block, chunk in enumerate(np.array_split(members, n_blocks)):
                 groups[chunk] = f"{subject}|{label}|block{block}"
-                if buffer:
-                    if block > 0:
-                        groups[chunk[:buffer]] = ""
-                    if block < n_blocks - 1:
-                        groups[chunk[len(chunk) - buffer:]] = ""
-    return groups.astype(str)
+    return _leave_out_shared_samples(groups.astype(str), ranks, onsets, window_s)
+
+
+def _leave_out_shared_samples(groups: np.ndarray, ranks: np.ndarray, onsets: np.ndarray, window_s: float) -> np.ndarray:
+    """Blank the groups of windows that overlap in time a window of another group in the same recording."""
+    result = groups.copy()
+    for rank in np.unique(ranks):
+        members = np.flatnonzero(ranks == rank)
+        members = members[np.argsort(onsets[members], kind="stable")]
+        times = onsets[members]
+        for position, window in enumerate(members):
+            later = position + 1
+            while later < len(members) and times[later] - times[position] < window_s - 1e-9:
+                if groups[members[later]] != groups[window]:
+                    result[window] = ""
+                    result[members[later]] = ""
+                later += 1
+    return result
 
 
 def save_folds(folds: list[Fold], path: Path) -> None:

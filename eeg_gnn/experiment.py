@@ -157,7 +157,7 @@ def build_samples(config: TrainConfig, dataset: Dataset, extracted: list[Recordi
     onsets = np.concatenate(parts["onsets"])
     recordings = np.concatenate(parts["recordings"]).astype(str)
     if config.cv == "time-blocks":
-        groups = time_blocks(labels, subjects, onsets, config.folds, buffer=block_buffer(config.overlap))
+        groups = time_blocks(labels, subjects, recordings, onsets, config.folds, config.window)
     elif config.cv == "within-subject":
         from .emotion import seed_within_subject_groups
 
@@ -182,22 +182,16 @@ def build_samples(config: TrainConfig, dataset: Dataset, extracted: list[Recordi
     return samples
 
 
-def block_buffer(overlap: float) -> int:
-    """Windows to leave out at each edge of a time block so that no window shares samples with another block."""
-    return int(np.ceil(overlap / (1 - overlap) - 1e-9)) if overlap > 0 else 0
-
-
-def describe_protocol(cv: str, n_folds: int) -> str:
-    """One sentence on how the folds were made, for summaries and the report."""
+def describe_protocol(cv: str, n_folds: int) -> tuple[str, str | None]:
+    """How the folds were made (a short name) and, for protocols that are not across subjects, the caveat."""
     if cv == "time-blocks":
-        return (f"{n_folds}-fold contiguous time blocks within one patient's recordings: a within-patient result "
-                "that says nothing about other patients")
+        return (f"{n_folds}-fold contiguous time blocks within one patient's recordings",
+                "a within-patient result: it says nothing about other patients")
     if cv == "within-subject":
-        return (f"{n_folds} within-subject folds (each subject and session: clips 1-9 train, 10-15 test): every "
-                "test subject was also trained on, so it says nothing about new subjects")
+        return (f"{n_folds} within-subject folds (each subject and session, clips 1-9 train, 10-15 test)",
+                "every test subject was also trained on (other clips), so it says nothing about new subjects")
     kind = "leave-one-subject-out" if cv == "loso" else f"{n_folds}-fold stratified group k-fold"
-    return (f"{kind} by subject: every subject's windows are tested by a model that never saw that subject; early "
-            "stopping used validation subjects taken from the training side only")
+    return f"{kind} by subject", None
 
 
 def collect_predictions(outputs: list[FoldOutput], samples: Samples, classes: list[str]) -> Predictions:
@@ -284,7 +278,9 @@ def run_cv(config: TrainConfig) -> Results:
         "config": config.to_dict(), "preprocessing_steps": config.preprocessing().steps(),
         "versions": package_versions(), "command": sys.argv,
         "dataset": {"name": dataset.name, "root": str(dataset.root), "classes": dataset.classes,
-                    "recordings": [{"id": r.recording_id, "subject": r.subject, "label": r.label} for r in dataset.recordings]},
+                    "recordings": [{"id": r.recording_id, "subject": r.subject, "label": r.label,
+                                    "path": str(r.path.resolve()),
+                                    "intervals": [list(i) for i in r.intervals]} for r in dataset.recordings]},
     })
     try:
         extracted, n_cached = extract_dataset(dataset, config.preprocessing(), config.feature_spec(),
@@ -329,7 +325,7 @@ def _fmt(summary: dict, metric: str) -> str:
 def format_summary(results: dict, run_dir: Path) -> str:
     """One screen: model vs baseline with 95 % intervals over subjects."""
     level = aggregation_level(results["label_level"])
-    cv = describe_protocol(results["cv"], results["n_folds"]).split(":")[0]
+    cv, caveat = describe_protocol(results["cv"], results["n_folds"])
     labels = {"model": f"{results['model_name'].upper()} ({results['graph']} graph)",
               "baseline": "baseline (logistic regression)"}
     rows = [(f"{labels[name]}, {lvl}", results[name][lvl]) for name in MODEL_NAMES for lvl in ("window", level)
@@ -345,8 +341,8 @@ def format_summary(results: dict, run_dir: Path) -> str:
         if "false_alarms_per_hour" in summary:
             line += f"false alarms/h {summary['false_alarms_per_hour']:.1f}"
         lines.append(line.rstrip())
-    if results["cv"] in ("time-blocks", "within-subject"):
-        lines.append(describe_protocol(results["cv"], results["n_folds"]).split(": ", 1)[1] + "; intervals are over "
-                     + ("time blocks" if results["cv"] == "time-blocks" else "subjects and sessions"))
+    if caveat:
+        over = "time blocks" if results["cv"] == "time-blocks" else "subjects"
+        lines.append(f"{caveat}; intervals are over {over}")
     lines.append(f"saved to {run_dir} (results.json, predictions.csv, folds.csv, tensorboard/, checkpoints/)")
     return "\n".join(lines)

@@ -29,8 +29,7 @@ from .graph import CONNECTIVITY_METHODS, check_adjacency, connectivity
 from .preprocessing import Preprocessing, preprocess
 
 GRAPH_SCOPES = ("window", "recording")
-_SOURCES = ("io.py", "montage.py", "preprocessing.py", "features.py", "graph.py", "extraction.py", "emotion.py",
-            "chbmit.py", "experiment.py", "review.py")
+_SOURCES = ("io.py", "montage.py", "preprocessing.py", "features.py", "graph.py", "extraction.py", "emotion.py")
 _LIBRARIES = ("mne", "numpy", "scipy")
 
 

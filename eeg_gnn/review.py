@@ -55,6 +55,14 @@ class UnitConnectivity:
     relative_power: np.ndarray
 
 
+def _review_code_hash() -> str:
+    """What the cached review summaries depend on beyond the features: this module and window labelling."""
+    import hashlib
+
+    here = Path(__file__).parent
+    return hashlib.sha256(b"".join((here / name).read_bytes() for name in ("review.py", "experiment.py"))).hexdigest()
+
+
 def recording_summaries(run: Run, dataset: Dataset, method: str, *, progress: bool = True) -> list[UnitConnectivity]:
     """Per recording and class: mean connectivity in every band and mean relative band power (cached)."""
     config = run.config
@@ -84,7 +92,8 @@ def recording_summaries(run: Run, dataset: Dataset, method: str, *, progress: bo
 
         payload = {**recording_payload(recording, preprocessing, dataset.nodes), "method": method,
                    "bands": {k: list(v) for k, v in bands.items()}, "window": config.window,
-                   "intervals": dataset.descriptor.get("intervals"), "label": recording.label}
+                   "intervals": dataset.descriptor.get("intervals"), "label": recording.label,
+                   "recording_intervals": [list(i) for i in recording.intervals], "review_code": _review_code_hash()}
         stored, _ = cached_arrays("review", payload, compute, use_cache=config.use_cache)
         for c, label in enumerate(stored["labels"]):
             summaries.append(UnitConnectivity(recording.subject, int(label), int(stored["counts"][c]),
@@ -186,8 +195,11 @@ def _edge_rows(result, node_names: list[str]) -> list[dict]:
 
 def check_same_recordings(run: Run, dataset: Dataset) -> None:
     """Refuse to review a run against recordings other than those it was trained on."""
-    trained = {(r["id"], r["subject"], r["label"]) for r in run.saved["dataset"]["recordings"]}
-    found = {(r.recording_id, r.subject, r.label) for r in dataset.recordings}
+    def key(recording_id, subject, label, intervals) -> tuple:
+        return recording_id, subject, label, tuple(tuple(i) for i in intervals)
+
+    trained = {key(r["id"], r["subject"], r["label"], r.get("intervals", [])) for r in run.saved["dataset"]["recordings"]}
+    found = {key(r.recording_id, r.subject, r.label, r.intervals) for r in dataset.recordings}
     if trained != found:
         missing, extra = sorted(trained - found), sorted(found - trained)
         raise ValueError(
@@ -322,7 +334,10 @@ def build_review(run: Run, *, connectivity_method: str | None = None, n_permutat
 def _review_dict(run, dataset, recomputed, method, band_sections, importance, exports, units) -> dict:
     results, config = run.results, run.config
     per_class = {name: dataset.class_counts().get(name, {"subjects": 0, "recordings": 0}) for name in run.classes}
-    cv = describe_protocol(config.cv, results["n_folds"])
+    cv, protocol_caveat = describe_protocol(config.cv, results["n_folds"])
+    if protocol_caveat is None:
+        cv += (": every subject's windows are tested by a model that never saw that subject"
+               + ("; early stopping used validation subjects from the training side only" if config.val_fraction else ""))
     n_subjects = results["n_subjects"]
     caveats = [
         f"{n_subjects} subjects: the 95 % intervals are wide, and a difference between models smaller than them is "
@@ -336,8 +351,8 @@ def _review_dict(run, dataset, recomputed, method, band_sections, importance, ex
     if dataset.label_level == "recording":
         caveats.append("Labels belong to recordings of the same subjects (e.g. rest vs task), so the model contrasts "
                        "conditions, not people.")
-    if config.cv in ("time-blocks", "within-subject"):
-        caveats.insert(0, describe_protocol(config.cv, results["n_folds"]).split(": ", 1)[1].capitalize() + ".")
+    if protocol_caveat:
+        caveats.insert(0, protocol_caveat[0].upper() + protocol_caveat[1:] + ".")
     if dataset.descriptor.get("access") == "local":
         caveats.append("This dataset may not be redistributed: keep the review internal.")
     return {

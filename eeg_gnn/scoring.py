@@ -29,7 +29,9 @@ class Predictions:
     labels : ndarray of int, shape (n_windows,)
     subjects, recordings : ndarray of str, shape (n_windows,)
     groups : ndarray of str, shape (n_windows,)
-        The unit of the folds (the subject, or a time block for within-patient CV); bootstrap clusters.
+        The unit of the folds (the subject, a time block for within-patient CV, a subject's session half for
+        SEED's within-subject protocol). Bootstrap intervals resample subjects, or groups when there is only one
+        subject.
     window_index : ndarray of int, shape (n_windows,)
     onsets : ndarray, shape (n_windows,)
     folds : ndarray of int, shape (n_windows,)
@@ -122,7 +124,8 @@ def score(predictions: Predictions, label_level: str, *, n_boot: int, seed: int,
         ``{model_name: {"window": ..., "<level>": ..., "per_fold": [...]}}``; ``<level>`` is ``recording`` for
         recording-level labels, ``subject`` for subject-level labels, absent for window-level labels.
     """
-    labels, subjects, clusters = predictions.labels, predictions.subjects, predictions.groups
+    labels, subjects, groups = predictions.labels, predictions.subjects, predictions.groups
+    clusters = subjects if len(np.unique(subjects)) >= 2 else groups
     level = aggregation_level(label_level)
     groups = predictions.recordings if level == "recording" else subjects
     report = {}
@@ -138,7 +141,7 @@ def score(predictions: Predictions, label_level: str, *, n_boot: int, seed: int,
             group_subjects = np.array([subjects[groups == g][0] for g in unique_groups])
             report[name][level] = summarize(group_labels, group_proba, group_subjects, n_boot=n_boot, seed=seed)
         report[name]["per_fold"] = [
-            {"fold": int(fold), "test_groups": sorted(set(clusters[predictions.folds == fold].tolist())),
+            {"fold": int(fold), "test_groups": sorted(set(groups[predictions.folds == fold].tolist())),
              **classification_metrics(labels[predictions.folds == fold], proba[predictions.folds == fold])}
             for fold in np.unique(predictions.folds)
         ]

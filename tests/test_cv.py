@@ -185,16 +185,37 @@ def test_time_blocks_are_contiguous_per_class_and_leave_out_shared_edges():
 
     labels = np.array([0] * 40 + [1] * 30)
     subjects = np.array(["p"] * 70)
+    recordings = np.array(["r"] * 70)
     onsets = np.arange(70) * 2.0
-    groups = time_blocks(labels, subjects, onsets, 5)
+    groups = time_blocks(labels, subjects, recordings, onsets, 5, window_s=2.0)
     assert groups[0] == "p|0|block0" and groups[39] == "p|0|block4" and groups[40] == "p|1|block0"
     assert all(groups[i] <= groups[i + 1] for i in range(39))
-    buffered = time_blocks(labels, subjects, onsets, 5, buffer=1)
-    assert buffered[7] == "" and buffered[8] == "" and buffered[0] != "" and buffered[39] != ""
-    folds = make_folds(labels[buffered != ""], buffered[buffered != ""], n_splits=5, method="time-blocks")
+    overlapping = time_blocks(labels, subjects, recordings, onsets, 5, window_s=4.0)
+    assert overlapping[7] == "" and overlapping[8] == "" and overlapping[0] != "" and overlapping[6] != ""
+    kept = overlapping != ""
+    folds = make_folds(labels[kept], overlapping[kept], n_splits=5, method="time-blocks")
     assert len(folds) == 5
     for fold in folds:
         assert {g.split("|")[1] for g in fold.test_subjects} == {"0", "1"}
+
+
+def test_time_blocks_over_several_recordings_never_share_samples():
+    from eeg_gnn.cv import time_blocks
+
+    recordings = np.repeat(["a", "b", "c"], 20)
+    onsets = np.tile(np.arange(20) * 2.0, 3)
+    labels = np.zeros(60, dtype=int)
+    subjects = np.array(["p"] * 60)
+    groups = time_blocks(labels, subjects, recordings, onsets, 2, window_s=4.0)
+    assert set(groups[recordings == "a"]) == {"p|0|block0"}
+    assert set(groups[recordings == "c"]) == {"p|0|block1"}
+    for recording in "abc":
+        mask = (recordings == recording) & (groups != "")
+        times, members = onsets[mask], groups[mask]
+        for i in range(len(times)):
+            for j in range(len(times)):
+                if members[i] != members[j]:
+                    assert abs(times[i] - times[j]) >= 4.0
 
 
 def test_no_validation_split_when_val_fraction_is_zero():

@@ -464,3 +464,17 @@ def test_deap_end_to_end(deap_root, tmp_path):
     assert saved["cv"] == "loso" and saved["n_folds"] == 3 and saved["n_recordings"] == 120
     assert saved["n_windows"] == 120 * 6
     assert saved["node_names"] == load_descriptor("deap_valence")["nodes"]
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_deap_pickles_of_any_protocol_load_but_code_does_not(protocol):
+    import io
+    import pickle
+
+    from eeg_gnn.emotion import _ArrayUnpickler
+
+    arrays = {"data": np.zeros((2, 3)), "labels": np.ones((2, 4))}
+    loaded = _ArrayUnpickler(io.BytesIO(pickle.dumps(arrays, protocol=protocol)), encoding="latin1").load()
+    assert loaded["data"].shape == (2, 3)
+    with pytest.raises(pickle.UnpicklingError):
+        _ArrayUnpickler(io.BytesIO(pickle.dumps(print, protocol=protocol))).load()

@@ -197,3 +197,17 @@ def test_train_then_evaluate_on_real_eegmat(eegmat_dir, tmp_path, capsys):
         assert len(labels) == 19 and read_edge(review / "brainnet" / f"{stem}.edge").shape == (19, 19)
     assert "paired" in (review / "brainnet" / "alpha_difference.edge").read_text().splitlines()[0].lower()
     assert (review / "report.html").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_real_seizure_recording_within_patient_and_not_applied_to_itself(umich_dir, tmp_path, capsys):
+    config = TrainConfig(task="seizure", dataset="umich_seizure", data_dir=str(umich_dir), out=str(tmp_path),
+                         epochs=3, patience=3, n_boot=50, progress=False, overlap=0.5)
+    result = run_cv(config)
+    results = result.results
+    assert results["cv"] == "time-blocks" and results["classes"] == ["preictal", "ictal"]
+    assert "false_alarms_per_hour" in results["model"]["window"]
+    assert results["baseline"]["window"]["balanced_accuracy"] > 0.8
+    assert "within-patient" in result.summary()
+    code, _, err = _evaluate_cli([str(result.run_dir), "--data-dir", str(umich_dir), "--quiet"], capsys)
+    assert code == 2 and "not by subject" in err
