@@ -121,3 +121,15 @@ def cohort(tmp_path_factory) -> Path:
         rows.append(f"{subject}\t{'patient' if patient else 'control'}")
     (root / "participants.tsv").write_text("\n".join(rows) + "\n")
     return root
+
+
+def run_script(script: str, args: list[str], capsys) -> tuple[int, str, str]:
+    """Run ``main(args)`` of a top-level script (``train.py``, ``evaluate.py``); return exit code, stdout, stderr."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(Path(script).stem + "_cli", Path(__file__).parents[1] / script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    code = module.main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

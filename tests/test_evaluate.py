@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -18,7 +17,7 @@ from eeg_gnn.export import read_edge, read_node
 from eeg_gnn.montage import node_sets, positions
 from eeg_gnn.runs import load_run, recompute_results
 
-from .conftest import N_PER_CLASS
+from .conftest import N_PER_CLASS, run_script
 
 NODES = node_sets()["10-20"]
 
@@ -39,12 +38,7 @@ def run_copy(finished_run, tmp_path) -> Path:
 
 
 def _evaluate_cli(args: list[str], capsys) -> tuple[int, str, str]:
-    spec = importlib.util.spec_from_file_location("evaluate_cli", Path(__file__).parents[1] / "evaluate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    code = module.main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return run_script("evaluate.py", args, capsys)
 
 
 def test_recomputed_metrics_equal_the_saved_ones(finished_run):

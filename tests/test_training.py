@@ -15,7 +15,7 @@ from eeg_gnn.experiment import INCOMPLETE, run_cv
 from eeg_gnn.montage import node_sets
 from eeg_gnn.training import run_fold
 
-from .conftest import N_PER_CLASS
+from .conftest import N_PER_CLASS, run_script
 
 
 def small_config(cohort: Path, out: Path, **overrides) -> TrainConfig:
@@ -123,14 +123,7 @@ def test_failed_run_leaves_nothing(cohort, tmp_path):
 
 
 def _train_cli(args: list[str], capsys) -> tuple[int, str, str]:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("train_cli", Path(__file__).parents[1] / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    code = module.main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return run_script("train.py", args, capsys)
 
 
 @pytest.mark.parametrize(
