@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     data = parser.add_argument_group("data")
     data.add_argument("--task", default="workload", choices=sorted(TASKS),
                       help="what to classify; picks the default dataset: "
-                           + ", ".join(f"{t} -> {d or 'your own (--dataset folder)'}" for t, d in TASKS.items()))
+                           + ", ".join(f"{t} -> {d}" for t, d in TASKS.items()))
     data.add_argument("--dataset", choices=available_datasets(),
                       help="dataset to use instead of the task's default; 'folder' = --data-dir with participants.tsv")
     data.add_argument("--sfreq", type=float,

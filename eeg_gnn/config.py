@@ -73,11 +73,6 @@ class TrainConfig:
         check_option("task", self.task, TASKS)
         if self.dataset is None:
             self.dataset = TASKS[self.task]
-            if self.dataset is None:
-                raise ValueError(
-                    f"No dataset ships for task {self.task!r} yet: pass --dataset folder --data-dir DIR with your "
-                    "own recordings and a participants.tsv."
-                )
         check_option("model", self.model, MODELS)
         check_option("graph", self.graph, GRAPHS)
         check_option("graph_scope", self.graph_scope, GRAPH_SCOPES)
