@@ -12,7 +12,7 @@ import time
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from eeg_gnn.metrics import bootstrap_ci
+from eeg_gnn.evaluation.metrics import bootstrap_ci
 
 N_SUBJECTS, N_WINDOWS, N_BOOT = 24, 20_000, 200
 

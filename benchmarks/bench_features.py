@@ -13,7 +13,7 @@ import time
 import numpy as np
 from mne.time_frequency import psd_array_welch
 
-from eeg_gnn.features import welch_psd
+from eeg_gnn.signal.features import welch_psd
 
 N_WINDOWS, N_NODES, SFREQ, WINDOW_S = 3000, 19, 128.0, 4.0
 

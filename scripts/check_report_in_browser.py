@@ -5,7 +5,7 @@ Usage::
     python scripts/check_report_in_browser.py REPORT.html
 
 The report's own script writes ``data-images-ok="<ok>/<total>"`` on ``<body>`` once the page has loaded (see
-:mod:`eeg_gnn.report`). This script loads the file with Chromium (``chromium``, ``chromium-browser``,
+:mod:`eeg_gnn.review.report`). This script loads the file with Chromium (``chromium``, ``chromium-browser``,
 ``google-chrome`` or ``google-chrome-stable``, the first found on PATH), a fresh profile and background
 networking disabled, dumps the DOM and reads that attribute.
 

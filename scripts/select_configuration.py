@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import itertools
 
-from eeg_gnn.config import TrainConfig
-from eeg_gnn.experiment import run_cv
+from eeg_gnn.pipeline.config import TrainConfig
+from eeg_gnn.pipeline.experiment import run_cv
 
 GRID = {"model": ("gcn", "cheb"), "graph": ("distance", "plv"), "features": ("log_power", "relative_power")}
 

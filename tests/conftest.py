@@ -14,7 +14,7 @@ import mne
 import numpy as np
 import pytest
 
-from eeg_gnn.montage import node_sets
+from eeg_gnn.signal.montage import node_sets
 
 SFREQ = 128.0
 N_PER_CLASS = 4

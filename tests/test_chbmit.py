@@ -20,12 +20,12 @@ import edfio
 import numpy as np
 import pytest
 
-from eeg_gnn import chbmit
-from eeg_gnn.chbmit import fetch_patient, list_recordings, parse_summary, seizure_intervals
-from eeg_gnn.config import TASKS, TrainConfig
-from eeg_gnn.datasets import load_dataset, load_descriptor
-from eeg_gnn.montage import match_channels, node_sets, positions, regions, resolve_nodes
-from eeg_gnn.preprocessing import Preprocessing, preprocess
+from eeg_gnn.data import chbmit
+from eeg_gnn.data.chbmit import fetch_patient, list_recordings, parse_summary, seizure_intervals
+from eeg_gnn.data.datasets import load_dataset, load_descriptor
+from eeg_gnn.pipeline.config import TASKS, TrainConfig
+from eeg_gnn.signal.montage import match_channels, node_sets, positions, regions, resolve_nodes
+from eeg_gnn.signal.preprocessing import Preprocessing, preprocess
 
 REPO = Path(__file__).resolve().parents[1]
 SFREQ = 256
@@ -257,7 +257,7 @@ def test_bipolar_positions_are_midpoints_and_regions_first_electrode():
 
 
 def test_run_cv_on_generated_patients(chbmit_root, tmp_path):
-    from eeg_gnn.experiment import run_cv
+    from eeg_gnn.pipeline.experiment import run_cv
 
     assert TASKS["seizure"] == "chbmit"
     config = TrainConfig(task="seizure", data_dir=str(chbmit_root), folds=2, epochs=2, n_boot=20, progress=False,
@@ -289,7 +289,7 @@ def test_train_without_data_says_how_to_get_chbmit(tmp_path):
     assert result.returncode == 2, result.stderr
     assert result.stdout == ""
     assert "Dataset 'chbmit' was not found" in result.stderr
-    assert "python -m eeg_gnn.chbmit fetch chb01" in result.stderr
+    assert "eeg-gnn fetch chbmit chb01" in result.stderr
     assert str(tmp_path / "data" / "chbmit") in result.stderr
 
 

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from eeg_gnn.__main__ import main
+from eeg_gnn.cli.main import main
 
-PROG_ERROR = "python -m eeg_gnn: error: "
+PROG_ERROR = "eeg-gnn: error: "
 # what `info` says about each file of formats/: the number of 10-20 nodes, or the start of a one-line error
 FORMATS_EXPECTED = {
     "MB0400FU.EDF": 19,

@@ -7,7 +7,13 @@ import csv
 import numpy as np
 import pytest
 
-from eeg_gnn.cv import Fold, LeakageError, check_no_leakage, make_folds, save_folds
+from eeg_gnn.evaluation.splitters import (
+    Fold,
+    LeakageError,
+    check_no_leakage,
+    make_folds,
+    save_folds,
+)
 
 
 def _subject_level(n_subjects: int = 10, seed: int = 0, n_per_class: int | None = None):
@@ -181,7 +187,7 @@ def test_save_folds(tmp_path):
 
 
 def test_time_blocks_are_contiguous_per_class_and_leave_out_shared_edges():
-    from eeg_gnn.cv import time_blocks
+    from eeg_gnn.evaluation.splitters import time_blocks
 
     labels = np.array([0] * 40 + [1] * 30)
     subjects = np.array(["p"] * 70)
@@ -200,7 +206,7 @@ def test_time_blocks_are_contiguous_per_class_and_leave_out_shared_edges():
 
 
 def test_time_blocks_over_several_recordings_never_share_samples():
-    from eeg_gnn.cv import time_blocks
+    from eeg_gnn.evaluation.splitters import time_blocks
 
     recordings = np.repeat(["a", "b", "c"], 20)
     onsets = np.tile(np.arange(20) * 2.0, 3)

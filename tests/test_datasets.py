@@ -1,4 +1,4 @@
-"""Tests for :mod:`eeg_gnn.datasets`: described datasets on real and generated folders, and user cohorts."""
+"""Tests for :mod:`eeg_gnn.data.datasets`: described datasets on real and generated folders, and user cohorts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import mne
 import numpy as np
 import pytest
 
-from eeg_gnn.datasets import (
+from eeg_gnn.data.datasets import (
     FOLDER,
     available_datasets,
     dataset_dir,

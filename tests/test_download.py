@@ -1,4 +1,4 @@
-"""Tests for :mod:`eeg_gnn.download`.
+"""Tests for :mod:`eeg_gnn.data.download`.
 
 Network tests only talk to an HTTP server on 127.0.0.1 started by the
 ``server`` fixture, serving bytes generated inside the test.
@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eeg_gnn import download as dl
-from eeg_gnn.download import (
+from eeg_gnn.data import download as dl
+from eeg_gnn.data.download import (
     COMPLETE_MARKER,
     ArchiveError,
     DestinationExistsError,

@@ -1,4 +1,4 @@
-"""Tests for :mod:`eeg_gnn.emotion`: SEED and DEAP files generated in their published structures.
+"""Tests for :mod:`eeg_gnn.data.emotion`: SEED and DEAP files generated in their published structures.
 
 SEED files are written with ``scipy.io.savemat`` exactly as published (``Preprocessed_EEG/label.mat`` with ``label``
 1 x 15; ``<subject>_<yyyymmdd>.mat`` with ``<initials>_eeg1..15``, 62 x n_times), only shorter (8 s clips). DEAP
@@ -17,10 +17,8 @@ import numpy as np
 import pytest
 import scipy.io
 
-from eeg_gnn.config import TrainConfig
-from eeg_gnn.cv import LeakageError, check_no_leakage
-from eeg_gnn.datasets import load_dataset, load_descriptor
-from eeg_gnn.emotion import (
+from eeg_gnn.data.datasets import load_dataset, load_descriptor
+from eeg_gnn.data.emotion import (
     DEAP_BASELINE_SAMPLES,
     DEAP_EEG_CHANNELS,
     DEAP_N_TIMES,
@@ -34,9 +32,11 @@ from eeg_gnn.emotion import (
     seed_within_subject_folds,
     seed_within_subject_groups,
 )
-from eeg_gnn.experiment import run_cv
-from eeg_gnn.io import read_recording
-from eeg_gnn.montage import match_channels, resolve_nodes
+from eeg_gnn.evaluation.splitters import LeakageError, check_no_leakage
+from eeg_gnn.pipeline.config import TrainConfig
+from eeg_gnn.pipeline.experiment import run_cv
+from eeg_gnn.signal.io import read_recording
+from eeg_gnn.signal.montage import match_channels, resolve_nodes
 
 # The published SEED clip labels (label.mat), clips 1..15.
 SEED_LABEL_VALUES = [1, 0, -1, -1, 0, 1, -1, 0, 1, 1, 0, -1, 0, 1, -1]
@@ -360,7 +360,7 @@ def test_deap_trial_out_of_range(deap_file, trial):
 
 
 def test_deap_labels(deap_file):
-    from eeg_gnn.emotion import list_deap_recordings
+    from eeg_gnn.data.emotion import list_deap_recordings
 
     path, _, labels = deap_file
     recordings = list_deap_recordings(load_descriptor("deap_valence"), path.parent.parent)
@@ -471,7 +471,7 @@ def test_deap_pickles_of_any_protocol_load_but_code_does_not(protocol):
     import io
     import pickle
 
-    from eeg_gnn.emotion import _ArrayUnpickler
+    from eeg_gnn.data.emotion import _ArrayUnpickler
 
     arrays = {"data": np.zeros((2, 3)), "labels": np.ones((2, 4))}
     loaded = _ArrayUnpickler(io.BytesIO(pickle.dumps(arrays, protocol=protocol)), encoding="latin1").load()

@@ -11,11 +11,11 @@ import mne
 import numpy as np
 import pytest
 
-from eeg_gnn.config import TrainConfig
-from eeg_gnn.experiment import INCOMPLETE, run_cv
-from eeg_gnn.export import read_edge, read_node
-from eeg_gnn.montage import node_sets, positions
-from eeg_gnn.runs import load_run, recompute_results
+from eeg_gnn.pipeline.config import TrainConfig
+from eeg_gnn.pipeline.experiment import INCOMPLETE, run_cv
+from eeg_gnn.pipeline.runs import load_run, recompute_results
+from eeg_gnn.review.export import read_edge, read_node
+from eeg_gnn.signal.montage import node_sets, positions
 
 from .conftest import N_PER_CLASS, run_script
 
@@ -152,7 +152,7 @@ def test_apply_to_new_subjects_uses_every_fold(run_copy, tmp_path, capsys):
 
 
 def test_review_refuses_recordings_other_than_the_trained_ones(run_copy, tmp_path):
-    from eeg_gnn.review import build_review
+    from eeg_gnn.review.build import build_review
 
     config = json.loads((run_copy / "config.json").read_text())
     config["dataset"]["recordings"] = config["dataset"]["recordings"][1:]

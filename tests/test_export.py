@@ -1,4 +1,4 @@
-"""Tests for :mod:`eeg_gnn.export`: BrainNet Viewer ``.node``/``.edge`` files, written atomically, read back."""
+"""Tests for :mod:`eeg_gnn.review.export`: BrainNet Viewer ``.node``/``.edge`` files, written atomically, read back."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eeg_gnn import montage
-from eeg_gnn.export import (
+from eeg_gnn.review.export import (
     check_edge_matrix,
     read_edge,
     read_node,
@@ -17,6 +16,7 @@ from eeg_gnn.export import (
     write_node,
     write_pair,
 )
+from eeg_gnn.signal import montage
 
 TEN_TWENTY = montage.node_sets()["10-20"]
 BRAINNET_EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "brainnet_example.node"
@@ -272,7 +272,7 @@ def test_readers_refuse_empty_files(tmp_path):
 
 
 def test_a_file_appearing_meanwhile_is_not_replaced(tmp_path, monkeypatch):
-    from eeg_gnn import export
+    from eeg_gnn.review import export
 
     path = tmp_path / "race.node"
     real_write_temp = export._write_temp
@@ -290,7 +290,7 @@ def test_a_file_appearing_meanwhile_is_not_replaced(tmp_path, monkeypatch):
 
 
 def test_write_pair_rolls_back_when_the_second_file_fails(tmp_path, monkeypatch):
-    from eeg_gnn import export
+    from eeg_gnn.review import export
 
     real_commit = export._commit
 

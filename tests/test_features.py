@@ -6,7 +6,7 @@ import mne
 import numpy as np
 import pytest
 
-from eeg_gnn.features import (
+from eeg_gnn.signal.features import (
     DEFAULT_BANDS,
     FEATURE_KINDS,
     band_masks,

@@ -1,4 +1,4 @@
-"""Tests for :mod:`eeg_gnn.fetch`: MSU-style archives served by a local HTTP server on 127.0.0.1.
+"""Tests for :mod:`eeg_gnn.data.fetch`: MSU-style archives served by a local HTTP server on 127.0.0.1.
 
 Nothing here touches the internet: the server serves zips generated inside the test, from ``tmp_path``.
 """
@@ -13,9 +13,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from eeg_gnn.__main__ import main
-from eeg_gnn.download import COMPLETE_MARKER, ArchiveError
-from eeg_gnn.fetch import fetch_dataset, verify_dataset
+from eeg_gnn.cli.main import main
+from eeg_gnn.data.download import COMPLETE_MARKER, ArchiveError
+from eeg_gnn.data.fetch import fetch_dataset, verify_dataset
 
 TIMEOUT = 5
 
@@ -206,7 +206,7 @@ def test_cli_fetch_error_is_one_line(tmp_path, serve, capsys):
     status = main(["fetch", "msu", "--data-dir", str(tmp_path / "msu"), "--base-url", base_url])
     captured = capsys.readouterr()
     assert status == 2
-    assert captured.err.startswith("python -m eeg_gnn: error: ")
+    assert captured.err.startswith("eeg-gnn: error: ")
     assert "contains 3 files but at least 39" in captured.err
     assert "Traceback" not in captured.err
 

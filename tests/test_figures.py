@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eeg_gnn import figures, montage
+from eeg_gnn.review import figures
+from eeg_gnn.signal import montage
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 NODES = montage.node_sets()["10-20"]

@@ -5,8 +5,8 @@ import pytest
 import torch
 from scipy.signal import hilbert
 
-from eeg_gnn import graph
-from eeg_gnn.graph import (
+from eeg_gnn.signal import graph
+from eeg_gnn.signal.graph import (
     CONNECTIVITY_METHODS,
     DISTANCE_METHODS,
     check_adjacency,
@@ -134,8 +134,8 @@ def test_invalid_method_lists_allowed_values(rng):
         ({"windows": np.zeros((1, 2, 512), complex)}, TypeError, "real numeric"),
         ({"fmax": 64.0}, ValueError, r"Nyquist frequency sfreq / 2 = 64 Hz .* fmax=64"),
         ({"fmin": 12.0, "fmax": 8.0}, ValueError, "fmin=12 and fmax=8"),
-        ({"sfreq": 0.0}, ValueError, "sfreq must be positive"),
-        ({"sfreq": "128"}, TypeError, "sfreq must be a number"),
+        ({"sfreq": 0.0}, ValueError, "'sfreq' must be > 0"),
+        ({"sfreq": "128"}, TypeError, "'sfreq' must be a number"),
         ({"fmin": None}, ValueError, "needs a frequency band"),
         ({"fmin": 8.2, "fmax": 8.8}, ValueError, r"No frequency bin .* \(resolution 1 Hz\)"),
         ({"segment_length": 512}, ValueError, "at least 2"),
@@ -200,7 +200,7 @@ def test_threshold_adjacency(positions):
         (("threshold",), {}, "requires the 'threshold' parameter"),
         (("knn",), {"sigma": 3.0}, "'sigma' is only used by method='gaussian'"),
         (("knn",), {"k": 12}, "k must be between 1 and 11, got k=12"),
-        (("gaussian",), {"sigma": -1.0}, "sigma must be positive"),
+        (("gaussian",), {"sigma": -1.0}, "'sigma' must be > 0"),
         (("gausian",), {}, "Allowed values are 'gaussian', 'knn', 'threshold'"),
     ],
 )

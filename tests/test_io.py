@@ -1,4 +1,4 @@
-"""Tests for :mod:`eeg_gnn.io`: real files of every format, and generated text formats with known contents."""
+"""Tests for :mod:`eeg_gnn.signal.io`: real files of every format, and generated text formats with known contents."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import mne
 import numpy as np
 import pytest
 
-from eeg_gnn.io import (
+from eeg_gnn.signal.io import (
     MSU_CHANNELS,
     MSU_N_TIMES,
     MSU_SFREQ,

@@ -1,4 +1,4 @@
-"""Tests for eeg_gnn.metrics (window/subject-level metrics and cluster bootstrap)."""
+"""Tests for eeg_gnn.evaluation.metrics (window/subject-level metrics and cluster bootstrap)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from matplotlib.figure import Figure
 from sklearn.metrics import balanced_accuracy_score, f1_score, roc_auc_score
 
-import eeg_gnn.metrics as M
-from eeg_gnn.metrics import (
+import eeg_gnn.evaluation.metrics as M
+from eeg_gnn.evaluation.metrics import (
     METRIC_NAMES,
     aggregate_labels,
     aggregate_proba,

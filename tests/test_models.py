@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from eeg_gnn.models import (
+from eeg_gnn.models.classifiers import (
     ChebClassifier,
     GCNClassifier,
     build_model,

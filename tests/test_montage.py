@@ -1,4 +1,4 @@
-"""Tests for :mod:`eeg_gnn.montage`: channel-name normalisation, node matching and electrode positions."""
+"""Tests for :mod:`eeg_gnn.signal.montage`: channel-name normalisation, node matching and electrode positions."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import warnings
 import numpy as np
 import pytest
 
-from eeg_gnn import montage
-from eeg_gnn.montage import (
+from eeg_gnn.signal import montage
+from eeg_gnn.signal.montage import (
     drop_reason,
     electrodes,
     looks_like_cap_grid,

@@ -1,4 +1,4 @@
-"""Tests for :mod:`eeg_gnn.preprocessing`: windows, filters, reference and rejection on known signals."""
+"""Tests for :mod:`eeg_gnn.signal.preprocessing`: windows, filters, reference and rejection on known signals."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import mne
 import numpy as np
 import pytest
 
-from eeg_gnn.io import read_recording
-from eeg_gnn.montage import node_sets
-from eeg_gnn.preprocessing import Preprocessing, make_windows, pick_nodes, preprocess
+from eeg_gnn.signal.io import read_recording
+from eeg_gnn.signal.montage import node_sets
+from eeg_gnn.signal.preprocessing import Preprocessing, make_windows, pick_nodes, preprocess
 
 TEN_TWENTY = node_sets()["10-20"]
 NO_FILTER = {"l_freq": None, "h_freq": None, "reference": "as-recorded"}

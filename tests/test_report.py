@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from eeg_gnn.report import format_ci, format_p, render_report
+from eeg_gnn.review.report import format_ci, format_p, render_report
 
 EVIL = "<script>alert(1)</script>"
 SCRIPT_PATH = Path(__file__).resolve().parents[1] / "scripts" / "check_report_in_browser.py"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from eeg_gnn.stats import (
+from eeg_gnn.evaluation.stats import (
     EdgeTestResult,
     benjamini_hochberg,
     edge_permutation_test,

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from eeg_gnn.config import TrainConfig
-from eeg_gnn.cv import Fold, LeakageError
-from eeg_gnn.experiment import INCOMPLETE, run_cv
-from eeg_gnn.montage import node_sets
-from eeg_gnn.training import run_fold
+from eeg_gnn.evaluation.splitters import Fold, LeakageError
+from eeg_gnn.models.training import run_fold
+from eeg_gnn.pipeline.config import TrainConfig
+from eeg_gnn.pipeline.experiment import INCOMPLETE, run_cv
+from eeg_gnn.signal.montage import node_sets
 
 from .conftest import N_PER_CLASS, run_script
 
@@ -89,9 +89,9 @@ def test_connectivity_graph_and_cheb_run(cohort, tmp_path):
 
 
 def test_leakage_guard_fires_on_a_bad_fold(cohort, tmp_path):
-    from eeg_gnn.datasets import load_dataset
-    from eeg_gnn.experiment import build_samples
-    from eeg_gnn.extraction import extract_dataset
+    from eeg_gnn.data.datasets import load_dataset
+    from eeg_gnn.data.extraction import extract_dataset
+    from eeg_gnn.pipeline.experiment import build_samples
 
     config = small_config(cohort, tmp_path, epochs=1)
     dataset = load_dataset("folder", cohort)
@@ -103,7 +103,7 @@ def test_leakage_guard_fires_on_a_bad_fold(cohort, tmp_path):
 
 
 def test_interrupted_run_is_marked_incomplete(cohort, tmp_path, monkeypatch):
-    import eeg_gnn.experiment as experiment
+    import eeg_gnn.pipeline.experiment as experiment
 
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt

@@ -1,0 +1,159 @@
+"""``eeg-gnn`` (or ``python -m eeg_gnn``): train, evaluate, look at recordings and datasets, download datasets.
+
+    eeg-gnn train --task workload      cross-validated training by subject (eeg-gnn train --help)
+    eeg-gnn evaluate RUN_DIR           recompute a run's metrics, build the clinician review (eeg-gnn evaluate --help)
+    eeg-gnn info PATH                  what a recording holds and which 10-20 nodes it gives
+    eeg-gnn info DATASET               subjects, recordings and classes of a dataset
+    eeg-gnn datasets                   the datasets eeg-gnn knows, with sources and licences
+    eeg-gnn fetch DATASET              download an open dataset into $EEG_GNN_DATA and verify it
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from eeg_gnn.cli import run_cli
+from eeg_gnn.data.datasets import FOLDER, available_datasets, load_dataset, load_descriptor
+from eeg_gnn.signal.io import read_recording, recording_format
+from eeg_gnn.signal.montage import match_channels
+
+DESCRIPTION = __doc__
+SCRIPTS = {"train": "cross-validated training by subject; writes a run directory (see `eeg-gnn train --help`)",
+           "evaluate": "check a run and build its review, or apply it to new recordings (`eeg-gnn evaluate --help`)"}
+
+
+def info_recording(path: Path, nodes: str, sfreq: float | None) -> str:
+    raw = read_recording(path, sfreq=sfreq)
+    match = match_channels(raw.ch_names, nodes, on_missing="ignore", ch_types=raw.get_channel_types(),
+                           source=str(path))
+    lines = [
+        f"file:      {path}",
+        f"format:    {recording_format(path)}",
+        f"duration:  {raw.times[-1] + 1 / raw.info['sfreq']:.1f} s ({raw.n_times} samples)",
+        f"sfreq:     {raw.info['sfreq']:g} Hz",
+        f"channels:  {len(raw.ch_names)}",
+        f"nodes:     {match.n_nodes} of the {len(match.node_names) + len(match.missing)} in {nodes!r}",
+    ]
+    for node, original in zip(match.node_names, match.ch_names, strict=True):
+        lines.append(f"  {node:<5} <- {original}")
+    if match.missing:
+        lines.append(f"missing:   {', '.join(match.missing)}")
+    lines.append(f"dropped:   {len(match.dropped)}")
+    by_reason: dict[str, list[str]] = {}
+    for name, reason in match.dropped.items():
+        by_reason.setdefault(reason, []).append(repr(name))
+    for reason, names in by_reason.items():
+        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        lines.append(f"  {shown}: {reason}")
+    if match.missing:
+        lines.append(
+            f"note:      this recording cannot give the full {nodes!r} graph; training on it needs other nodes "
+            "or on_missing='warn'."
+        )
+    return "\n".join(lines)
+
+
+def info_dataset(name: str, data_dir: Path | None) -> str:
+    dataset = load_dataset(name, data_dir)
+    counts = dataset.class_counts()
+    descriptor = dataset.descriptor
+    lines = [
+        f"dataset:     {name} - {descriptor.get('title', '')}",
+        f"folder:      {dataset.root}",
+        f"task:        {dataset.task}",
+        f"subjects:    {len(dataset.subjects)}",
+        f"recordings:  {len(dataset.recordings)}",
+        f"classes:     {len(dataset.classes)} ({', '.join(dataset.classes)}; labels per {dataset.label_level})",
+    ]
+    if dataset.label_level == "window":
+        for label in dataset.classes:
+            spans = [(start, end) for r in dataset.recordings for name, start, end in r.intervals if name == label]
+            spans += [(i["start"], i["end"]) for i in descriptor.get("intervals", []) if i["label"] == label]
+            listed = f" ({', '.join(f'{a:g}-{b:g} s' for a, b in spans)})" if len(spans) <= 3 else ""
+            lines.append(f"  {label:<14} {len(spans):>3} labelled intervals, "
+                         f"{sum(b - a for a, b in spans):.0f} s in all{listed}")
+    else:
+        for label, count in counts.items():
+            lines.append(f"  {label:<14} {count['subjects']:>3} subjects, {count['recordings']:>3} recordings")
+    if descriptor.get("unlabelled_files"):
+        lines.append(f"not in the participants table: {', '.join(descriptor['unlabelled_files'])}")
+    lines += [f"license:     {descriptor.get('license', '')}", f"citation:    {descriptor.get('citation', '')}"]
+    return "\n".join(lines)
+
+
+def list_datasets() -> str:
+    lines = []
+    for name in available_datasets():
+        if name == FOLDER:
+            lines.append(f"{name:<14} your own recordings + participants.tsv (python -m eeg_gnn info DIR)")
+            continue
+        d = load_descriptor(name)
+        lines.append(f"{name:<14} task={d['task']:<13} {d['title']}\n{'':<15}source: {d['source']}\n"
+                     f"{'':<15}license: {d['license']}")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="eeg-gnn", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, summary in SCRIPTS.items():
+        commands.add_parser(name, help=summary, add_help=False)
+    info = commands.add_parser("info", help="describe a recording file or a dataset")
+    info.add_argument("target", help="a recording (EDF, BDF, .vhdr, .set, .fif, .eea, chNN.inp folder, CSV...), "
+                                     "a dataset name (see `datasets`), or a folder with participants.tsv")
+    info.add_argument("--nodes", default="10-20", help="node set to match channels against (default: 10-20)")
+    info.add_argument("--sfreq", type=float, help="sampling rate in Hz, for CSV/TSV files that do not store it")
+    info.add_argument("--data-dir", type=Path, help="folder of the dataset (default: $EEG_GNN_DATA/<dataset>)")
+    commands.add_parser("datasets", help="list the datasets eeg-gnn knows")
+    fetch = commands.add_parser("fetch", help="download an open dataset and verify it")
+    fetch.add_argument("dataset", help="dataset name, e.g. msu, repod, eegmat, chbmit")
+    fetch.add_argument("patients", nargs="*", help="for chbmit: the cases to download, e.g. chb01 chb02 (about 1-3 GB "
+                                                   "each; chb21 is chb01 again)")
+    fetch.add_argument("--data-dir", type=Path, help="destination folder (default: $EEG_GNN_DATA/<dataset>)")
+    fetch.add_argument("--base-url", help="a mirror to download from instead of the dataset's own site")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in SCRIPTS:
+        import importlib
+
+        return importlib.import_module(f"eeg_gnn.cli.{argv[0]}").main(argv[1:], prog=f"eeg-gnn {argv[0]}")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+
+    def run() -> str:
+        if args.command == "datasets":
+            return list_datasets()
+        if args.command == "fetch" and args.dataset == "chbmit":
+            from eeg_gnn.data.chbmit import fetch_patient
+
+            if not args.patients:
+                raise ValueError("CHB-MIT is about 40 GB: name the cases to download, e.g. "
+                                 "`eeg-gnn fetch chbmit chb01 chb02`.")
+            folders = [fetch_patient(p, args.data_dir, args.base_url) for p in args.patients]
+            return "\n".join(f"{folder.name} is in {folder}" for folder in folders)
+        if args.command == "fetch" and args.patients:
+            raise ValueError(f"Only chbmit is fetched case by case; `eeg-gnn fetch {args.dataset}` takes no cases "
+                             f"(got {' '.join(args.patients)}).")
+        if args.command == "fetch":
+            from eeg_gnn.data.fetch import fetch_dataset
+
+            folder = fetch_dataset(args.dataset, args.data_dir, base_url=args.base_url)
+            return f"{args.dataset} is in {folder}\n" + info_dataset(args.dataset, folder)
+        target = Path(args.target).expanduser()
+        if args.target in available_datasets() and not target.exists():
+            return info_dataset(args.target, args.data_dir)
+        if target.is_dir() and any((target / n).exists() for n in ("participants.tsv", "participants.csv")):
+            return info_dataset(FOLDER, target)
+        return info_recording(target, args.nodes, args.sfreq)
+
+    return run_cli(run, parser.prog)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,315 @@
+"""Datasets described by data: a descriptor in ``datasets/<name>.json`` says where the files are, how subjects and
+labels are read from their names, which nodes to use, where to download them, and under which licence.
+
+A user's own cohort is the ``folder`` dataset: a directory of recordings plus ``participants.tsv`` (or ``.csv``)
+with a subject column, a label column and, optionally, a file column.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import mne
+
+from eeg_gnn.data.download import default_data_dir
+from eeg_gnn.signal.io import FORMATS, read_recording
+from eeg_gnn.utils.resources import resource_dir
+
+FOLDER = "folder"
+SUBJECT_COLUMNS = ("participant_id", "subject", "subject_id", "id")
+LABEL_COLUMNS = ("label", "group", "diagnosis", "class")
+FILE_COLUMNS = ("file", "path", "recording", "filename")
+CONTROL_NAMES = ("control", "controls", "healthy", "hc", "norm", "normal", "rest", "negative")
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One recording of one subject.
+
+    Attributes
+    ----------
+    path : Path
+        File (or ``chNN.inp`` folder) to read.
+    subject : str
+        Subject identifier; folds never split a subject.
+    label : str | None
+        Class of the whole recording, or None when labels come from time intervals.
+    recording_id : str
+        Unique within the dataset (the path relative to the dataset folder).
+    read_kwargs : dict
+        Extra arguments for :func:`eeg_gnn.signal.io.read_recording` (e.g. ``sfreq`` for CSV files, ``key`` for one
+        array of a MATLAB file, ``trial`` for one trial of a pickled array).
+    intervals : tuple of (label, start_s, end_s)
+        Labelled time intervals of this recording (e.g. its seizures); windows outside every interval are
+        unlabelled. Empty when the recording has one label or the descriptor gives the intervals.
+    """
+
+    path: Path
+    subject: str
+    label: str | None
+    recording_id: str
+    read_kwargs: dict = field(default_factory=dict, compare=False, hash=False)
+    intervals: tuple = field(default=(), compare=False, hash=False)
+
+    def read(self) -> mne.io.BaseRaw:
+        return read_recording(self.path, **self.read_kwargs)
+
+
+@dataclass
+class Dataset:
+    """Recordings of one dataset with what is known about them (the descriptor)."""
+
+    name: str
+    root: Path
+    descriptor: dict[str, Any]
+    recordings: list[Recording]
+
+    @property
+    def task(self) -> str:
+        return self.descriptor["task"]
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.descriptor["classes"])
+
+    @property
+    def label_level(self) -> str:
+        return self.descriptor.get("label_level", "subject")
+
+    @property
+    def nodes(self) -> str | list[str]:
+        return self.descriptor.get("nodes", "10-20")
+
+    @property
+    def subjects(self) -> list[str]:
+        return sorted({r.subject for r in self.recordings})
+
+    def class_counts(self) -> dict[str, dict[str, int]]:
+        """Recordings and subjects per class."""
+        counts = {}
+        for label in self.classes:
+            mine = [r for r in self.recordings if r.label == label]
+            counts[label] = {"recordings": len(mine), "subjects": len({r.subject for r in mine})}
+        return counts
+
+
+def available_datasets() -> list[str]:
+    """Names of the described datasets, plus ``'folder'`` for a user's own cohort."""
+    return sorted(p.stem for p in resource_dir("datasets").glob("*.json")) + [FOLDER]
+
+
+@cache
+def load_descriptor(name: str) -> dict[str, Any]:
+    """Read ``datasets/<name>.json``."""
+    path = resource_dir("datasets") / f"{name}.json"
+    if not path.is_file():
+        allowed = ", ".join(repr(n) for n in available_datasets())
+        raise ValueError(f"Invalid value for the 'dataset' parameter. Allowed values are {allowed}, but got {name!r} instead.")
+    return json.loads(path.read_text())
+
+
+def dataset_dir(name: str, data_dir: str | Path | None = None) -> Path:
+    """The folder that holds a dataset's files: ``data_dir`` if given, else ``$EEG_GNN_DATA/<directory>``."""
+    if data_dir is not None:
+        return Path(data_dir).expanduser()
+    return default_data_dir() / load_descriptor(name).get("directory", name)
+
+
+def how_to_get(name: str, folder: Path) -> str:
+    """Tell a user where a dataset comes from and where to put it."""
+    descriptor = load_descriptor(name)
+    access = descriptor.get("access", "open")
+    where = f"Put its files in {folder} (or point --data-dir / $EEG_GNN_DATA elsewhere)."
+    command = descriptor.get("patient_download", {}).get("command", f"python -m eeg_gnn fetch {name}")
+    if access == "open":
+        get = f"Download it with `{command}` (source: {descriptor['source']}; licence: {descriptor['license']})."
+    elif access == "local":
+        get = f"It is not downloadable: {descriptor['source']}"
+    else:
+        get = f"It needs a signed licence agreement from its owners: {descriptor['source']}."
+    return f"{get} {where}"
+
+
+def load_dataset(name: str, data_dir: str | Path | None = None, *, read_kwargs: dict | None = None) -> Dataset:
+    """List the recordings of a dataset with their subjects and labels.
+
+    Parameters
+    ----------
+    name : str
+        A described dataset (see :func:`available_datasets`) or ``'folder'``.
+    data_dir : str | Path, optional
+        The folder holding the dataset's files; default ``$EEG_GNN_DATA/<directory>``
+        (``$EEG_GNN_DATA`` defaults to ``~/eeg_gnn_data``). Required for ``'folder'``.
+    read_kwargs : dict, optional
+        For ``'folder'``: arguments for reading every recording (``sfreq`` and ``unit`` for CSV/TSV files).
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    FileNotFoundError
+        The folder does not exist or holds no recordings; the message says how to get the data.
+    ValueError
+        File names or the participants table do not fit the descriptor.
+    """
+    if name == FOLDER:
+        if data_dir is None:
+            raise ValueError("The 'folder' dataset needs --data-dir DIR: a folder of recordings with participants.tsv.")
+        return load_folder(data_dir, read_kwargs=read_kwargs)
+    descriptor = load_descriptor(name)
+    root = dataset_dir(name, data_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"Dataset {name!r} was not found at {root}. {how_to_get(name, root)}")
+    recordings = _recordings_from_descriptor(descriptor, root)
+    if not recordings:
+        rule = descriptor["recordings"].get("glob", descriptor["recordings"].get("path"))
+        raise FileNotFoundError(
+            f"No recordings of dataset {name!r} (files matching {rule!r}) in {root}. {how_to_get(name, root)}"
+        )
+    return Dataset(name, root, descriptor, recordings)
+
+
+def _recordings_from_descriptor(descriptor: dict[str, Any], root: Path) -> list[Recording]:
+    rule = descriptor["recordings"]
+    if "layout" in rule:
+        return layout_function(rule["layout"])(descriptor, root)
+    read_kwargs = dict(descriptor.get("read", {}))
+    if "path" in rule:
+        path = (root / rule["path"]).resolve()
+        if not path.exists() or (path.is_dir() and not any(path.glob("ch[0-9][0-9].inp"))):
+            return []
+        return [Recording(path, rule["subject"], rule.get("label"), rule["subject"], read_kwargs)]
+    pattern = re.compile(rule["regex"])
+    recordings = []
+    for path in sorted(root.glob(rule["glob"])):
+        relative = path.relative_to(root).as_posix()
+        match = pattern.search(relative)
+        if match is None:
+            continue
+        raw_label = match.group("label")
+        if raw_label not in rule["labels"]:
+            raise ValueError(f"{path}: label {raw_label!r} is not one of {sorted(rule['labels'])}.")
+        subject = rule.get("subject_format", "{subject}").format(**match.groupdict())
+        recordings.append(Recording(path, subject, rule["labels"][raw_label], relative, read_kwargs))
+    return recordings
+
+
+LAYOUTS: dict[str, Callable[[dict[str, Any], Path], list[Recording]]] = {}
+
+
+def register_layout(name: str, list_recordings: Callable[[dict[str, Any], Path], list[Recording]]) -> None:
+    """Let a dataset plug-in list the recordings of a layout that a file-name rule cannot describe
+    (recordings inside container files, labels in a separate file, per-file seizure tables).
+
+    A descriptor selects it with ``"layout": name``; ``list_recordings(descriptor, root)`` returns the recordings.
+    """
+    LAYOUTS[name] = list_recordings
+
+
+def layout_function(name: str) -> Callable[[dict[str, Any], Path], list[Recording]]:
+    """The function registered for a descriptor's ``layout``."""
+    if name not in LAYOUTS:
+        raise ValueError(f"Unknown recording layout {name!r}; known: {sorted(LAYOUTS)}.")
+    return LAYOUTS[name]
+
+
+def _pick_column(header: list[str], candidates: tuple[str, ...], what: str, table: Path, required: bool = True):
+    lowered = {h.strip().lower(): h for h in header}
+    for candidate in candidates:
+        if candidate in lowered:
+            return lowered[candidate]
+    if required:
+        raise ValueError(
+            f"{table} has no {what} column: name one of its columns {' / '.join(candidates)} (it has {header})."
+        )
+    return None
+
+
+def load_folder(data_dir: str | Path, *, read_kwargs: dict | None = None) -> Dataset:
+    """A user's cohort: recordings in ``data_dir`` labelled by ``participants.tsv`` or ``participants.csv``.
+
+    The table needs a subject column (``participant_id``, ``subject``, ``subject_id`` or ``id``) and a label
+    column (``label``, ``group``, ``diagnosis`` or ``class``). A ``file`` column (path relative to ``data_dir``)
+    names each subject's recording; without one, every recording whose path contains the subject id as a whole
+    word belongs to that subject.
+    """
+    root = Path(data_dir).expanduser()
+    if not root.is_dir():
+        raise FileNotFoundError(f"--data-dir {root} does not exist.")
+    tables = [root / n for n in ("participants.tsv", "participants.csv") if (root / n).is_file()]
+    if not tables:
+        raise FileNotFoundError(
+            f"{root} has no participants.tsv or participants.csv. Add one with a subject column and a label column "
+            "(and optionally a file column), e.g.\n  participant_id\\tgroup\\tfile\n  sub-01\\tcontrol\\tsub-01.edf"
+        )
+    table = tables[0]
+    # utf-8-sig: a table saved by Excel starts with a byte-order mark that would stick to the first column name
+    with table.open(newline="", encoding="utf-8-sig") as stream:
+        reader = csv.DictReader(stream, delimiter="\t" if table.suffix == ".tsv" else ",")
+        # line numbers as an editor shows them (DictReader skips blank lines)
+        rows = [(reader.line_num, row) for row in reader]
+    if not rows:
+        raise ValueError(f"{table} lists no participants.")
+    header = list(rows[0][1])
+    subject_col = _pick_column(header, SUBJECT_COLUMNS, "subject", table)
+    label_col = _pick_column(header, LABEL_COLUMNS, "label", table)
+    file_col = _pick_column(header, FILE_COLUMNS, "file", table, required=False)
+    candidates = sorted(p for p in root.rglob("*") if _is_recording(p))
+    recordings = []
+    owners: dict[Path, tuple[str, int]] = {}
+    for line, row in rows:
+        subject, label = (row.get(subject_col) or "").strip(), (row.get(label_col) or "").strip()
+        if not subject or not label:
+            raise ValueError(f"{table}, line {line}: empty subject or label in {row}.")
+        if file_col and (row.get(file_col) or "").strip():
+            path = root / row[file_col].strip()
+            if not path.exists():
+                raise FileNotFoundError(f"{table}, line {line}: {path} does not exist.")
+            paths = [path]
+        else:
+            word = re.compile(rf"(?<![A-Za-z0-9]){re.escape(subject)}(?![A-Za-z0-9])")
+            paths = [p for p in candidates if word.search(p.relative_to(root).as_posix())]
+            if not paths:
+                raise ValueError(f"{table}, line {line}: no recording in {root} has {subject!r} in its name.")
+        for path in paths:
+            if path in owners:
+                raise ValueError(
+                    f"{table}, line {line}: {path} already belongs to subject {owners[path][0]!r} (line "
+                    f"{owners[path][1]}); a recording belongs to one subject. Subject ids are matched as whole "
+                    "words in file names: add a file column to say which recording is whose."
+                )
+            owners[path] = (subject, line)
+            recordings.append(Recording(path, subject, label, path.relative_to(root).as_posix(),
+                                        dict(read_kwargs or {})))
+    claimed = {r.path for r in recordings}
+    unlabelled = [p.name for p in candidates if p not in claimed]
+    if unlabelled and not recordings:
+        raise ValueError(f"None of the recordings in {root} is listed in {table}: {unlabelled[:5]}.")
+    labels = sorted({r.label for r in recordings})
+    classes = sorted(labels, key=lambda c: (c.lower() not in CONTROL_NAMES, c))
+    descriptor = {
+        "name": FOLDER, "title": f"User cohort in {root}", "task": "custom", "classes": classes,
+        "label_level": "subject", "nodes": "10-20", "license": "the user's own", "citation": "",
+        "participants": str(table), "unlabelled_files": unlabelled,
+    }
+    return Dataset(FOLDER, root, descriptor, recordings)
+
+
+BIDS_SIDECARS = ("_channels.tsv", "_events.tsv", "_electrodes.tsv", "_scans.tsv", "_coordsystem.json",
+                 "_sessions.tsv")
+
+
+def _is_recording(path: Path) -> bool:
+    name = path.name.lower()
+    if not path.is_file() or name.startswith("participants.") or name.endswith(BIDS_SIDECARS):
+        return False
+    return any(name.endswith(suffix) for suffix in FORMATS if suffix not in (".inp", ".txt", ".mat", ".dat"))

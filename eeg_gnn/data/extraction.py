@@ -1,0 +1,194 @@
+"""Turn each recording into node features and adjacency per window, cached on disk by everything they depend on.
+
+The cache key hashes the recording (path, size, modification time), the preprocessing, the node set, the feature
+and graph settings, and the source code of every module on the path from file to features, so a change of any of
+them never reuses a stale entry. Entries are written atomically. The cache lives in ``$EEG_GNN_CACHE``
+(default ``~/.cache/eeg_gnn``) and never next to the data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from glob import escape as glob_escape
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from eeg_gnn import __version__
+from eeg_gnn.data.datasets import Dataset, Recording
+from eeg_gnn.signal.features import DEFAULT_BANDS, FEATURE_KINDS, band_power, check_bands
+from eeg_gnn.signal.graph import CONNECTIVITY_METHODS, check_adjacency, connectivity
+from eeg_gnn.signal.preprocessing import Preprocessing, preprocess
+from eeg_gnn.utils.files import atomic_write
+from eeg_gnn.utils.resources import resource_dir
+from eeg_gnn.utils.validation import check_option
+
+GRAPH_SCOPES = ("window", "recording")
+_SOURCES = ("signal/io.py", "signal/montage.py", "signal/preprocessing.py", "signal/features.py", "signal/graph.py",
+            "data/extraction.py", "data/emotion.py")
+_LIBRARIES = ("mne", "numpy", "scipy")
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """What is computed from each window.
+
+    Parameters
+    ----------
+    kind : 'log_power' | 'relative_power' | 'differential_entropy'
+    bands : dict of str to (fmin, fmax)
+    connectivity : str | None
+        One of ``CONNECTIVITY_METHODS`` to compute a functional adjacency per window, or None.
+    connectivity_band : str
+        The band (a key of ``bands``) the connectivity is computed in.
+    """
+
+    kind: str = "log_power"
+    bands: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_BANDS))
+    connectivity: str | None = None
+    connectivity_band: str = "alpha"
+
+    def __post_init__(self) -> None:
+        check_option("features", self.kind, FEATURE_KINDS)
+        check_bands(self.bands)
+        if self.connectivity is not None:
+            check_option("graph", self.connectivity, CONNECTIVITY_METHODS)
+            check_option("graph_band", self.connectivity_band, list(self.bands))
+
+    def to_dict(self) -> dict:
+        spec = asdict(self)
+        spec["bands"] = {name: list(edges) for name, edges in self.bands.items()}
+        return spec
+
+
+@dataclass
+class RecordingFeatures:
+    """Features of one recording.
+
+    Attributes
+    ----------
+    features : ndarray, shape (n_windows, n_nodes, n_bands)
+    adjacency : ndarray, shape (n_windows, n_nodes, n_nodes), or None
+    onsets : ndarray, shape (n_windows,)
+    node_names : list of str
+    n_rejected : int
+    """
+
+    features: np.ndarray
+    adjacency: np.ndarray | None
+    onsets: np.ndarray
+    node_names: list[str]
+    n_rejected: int
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("EEG_GNN_CACHE", Path.home() / ".cache" / "eeg_gnn")).expanduser()
+
+
+@lru_cache(maxsize=1)
+def _code_hash() -> str:
+    """Hash of everything between a file and its features: our code, the montage tables, library versions."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(__version__.encode())
+    here = Path(__file__).parents[1]
+    for name in _SOURCES:
+        digest.update((here / name).read_bytes())
+    for table in sorted(resource_dir("montages").glob("*.[tj]s*")):
+        digest.update(table.read_bytes())
+    for library in _LIBRARIES:
+        digest.update(f"{library}=={version(library)}".encode())
+    return digest.hexdigest()
+
+
+def _file_fingerprint(path: Path) -> list:
+    """Path, size and modification time of a recording and its companion files (``.eeg``/``.vmrk``, ``.fdt``)."""
+    files = sorted(path.glob("*")) if path.is_dir() else sorted(path.parent.glob(glob_escape(path.stem) + ".*"))
+    return [[str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns] for f in files if f.is_file()]
+
+
+def recording_payload(recording: Recording, preprocessing: Preprocessing, nodes) -> dict:
+    """What every quantity computed from a preprocessed recording depends on."""
+    return {
+        "files": _file_fingerprint(recording.path),
+        "read": recording.read_kwargs,
+        "preprocessing": preprocessing.to_dict(),
+        "nodes": nodes,
+        "code": _code_hash(),
+    }
+
+
+def cached_arrays(kind: str, payload: dict, compute: Callable[[], dict[str, np.ndarray]], *,
+                  use_cache: bool = True) -> tuple[dict[str, np.ndarray], bool]:
+    """Arrays from ``$EEG_GNN_CACHE/<kind>/<hash of payload>.npz``, or computed by ``compute`` and stored.
+
+    Returns the arrays and whether they came from the cache. Entries are written atomically.
+    """
+    key = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    path = cache_dir() / kind / f"{key}.npz"
+    if use_cache and path.is_file():
+        with np.load(path, allow_pickle=False) as stored:
+            return {name: stored[name] for name in stored.files}, True
+    arrays = compute()
+    if use_cache:
+        atomic_write(path, lambda temp: _save_npz(temp, arrays))
+    return arrays, False
+
+
+def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    with open(path, "xb") as stream:
+        np.savez(stream, **arrays)
+
+
+def compute_recording(recording: Recording, preprocessing: Preprocessing, nodes, spec: FeatureSpec) -> RecordingFeatures:
+    """Read, preprocess and featurise one recording (no cache)."""
+    windows = preprocess(recording.read(), preprocessing, nodes)
+    if windows.n_windows == 0:
+        raise ValueError(f"{recording.path}: every window was rejected for amplitude; relax reject_uv.")
+    features = band_power(windows.data, windows.sfreq, spec.bands, spec.kind).astype(np.float32)
+    adjacency = None
+    if spec.connectivity is not None:
+        fmin, fmax = spec.bands[spec.connectivity_band]
+        adjacency = connectivity(windows.data, windows.sfreq, spec.connectivity, fmin=fmin, fmax=fmax)
+        adjacency = check_adjacency(adjacency, len(windows.node_names), name=f"{spec.connectivity} adjacency")
+        adjacency = adjacency.astype(np.float32)
+    return RecordingFeatures(features, adjacency, windows.onsets, windows.node_names, windows.n_rejected)
+
+
+def load_or_compute(recording: Recording, preprocessing: Preprocessing, nodes, spec: FeatureSpec,
+                    *, use_cache: bool = True) -> tuple[RecordingFeatures, bool]:
+    """Features of a recording from the cache, or computed and stored. Returns (features, came_from_cache)."""
+    def compute() -> dict[str, np.ndarray]:
+        result = compute_recording(recording, preprocessing, nodes, spec)
+        empty = np.zeros(0, np.float32)
+        return {"features": result.features, "onsets": result.onsets, "node_names": np.array(result.node_names),
+                "n_rejected": np.array(result.n_rejected),
+                "adjacency": result.adjacency if result.adjacency is not None else empty}
+
+    payload = {**recording_payload(recording, preprocessing, nodes), "features": spec.to_dict()}
+    stored, hit = cached_arrays("features", payload, compute, use_cache=use_cache)
+    adjacency = stored["adjacency"] if stored["adjacency"].ndim == 3 else None
+    return RecordingFeatures(stored["features"], adjacency, stored["onsets"], stored["node_names"].tolist(),
+                             int(stored["n_rejected"])), hit
+
+
+def extract_dataset(dataset: Dataset, preprocessing: Preprocessing, spec: FeatureSpec, *, use_cache: bool = True,
+                    progress: bool = True) -> tuple[list[RecordingFeatures], int]:
+    """Features of every recording of a dataset, in order; returns them and how many came from the cache."""
+    results, cached = [], 0
+    bar = tqdm(dataset.recordings, desc="features", unit="rec", disable=not progress)
+    for recording in bar:
+        result, hit = load_or_compute(recording, preprocessing, dataset.nodes, spec, use_cache=use_cache)
+        results.append(result)
+        cached += hit
+        bar.set_postfix(cached=cached)
+    node_sets = {tuple(r.node_names) for r in results}
+    if len(node_sets) > 1:
+        raise ValueError(f"Recordings of {dataset.name} gave different node sets: {sorted(node_sets)}.")
+    return results, cached

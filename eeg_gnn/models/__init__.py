@@ -1,0 +1,1 @@
+"""Graph classifiers, the non-graph baselines, training of one fold, and attribution."""

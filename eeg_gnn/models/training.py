@@ -1,0 +1,233 @@
+"""Training of one fold; :func:`eeg_gnn.pipeline.experiment.cross_validate` runs every fold.
+
+Per fold: features are standardised with statistics of the fold's training subjects only; the graph model is
+trained with a class-weighted loss and early stopping on the validation subjects (a part of the training
+subjects); the baseline (logistic regression on the same flattened features) is fitted on all training subjects;
+both predict the same test subjects.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import joblib
+import numpy as np
+import torch
+from sklearn.metrics import balanced_accuracy_score
+from torch import nn
+from tqdm.auto import tqdm
+
+from eeg_gnn.evaluation.splitters import Fold, check_no_leakage
+from eeg_gnn.models.classifiers import (
+    build_model,
+    flatten_features,
+    make_baseline,
+    make_batch,
+)
+
+
+class TrainingSettings(Protocol):
+    """What training reads of a configuration (:class:`eeg_gnn.pipeline.config.TrainConfig` has all of it)."""
+
+    model: str
+    hidden: int
+    layers: int
+    dropout: float
+    cheb_k: int
+    lr: float
+    weight_decay: float
+    epochs: int
+    patience: int
+    batch_size: int
+    seed: int
+    device: str
+    progress: bool
+
+
+@dataclass
+class Samples:
+    """All windows of a dataset, in one array per field.
+
+    Attributes
+    ----------
+    features : ndarray, shape (n_windows, n_nodes, n_bands)
+    adjacency : ndarray, shape (n_nodes, n_nodes) or (n_windows, n_nodes, n_nodes)
+    labels : ndarray of int, shape (n_windows,)
+    subjects, recordings : ndarray of str, shape (n_windows,)
+    groups : ndarray of str, shape (n_windows,)
+        The unit folds split by: the subject, or a time block for within-patient CV.
+    window_index : ndarray of int, shape (n_windows,)
+        Position of the window within its recording.
+    onsets : ndarray, shape (n_windows,)
+    node_names : list of str
+    """
+
+    features: np.ndarray
+    adjacency: np.ndarray
+    labels: np.ndarray
+    subjects: np.ndarray
+    recordings: np.ndarray
+    groups: np.ndarray
+    window_index: np.ndarray
+    onsets: np.ndarray
+    node_names: list[str]
+
+    def take(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        adjacency = self.adjacency[mask] if self.adjacency.ndim == 3 else None
+        return self.features[mask], adjacency
+
+
+@dataclass
+class FoldOutput:
+    """Test-set probabilities of one fold for the graph model and the baseline, and the training history."""
+
+    fold: Fold
+    test_mask: np.ndarray
+    model_proba: np.ndarray
+    baseline_proba: np.ndarray
+    history: list[dict]
+    best_epoch: int
+
+
+def seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+
+
+def standardise(train: np.ndarray, *others: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Z-score every (node, band) feature with the mean and std of ``train`` only.
+
+    Returns the standardised arrays (``train`` first) and the mean and std, shape (1, n_nodes, n_bands).
+    """
+    mean = train.mean(axis=0, keepdims=True)
+    std = train.std(axis=0, keepdims=True) + 1e-6
+    return [apply_standardisation(x, mean, std) for x in (train, *others)], mean, std
+
+
+def apply_standardisation(features: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """(features - mean) / std as float32, with the statistics a fold saved (see :func:`standardise`)."""
+    return ((features - mean) / std).astype(np.float32)
+
+
+def _class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
+    counts = np.bincount(labels, minlength=n_classes).astype(float)
+    weights = counts.sum() / (n_classes * np.maximum(counts, 1))
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+def _logits(model: nn.Module, features: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
+    x, edge_index, edge_weight, batch = make_batch(features, adjacency)
+    return model(x, edge_index, edge_weight, batch)
+
+
+def predict_proba(model: nn.Module, features: np.ndarray, adjacency: np.ndarray, *, batch_size: int = 256,
+                  device: str = "cpu") -> np.ndarray:
+    """Class probabilities, shape (n_windows, n_classes), in evaluation mode."""
+    model.eval()
+    shared = adjacency.ndim == 2
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(features), batch_size):
+            stop = start + batch_size
+            adj = adjacency if shared else adjacency[start:stop]
+            logits = _logits(model, torch.from_numpy(features[start:stop]).to(device),
+                             torch.from_numpy(np.ascontiguousarray(adj)).to(device))
+            out.append(torch.softmax(logits, dim=1).cpu().numpy())
+    return np.concatenate(out).astype(np.float64)
+
+
+def train_graph_model(config: TrainingSettings, n_classes: int, train: tuple, val: tuple | None, *, writer=None,
+                      desc: str = "") -> tuple[nn.Module, list[dict], int]:
+    """Fit a graph model with early stopping on the validation loss.
+
+    ``train`` and ``val`` are (features, adjacency, labels) with features (n, n_nodes, n_bands) and adjacency
+    (n_nodes, n_nodes) or (n, n_nodes, n_nodes). Returns the model at its best epoch, the per-epoch history and
+    the best epoch.
+    """
+    features, adjacency, labels = train
+    generator = torch.Generator().manual_seed(config.seed)
+    model = build_model(config.model, features.shape[2], n_classes, hidden_channels=config.hidden,
+                        n_layers=config.layers, dropout=config.dropout, K=config.cheb_k).to(config.device)
+    model.reset_parameters()
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    loss_fn = nn.CrossEntropyLoss(weight=_class_weights(labels, n_classes).to(config.device))
+    shared = adjacency.ndim == 2
+    adjacency_t = torch.from_numpy(np.ascontiguousarray(adjacency)).to(config.device)
+    features_t = torch.from_numpy(features).to(config.device)
+    labels_t = torch.from_numpy(labels).long().to(config.device)
+    best_state, best_loss, best_epoch, history = None, np.inf, 0, []
+    bar = tqdm(range(1, config.epochs + 1), desc=desc, unit="epoch", leave=False, disable=not config.progress)
+    for epoch in bar:
+        model.train()
+        order = torch.randperm(len(features_t), generator=generator)
+        total = 0.0
+        for start in range(0, len(order), config.batch_size):
+            index = order[start:start + config.batch_size]
+            if len(index) < 2:
+                continue
+            adj = adjacency_t if shared else adjacency_t[index]
+            loss = loss_fn(_logits(model, features_t[index], adj), labels_t[index])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            total += loss.item() * len(index)
+        record = {"epoch": epoch, "train_loss": total / len(order)}
+        if val is not None and len(val[0]):
+            proba = predict_proba(model, val[0], val[1], device=config.device)
+            record["val_loss"] = float(nn.functional.nll_loss(
+                torch.log(torch.from_numpy(proba).clamp_min(1e-12)), torch.from_numpy(val[2]).long(),
+                weight=_class_weights(labels, n_classes).double()))
+            record["val_balanced_accuracy"] = float(balanced_accuracy_score(val[2], proba.argmax(axis=1)))
+        monitored = record.get("val_loss", record["train_loss"])
+        if monitored < best_loss - 1e-4:
+            best_loss, best_epoch, best_state = monitored, epoch, copy.deepcopy(model.state_dict())
+        history.append(record)
+        if writer is not None:
+            for key, value in record.items():
+                if key != "epoch":
+                    writer.add_scalar(key.replace("_", "/", 1), value, epoch)
+        bar.set_postfix({k: round(v, 3) for k, v in record.items() if k != "epoch"})
+        if epoch - best_epoch >= config.patience:
+            break
+    model.load_state_dict(best_state)
+    return model, history, best_epoch
+
+
+def baseline_path(checkpoint: Path) -> Path:
+    """Where the fitted baseline pipeline of a fold is saved, beside the graph model's checkpoint."""
+    return checkpoint.with_name(checkpoint.stem + "_baseline.joblib")
+
+
+def run_fold(config: TrainingSettings, samples: Samples, fold: Fold, n_classes: int, *, writer=None,
+             checkpoint: Path | None = None) -> FoldOutput:
+    """Train and test the graph model and the baseline on one fold."""
+    groups = samples.groups
+    fit_mask = np.isin(groups, fold.train_subjects)
+    val_mask = np.isin(groups, fold.val_subjects)
+    test_mask = np.isin(groups, fold.test_subjects)
+    check_no_leakage(groups[fit_mask], groups[val_mask], groups[test_mask])
+    (fit_x, fit_adj), (val_x, val_adj), (test_x, test_adj) = (samples.take(m) for m in (fit_mask, val_mask, test_mask))
+    (fit_x, val_x, test_x), mean, std = standardise(fit_x, val_x, test_x)
+    shared = samples.adjacency if samples.adjacency.ndim == 2 else None
+    model, history, best_epoch = train_graph_model(
+        config, n_classes,
+        (fit_x, shared if shared is not None else fit_adj, samples.labels[fit_mask]),
+        (val_x, shared if shared is not None else val_adj, samples.labels[val_mask]) if val_mask.any() else None,
+        writer=writer, desc=f"fold {fold.index}")
+    model_proba = predict_proba(model, test_x, shared if shared is not None else test_adj, device=config.device)
+    train_mask = fit_mask | val_mask
+    baseline = make_baseline(config.seed)
+    baseline.fit(flatten_features(samples.features[train_mask]), samples.labels[train_mask])
+    baseline_proba = baseline.predict_proba(flatten_features(samples.features[test_mask]))
+    if checkpoint is not None:
+        torch.save({
+            "model": config.model, "state_dict": model.state_dict(),
+            "model_kwargs": {"in_channels": model.in_channels, "n_classes": n_classes, "hidden_channels": config.hidden,
+                             "n_layers": config.layers, "dropout": config.dropout, "K": config.cheb_k},
+            "feature_mean": torch.from_numpy(mean), "feature_std": torch.from_numpy(std),
+            "node_names": samples.node_names, "best_epoch": best_epoch, "fold": fold.index,
+        }, checkpoint)
+        joblib.dump(baseline, baseline_path(checkpoint))
+    return FoldOutput(fold, test_mask, model_proba, baseline_proba, history, best_epoch)

@@ -1,0 +1,147 @@
+"""Apply a run's fold models to new recordings: per-window and per-subject predictions with their uncertainty.
+
+A recording of a subject the run was trained on is predicted only by the one fold model that held that subject
+out (marked ``in_training_data`` in ``subjects.csv``); every other recording by all fold models.
+
+Each fold's model (and baseline) was trained on different subjects; their spread over the same new subject is a
+measure of how much the prediction depends on who was in the training set. Reported per subject: the mean class
+probability over folds, its standard deviation over folds, and the share of folds that agree with the majority.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from eeg_gnn.data.datasets import Dataset, Recording, _is_recording, load_folder
+from eeg_gnn.data.extraction import load_or_compute
+from eeg_gnn.models.classifiers import flatten_features
+from eeg_gnn.models.training import predict_proba
+from eeg_gnn.pipeline.experiment import assemble_adjacency
+from eeg_gnn.pipeline.runs import Run
+
+
+def new_recordings(data_dir: str | Path, read_kwargs: dict | None = None) -> Dataset:
+    """Recordings to predict: a folder dataset if it has ``participants.tsv``, a ``chNN.inp`` folder as one
+    recording, else every recording in the folder (subject = file name without extension, label unknown)."""
+    root = Path(data_dir).expanduser()
+    if not root.is_dir():
+        raise FileNotFoundError(f"--data-dir {root} does not exist.")
+    if any((root / n).is_file() for n in ("participants.tsv", "participants.csv")):
+        return load_folder(root, read_kwargs=read_kwargs)
+    if any(root.glob("ch[0-9][0-9].inp")):
+        recordings = [Recording(root, root.name, None, root.name)]
+    else:
+        files = sorted(p for p in root.rglob("*") if _is_recording(p))
+        if not files:
+            raise FileNotFoundError(f"No recordings in {root}.")
+        recordings = [Recording(p, p.name.split(".")[0], None, p.relative_to(root).as_posix(),
+                                dict(read_kwargs or {})) for p in files]
+    descriptor = {"name": "new", "task": "custom", "classes": [], "label_level": "subject", "nodes": "10-20"}
+    return Dataset("new", root, descriptor, recordings)
+
+
+def trained_fold_of(run: Run, recording: Recording) -> int | None:
+    """The fold whose test side held this recording's subject, if the run trained on that subject at all.
+
+    A recording of a subject the run trained on must be predicted only by the fold model that never saw it;
+    otherwise its prediction is in-sample. Subjects match by id, recordings by their resolved path.
+    """
+    trained_paths = {r.get("path") or str((Path(run.saved["dataset"]["root"]) / r["id"].split("#")[0]).resolve()):
+                     r["subject"] for r in run.saved["dataset"]["recordings"]}
+    trained_path = str(recording.path.resolve()) in trained_paths
+    if run.config.cv not in ("group-kfold", "loso"):
+        if trained_path:
+            raise ValueError(
+                f"{recording.path} was part of this run, whose folds are not by subject ({run.config.cv}): every "
+                "fold model trained on some of it, so no prediction of it would be out of sample. Apply the run to "
+                "recordings of other subjects."
+            )
+        return None
+    subject = trained_paths.get(str(recording.path.resolve()), recording.subject)
+    for fold, roles in run.roles.items():
+        if roles.get(subject) == "test":
+            return fold
+    return None
+
+
+def apply_run(run: Run, data_dir: str | Path, *, progress: bool = True) -> Path:
+    """Predict new recordings with every fold's model and baseline; write ``RUN_DIR/applied/<time>/``.
+
+    Returns
+    -------
+    Path
+        The folder with ``windows.csv`` and ``subjects.csv``.
+
+    Raises
+    ------
+    ValueError
+        A recording lacks electrodes the run was trained on (the message names them).
+    """
+    config = run.config
+    dataset = new_recordings(data_dir, config.read_kwargs())
+    parts, meta = [], []
+    for recording in tqdm(dataset.recordings, desc="features", unit="rec", disable=not progress):
+        try:
+            result, _ = load_or_compute(recording, config.preprocessing(), run.node_names, config.feature_spec(),
+                                        use_cache=config.use_cache)
+        except ValueError as exc:
+            raise ValueError(f"{recording.path} does not fit the trained montage ({', '.join(run.node_names)}): "
+                             f"{exc}") from exc
+        parts.append(result)
+        meta += [(recording.subject, recording.recording_id, i, onset) for i, onset in enumerate(result.onsets)]
+    features = np.concatenate([p.features for p in parts]).astype(np.float32)
+    adjacency = assemble_adjacency(config, run.node_names,
+                                   [p.adjacency for p in parts] if parts[0].adjacency is not None else None)
+    folds = sorted(run.roles)
+    recording_fold = {r.recording_id: trained_fold_of(run, r) for r in dataset.recordings}
+    window_fold = np.array([recording_fold[m[1]] if recording_fold[m[1]] is not None else -1 for m in meta])
+    proba = {"model": [], "baseline": []}
+    for fold in folds:
+        models = run.load_fold(fold)
+        model_proba = predict_proba(models.model, models.standardise(features), adjacency)
+        baseline_proba = models.baseline.predict_proba(flatten_features(features))
+        usable = (window_fold == -1) | (window_fold == fold)
+        model_proba[~usable] = np.nan
+        baseline_proba[~usable] = np.nan
+        proba["model"].append(model_proba)
+        proba["baseline"].append(baseline_proba)
+    out = run.path / "applied" / time.strftime("%Y%m%d-%H%M%S")
+    out.mkdir(parents=True, exist_ok=False)
+    classes = run.classes
+    with (out / "windows.csv").open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["model", "fold", "subject", "recording", "window", "onset_s",
+                         *[f"proba_{c}" for c in classes]])
+        for name, per_fold in proba.items():
+            for fold, values in zip(folds, per_fold):
+                for (subject, recording_id, window, onset), row in zip(meta, values):
+                    if not np.isnan(row).any():
+                        writer.writerow([name, fold, subject, recording_id, window, f"{onset:.3f}",
+                                         *[f"{p:.6f}" for p in row]])
+    subjects = np.array([m[0] for m in meta])
+    labels = {r.subject: r.label for r in dataset.recordings}
+    with (out / "subjects.csv").open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["subject", "label", "model", "n_windows", "predicted",
+                         *[f"mean_proba_{c}" for c in classes], *[f"sd_over_folds_{c}" for c in classes],
+                         "fold_agreement", "n_folds_used", "in_training_data"])
+        for name, per_fold in proba.items():
+            stacked = np.stack(per_fold)
+            for subject in dict.fromkeys(subjects.tolist()):
+                mask = subjects == subject
+                by_fold = stacked[:, mask].mean(axis=1)
+                by_fold = by_fold[~np.isnan(by_fold).any(axis=1)]
+                mean = by_fold.mean(axis=0)
+                predicted = int(mean.argmax())
+                agreement = float(np.mean(by_fold.argmax(axis=1) == predicted))
+                seen = sorted(set(window_fold[mask].tolist()) - {-1})
+                note = f"yes: only fold {seen[0]}, which tested it, is used" if seen else "no"
+                writer.writerow([subject, labels.get(subject) or "", name, int(mask.sum()), classes[predicted],
+                                 *[f"{v:.4f}" for v in mean], *[f"{v:.4f}" for v in by_fold.std(axis=0)],
+                                 f"{agreement:.2f}", len(by_fold), note])
+    return out

@@ -1,0 +1,375 @@
+"""Everything a training run depends on, defined once: a dataclass saved as ``config.json`` and ``config.toml``.
+
+Each setting is a field with its help text, its section of the experiment file and, where the name differs, its
+command-line flag; ``train.py``'s flags and the TOML sections are generated from these fields, so a setting is
+written in one place. An experiment file holds some settings by section::
+
+    [data]
+    task = "workload"
+
+    [graph]
+    graph = "plv"
+    graph_band = "alpha"
+
+Flags override the file; the file overrides the defaults. TOML has no null: a setting that is off (``notch``,
+``top_k`` ...) is written ``"none"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from pathlib import Path
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+import tomllib
+
+from eeg_gnn.data.extraction import GRAPH_SCOPES, FeatureSpec
+from eeg_gnn.evaluation.splitters import CV_METHODS, PROTOCOLS
+from eeg_gnn.models.classifiers import MODELS
+from eeg_gnn.signal.features import DEFAULT_BANDS, FEATURE_KINDS, check_bands, parse_bands
+from eeg_gnn.signal.graph import CONNECTIVITY_METHODS
+from eeg_gnn.signal.preprocessing import Preprocessing
+from eeg_gnn.utils.validation import check_option, check_positive
+
+TASKS = {
+    "workload": "eegmat",
+    "schizophrenia": "msu",
+    "seizure": "chbmit",
+    "emotion": "seed",
+}
+DISTANCE_GRAPHS = ("distance", "knn")
+GRAPHS = DISTANCE_GRAPHS + CONNECTIVITY_METHODS
+SECTIONS = ("data", "preprocessing", "features", "graph", "model", "training", "evaluation", "output")
+NONE = "none"
+
+
+def setting(default: Any, help: str, section: str, *, flag: str | None = None, choices=None, parse=None,
+            metavar: str | None = None) -> Any:
+    """A :class:`TrainConfig` field with what its flag and its experiment-file entry need.
+
+    Parameters
+    ----------
+    default : object
+        The default value; a dict is copied for every config.
+    help : str
+        What the setting means, shown by ``--help``; ``%(default)s`` is filled in.
+    section : str
+        One of :data:`SECTIONS`: the TOML table it belongs to and the group of its flag.
+    flag : str, optional
+        The flag, when it is not ``--<name with dashes>``; a flag starting ``--no-`` (or ``--quiet``) turns a
+        ``True`` default off.
+    choices : sequence or callable, optional
+        The allowed values (a callable is called when the parser is built).
+    parse : callable, optional
+        Turns the flag's text into the value (e.g. the band list).
+    """
+    metadata = {"help": help, "section": check_option("section", section, SECTIONS), "flag": flag,
+                "choices": choices, "parse": parse, "metavar": metavar}
+    if isinstance(default, dict):
+        return field(default_factory=lambda: dict(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def _datasets() -> list[str]:
+    from eeg_gnn.data.datasets import available_datasets
+
+    return available_datasets()
+
+
+@dataclass
+class TrainConfig:
+    """A cross-validated training run. Defaults are the project's recommended configuration.
+
+    Every parameter is a setting of ``train.py`` (``python train.py --help`` explains each one) and of the
+    experiment file (``train.py --config FILE``).
+    """
+
+    task: str = setting("workload", "what to classify; picks the default dataset: "
+                        + ", ".join(f"{t} -> {d}" for t, d in TASKS.items()), "data", choices=tuple(TASKS))
+    dataset: str | None = setting(None, "dataset to use instead of the task's default; 'folder' = --data-dir with "
+                                  "participants.tsv", "data", choices=_datasets)
+    data_dir: str | None = setting(None, "folder holding the dataset's files (default: $EEG_GNN_DATA/<dataset>, "
+                                   "with $EEG_GNN_DATA defaulting to ~/eeg_gnn_data)", "data")
+    sfreq: float | None = setting(None, "sampling rate in Hz of CSV/TSV recordings in a folder dataset (they do not "
+                                  "store it)", "data")
+    window: float = setting(4.0, "window length in seconds (default: %(default)s)", "preprocessing")
+    overlap: float = setting(0.0, "fraction of a window shared with the next, in [0, 1) (default: %(default)s)",
+                             "preprocessing")
+    l_freq: float | None = setting(1.0, "high-pass edge of the band-pass filter in Hz (default: %(default)s)",
+                                   "preprocessing")
+    h_freq: float | None = setting(45.0, "low-pass edge of the band-pass filter in Hz (default: %(default)s)",
+                                   "preprocessing")
+    notch: float | None = setting(None, "mains frequency to notch out, e.g. 50 or 60 (default: none)",
+                                  "preprocessing")
+    resample_sfreq: float | None = setting(128.0, "common sampling rate in Hz (default: %(default)s)",
+                                           "preprocessing", flag="--resample")
+    reference: str | None = setting(None, "re-reference to the average of the nodes, or keep the recording's own "
+                                    "reference (default: the dataset's: as-recorded for bipolar CHB-MIT, else "
+                                    "average)", "preprocessing", choices=("average", "as-recorded"))
+    reject_uv: float | None = setting(None, "drop windows exceeding this peak-to-peak amplitude in µV "
+                                      "(default: none)", "preprocessing")
+    features: str = setting("log_power", "node features per band: log10 absolute power, relative power or "
+                            "differential entropy (default: %(default)s)", "features", choices=FEATURE_KINDS)
+    bands: dict[str, tuple[float, float]] = setting(
+        DEFAULT_BANDS, "bands as name:fmin-fmax,... or default band names "
+        "(default: delta:1-4,theta:4-8,alpha:8-13,beta:13-30,gamma:30-45)", "features", parse=parse_bands)
+    graph: str = setting("plv", "edges: distance = Gaussian kernel of electrode distance, knn = 4 nearest "
+                         "electrodes, or functional connectivity per window: plv, wpli, dwpli (debiased squared "
+                         "wPLI), coherence, correlation. wPLI from one 4 s window has few segments and is biased "
+                         "upwards: prefer dwpli, --graph-scope recording or longer windows (default: %(default)s)",
+                         "graph", choices=GRAPHS)
+    graph_band: str = setting("alpha", "band the connectivity is computed in (default: %(default)s)", "graph")
+    graph_scope: str = setting("window", "connectivity per window, or averaged over each recording "
+                               "(default: %(default)s)", "graph", choices=GRAPH_SCOPES)
+    top_k: int | None = setting(None, "keep each node's k strongest edges (default: all)", "graph")
+    model: str = setting("cheb", "gcn = graph convolutional network, cheb = Chebyshev spectral convolutions "
+                         "(default: %(default)s)", "model", choices=MODELS)
+    hidden: int = setting(32, "hidden channels (default: %(default)s)", "model")
+    layers: int = setting(2, "graph layers (default: %(default)s)", "model")
+    dropout: float = setting(0.3, "dropout (default: %(default)s)", "model")
+    cheb_k: int = setting(3, "Chebyshev order K (default: %(default)s)", "model")
+    cv: str | None = setting(None, "group-kfold = stratified group k-fold by subject; loso = leave one subject "
+                             "out; time-blocks = contiguous time blocks of one patient's recording (within-patient "
+                             "only); within-subject = SEED's clips 1-9 train, 10-15 test (default: the dataset's "
+                             "protocol: time-blocks for umich_seizure, loso for SEED/DEAP, else group-kfold)",
+                             "training", choices=lambda: tuple(CV_METHODS))
+    folds: int = setting(5, "folds for group-kfold and time-blocks (default: %(default)s)", "training")
+    val_fraction: float = setting(0.2, "share of each fold's training subjects held out for early stopping, in "
+                                  "[0, 1) (default: %(default)s)", "training")
+    epochs: int = setting(60, "maximum epochs; early stopping on validation subjects picks the best "
+                          "(default: %(default)s)", "training")
+    patience: int = setting(15, "epochs without validation improvement before stopping (default: %(default)s)",
+                            "training")
+    batch_size: int = setting(64, "windows per batch, at least 2 (default: %(default)s)", "training")
+    lr: float = setting(1e-3, "Adam learning rate (default: %(default)s)", "training")
+    weight_decay: float = setting(1e-3, "Adam weight decay (default: %(default)s)", "training")
+    seed: int = setting(0, "seed for folds, initialisation and batches; same seed, same results "
+                        "(default: %(default)s)", "training")
+    device: str = setting("cpu", "cpu, cuda, cuda:N or mps (default: %(default)s)", "training")
+    threads: int = setting(1, "CPU threads for torch; EEG graphs are small, and more threads mostly add "
+                           "synchronisation cost (default: %(default)s)", "training")
+    n_boot: int = setting(1000, "bootstrap resamples of subjects for the 95 % intervals (default: %(default)s)",
+                          "evaluation")
+    out: str = setting("runs", "parent folder of run directories (default: %(default)s)", "output")
+    use_cache: bool = setting(True, "recompute features instead of using the cache ($EEG_GNN_CACHE, default "
+                              "~/.cache/eeg_gnn)", "output", flag="--no-cache")
+    progress: bool = setting(True, "no progress bars", "output", flag="--quiet")
+
+    def __post_init__(self) -> None:
+        check_option("task", self.task, TASKS)
+        if self.dataset is None:
+            self.dataset = TASKS[self.task]
+        check_option("model", self.model, MODELS)
+        check_option("graph", self.graph, GRAPHS)
+        check_option("graph_scope", self.graph_scope, GRAPH_SCOPES)
+        check_option("features", self.features, FEATURE_KINDS)
+        if self.cv is None:
+            self.cv = self._descriptor_default("default_cv", "group-kfold")
+        if self.reference is None:
+            self.reference = self._descriptor_default("reference", "average")
+        check_option("cv", self.cv, CV_METHODS)
+        protocol = PROTOCOLS.get(self.cv)
+        if protocol is not None and self.dataset != protocol.dataset:
+            raise ValueError(f"--cv {self.cv} is {protocol.dataset}'s protocol "
+                             f"({protocol.description.format(n_folds='its')}); use it with --dataset "
+                             f"{protocol.dataset}.")
+        self.bands = check_bands(self.bands, self.resample_sfreq)
+        if self.graph in CONNECTIVITY_METHODS and self.graph_band not in self.bands:
+            raise ValueError(f"--graph-band {self.graph_band!r} is not one of the bands ({', '.join(self.bands)}); "
+                             "pass --graph-band with one of them.")
+        for name in ("epochs", "batch_size", "hidden", "layers", "cheb_k", "n_boot", "patience", "threads"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name!r} must be a positive whole number, got {value!r}.")
+        if self.batch_size < 2:
+            raise ValueError(f"'batch_size' must be at least 2 (batch normalisation needs two graphs), got "
+                             f"{self.batch_size}.")
+        if self.graph_scope == "recording" and self.cv == "time-blocks":
+            raise ValueError("--graph-scope recording averages connectivity over the whole recording, test blocks "
+                             "included; with --cv time-blocks use --graph-scope window.")
+        for name in ("lr", "window"):
+            check_positive(name, getattr(self, name))
+        check_positive("weight_decay", self.weight_decay, allow_zero=True)
+        if not 0 <= self.val_fraction < 1:
+            raise ValueError(f"'val_fraction' must be in [0, 1), got {self.val_fraction!r}.")
+        if self.top_k is not None and self.top_k < 1:
+            raise ValueError(f"'top_k' must be >= 1, got {self.top_k!r}.")
+        self.preprocessing()
+
+    def _descriptor_default(self, key: str, fallback: str) -> str:
+        """A dataset's own default for a setting (e.g. ``default_cv``, ``reference`` in its descriptor)."""
+        from eeg_gnn.data.datasets import FOLDER, load_descriptor
+
+        if self.dataset == FOLDER:
+            return fallback
+        return load_descriptor(self.dataset).get(key, fallback)
+
+    def check_device(self) -> None:
+        """Refuse a device this machine does not have; checked when a run starts, not when a config is loaded."""
+        import torch
+
+        if self.device == "cpu":
+            return
+        if self.device.startswith("cuda"):
+            if not torch.cuda.is_available():
+                raise ValueError(f"Device {self.device!r} is not available (torch sees no CUDA GPU); use --device cpu.")
+            return
+        if self.device == "mps":
+            if not torch.backends.mps.is_available():
+                raise ValueError("Device 'mps' is not available on this machine; use --device cpu.")
+            return
+        raise ValueError(f"Invalid value for the 'device' parameter. Allowed values are 'cpu', 'cuda', 'cuda:N', "
+                         f"'mps', but got {self.device!r} instead.")
+
+    def preprocessing(self) -> Preprocessing:
+        return Preprocessing(l_freq=self.l_freq, h_freq=self.h_freq, notch=self.notch,
+                             resample_sfreq=self.resample_sfreq, reference=self.reference, window_s=self.window,
+                             overlap=self.overlap, reject_uv=self.reject_uv)
+
+    def read_kwargs(self) -> dict:
+        """How to read the recordings of a folder dataset (the sampling rate of CSV/TSV files)."""
+        return {"sfreq": self.sfreq} if self.sfreq else {}
+
+    def feature_spec(self) -> FeatureSpec:
+        method = self.graph if self.graph in CONNECTIVITY_METHODS else None
+        return FeatureSpec(kind=self.features, bands=self.bands, connectivity=method,
+                           connectivity_band=self.graph_band)
+
+    def to_dict(self) -> dict:
+        values = asdict(self)
+        values["bands"] = {name: list(edges) for name, edges in self.bands.items()}
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict, *, source: str = "the config") -> TrainConfig:
+        """A config from saved values (``config.json``'s ``config``), checking every key and type."""
+        return cls(**_checked_values(values, source))
+
+    def to_toml(self) -> str:
+        """The fully resolved experiment file: fed back with ``--config``, it reproduces this run."""
+        values = self.to_dict()
+        lines = ["# eeg-gnn experiment file: `eeg-gnn train --config THIS_FILE` reruns it; flags override it."]
+        for section in SECTIONS:
+            lines += ["", f"[{section}]"]
+            lines += [f"{f.name} = {_toml_value(values[f.name])}" for f in fields(self)
+                      if f.metadata["section"] == section]
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def from_toml(cls, path: str | Path, **overrides: Any) -> TrainConfig:
+        """A config from an experiment file, with ``overrides`` (e.g. command-line flags) taking precedence."""
+        return cls(**{**read_experiment_file(path), **overrides})
+
+    @property
+    def out_path(self) -> Path:
+        return Path(self.out).expanduser()
+
+
+def _toml_value(value: Any) -> str:
+    if value is None:
+        return f'"{NONE}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"Cannot write {type(value).__name__} to an experiment file.")
+
+
+def config_fields() -> dict[str, Any]:
+    """The settings of :class:`TrainConfig` by name (dataclass fields with their metadata)."""
+    return {f.name: f for f in fields(TrainConfig)}
+
+
+def _checked_values(values: dict, source: str) -> dict:
+    known = config_fields()
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ValueError(f"Unknown setting {unknown[0]!r} in {source}; known settings: {', '.join(known)}.")
+    hints = get_type_hints(TrainConfig)
+    checked = {}
+    for name, value in values.items():
+        checked[name] = _coerce(name, value, hints[name], source)
+    return checked
+
+
+def _coerce(name: str, value: Any, hint: Any, source: str) -> Any:
+    """``value`` as the type of setting ``name``, or a ValueError naming the setting, the source and the type."""
+    members = get_args(hint) if get_origin(hint) in (Union, UnionType) else (hint,)
+    optional = type(None) in members
+    base = next(a for a in members if a is not type(None))
+    origin = get_origin(base) or base
+    if value is None or (optional and value == NONE):
+        if optional:
+            return None
+        raise ValueError(f"Setting {name!r} in {source} cannot be {NONE!r}: it needs a {origin.__name__}.")
+    if origin is dict:
+        if isinstance(value, str):
+            return parse_bands(value)
+        if not isinstance(value, dict):
+            raise ValueError(f"Setting {name!r} in {source} must be a table like {{ alpha = [8, 13] }}, got "
+                             f"{value!r}.")
+        return {str(k): tuple(v) for k, v in value.items()}
+    if origin is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"Setting {name!r} in {source} must be true or false, got {value!r}.")
+        return value
+    if origin is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if origin is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if not isinstance(value, origin) or isinstance(value, bool) and origin is not bool:
+        allowed = f"{'none or ' if optional else ''}a {origin.__name__}"
+        raise ValueError(f"Setting {name!r} in {source} must be {allowed}, got {value!r} "
+                         f"({type(value).__name__}).")
+    return value
+
+
+def read_experiment_file(path: str | Path) -> dict[str, Any]:
+    """The settings of a TOML experiment file, checked: sections, keys and types.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Not TOML, an unknown section or setting, a setting in the wrong section, or a value of the wrong type; the
+        message names the key, the file and what is allowed.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"No experiment file at {path}; give the path of a .toml file (see examples/).")
+    try:
+        document = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not a valid TOML file: {exc}") from exc
+    known = config_fields()
+    values = {}
+    for section, table in document.items():
+        if section not in SECTIONS:
+            raise ValueError(f"Unknown section [{section}] in {path}; allowed sections: "
+                             f"{', '.join(f'[{s}]' for s in SECTIONS)}.")
+        if not isinstance(table, dict):
+            raise ValueError(f"{section!r} in {path} must be a section ([{section}]), not a value.")
+        for name, value in table.items():
+            if name not in known:
+                allowed = [n for n, f in known.items() if f.metadata["section"] == section]
+                raise ValueError(f"Unknown setting {name!r} in [{section}] of {path}; settings of [{section}]: "
+                                 f"{', '.join(allowed)}.")
+            expected = known[name].metadata["section"]
+            if expected != section:
+                raise ValueError(f"Setting {name!r} belongs in [{expected}], not [{section}], in {path}.")
+            values[name] = value
+    return _checked_values(values, str(path))
+
+
+def default_of(name: str) -> Any:
+    """The default value of setting ``name``."""
+    spec = config_fields()[name]
+    return spec.default_factory() if spec.default is MISSING else spec.default

@@ -1,0 +1,352 @@
+"""``run_cv(config)``: dataset -> features -> folds by subject -> graph model and baseline -> a run directory.
+
+A run directory is new for every run (never overwritten) and holds ``config.json``, ``folds.csv``,
+``predictions.csv``, ``results.json``, ``tensorboard/`` and ``checkpoints/``. While a run is under way (or after
+it was interrupted) the directory holds a file ``INCOMPLETE`` saying so; ``results.json`` is written last, and
+only then is ``INCOMPLETE`` removed. A run that fails with an error removes its directory: nothing half-written
+is left behind.
+"""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from eeg_gnn import __version__
+from eeg_gnn.data.datasets import Dataset, load_dataset
+from eeg_gnn.data.extraction import RecordingFeatures, extract_dataset
+from eeg_gnn.evaluation.metrics import (
+    confusion_matrix_figure,
+)
+from eeg_gnn.evaluation.scoring import (
+    MODEL_NAMES,
+    Predictions,
+    aggregation_level,
+    round_proba,
+    score,
+    write_predictions,
+)
+from eeg_gnn.evaluation.splitters import PROTOCOLS, Fold, make_folds, save_folds, time_blocks
+from eeg_gnn.models.training import FoldOutput, Samples, run_fold, seed_everything
+from eeg_gnn.pipeline.config import DISTANCE_GRAPHS, TrainConfig
+from eeg_gnn.signal.graph import distance_adjacency, sparsify
+from eeg_gnn.signal.montage import positions, resolve_nodes
+from eeg_gnn.utils.files import write_json_atomic, write_text_atomic
+
+INCOMPLETE = "INCOMPLETE"
+
+
+@dataclass
+class Results:
+    """Where a run went and what it measured (the content of ``results.json``)."""
+
+    run_dir: Path
+    results: dict
+
+    def summary(self) -> str:
+        return format_summary(self.results, self.run_dir)
+
+
+def package_versions() -> dict[str, str]:
+    import mne
+    import scipy
+    import sklearn
+    import torch
+    import torch_geometric
+
+    return {"eeg_gnn": __version__, "python": platform.python_version(), "torch": torch.__version__,
+            "torch_geometric": torch_geometric.__version__, "mne": mne.__version__, "numpy": np.__version__,
+            "scipy": scipy.__version__, "scikit-learn": sklearn.__version__}
+
+
+def new_run_dir(config: TrainConfig) -> Path:
+    """Create a fresh directory ``<out>/<task>_<dataset>_<model>_<graph>_<timestamp>[-N]``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = config.out_path / f"{config.task}_{config.dataset}_{config.model}_{config.graph}_{stamp}"
+    config.out_path.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1, 1000):
+        candidate = base if attempt == 1 else base.with_name(f"{base.name}-{attempt}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"Could not create a new run directory next to {base}.")
+
+
+def window_labels(dataset: Dataset, recording_index: int, onsets: np.ndarray, window_s: float) -> np.ndarray:
+    """Class index of each window; -1 for windows outside every labelled interval."""
+    recording = dataset.recordings[recording_index]
+    if recording.label is not None:
+        return np.full(len(onsets), dataset.classes.index(recording.label))
+    labels = np.full(len(onsets), -1)
+    intervals = recording.intervals or [(i["label"], i["start"], i["end"]) for i in dataset.descriptor.get("intervals", [])]
+    for label, start, end in intervals:
+        inside = (onsets >= start) & (onsets + window_s <= end)
+        labels[inside] = dataset.classes.index(label)
+    return labels
+
+
+def assemble_adjacency(config: TrainConfig, node_names: list[str], per_recording: list[np.ndarray] | None) -> np.ndarray:
+    """The adjacency the model sees: one distance graph for all windows, or the windows' own connectivity.
+
+    Parameters
+    ----------
+    per_recording : list of ndarray, shape (n_windows_r, n_nodes, n_nodes), or None
+        Connectivity of each recording's kept windows (None for distance graphs).
+
+    Returns
+    -------
+    ndarray, shape (n_nodes, n_nodes) or (n_windows, n_nodes, n_nodes)
+    """
+    if config.graph in DISTANCE_GRAPHS:
+        method = "gaussian" if config.graph == "distance" else "knn"
+        adjacency = distance_adjacency(positions(node_names, kind="scalp"), method)
+    else:
+        if config.graph_scope == "recording":
+            per_recording = [np.broadcast_to(a.mean(axis=0), a.shape) if len(a) else a for a in per_recording]
+        adjacency = np.concatenate(per_recording)
+    if config.top_k is not None:
+        adjacency = sparsify(adjacency, top_k=config.top_k)
+    return np.ascontiguousarray(adjacency, dtype=np.float32)
+
+
+def build_samples(config: TrainConfig, dataset: Dataset, extracted: list[RecordingFeatures]) -> Samples:
+    """Stack every recording's labelled windows, with subjects, recordings and the adjacency the config asks for."""
+    parts = {key: [] for key in ("features", "adjacency", "labels", "subjects", "recordings", "window", "onsets")}
+    for index, (recording, result) in enumerate(zip(dataset.recordings, extracted)):
+        labels = window_labels(dataset, index, result.onsets, config.window)
+        keep = labels >= 0
+        n = int(keep.sum())
+        parts["features"].append(result.features[keep])
+        if result.adjacency is not None:
+            parts["adjacency"].append(result.adjacency[keep])
+        parts["labels"].append(labels[keep])
+        parts["subjects"].append(np.full(n, recording.subject, dtype=object))
+        parts["recordings"].append(np.full(n, recording.recording_id, dtype=object))
+        parts["window"].append(np.flatnonzero(keep))
+        parts["onsets"].append(result.onsets[keep])
+    node_names = list(extracted[0].node_names)
+    labels = np.concatenate(parts["labels"]).astype(np.int64)
+    subjects = np.concatenate(parts["subjects"]).astype(str)
+    onsets = np.concatenate(parts["onsets"])
+    recordings = np.concatenate(parts["recordings"]).astype(str)
+    if config.cv == "time-blocks":
+        groups = time_blocks(labels, subjects, recordings, onsets, config.folds, config.window)
+    elif config.cv in PROTOCOLS:
+        groups = PROTOCOLS[config.cv].make_groups(recordings)
+    else:
+        groups = subjects
+    keep = groups != ""
+    adjacency = assemble_adjacency(config, node_names, parts["adjacency"] or None)
+    samples = Samples(
+        features=np.concatenate(parts["features"]).astype(np.float32)[keep],
+        adjacency=adjacency[keep] if adjacency.ndim == 3 else adjacency,
+        labels=labels[keep],
+        subjects=subjects[keep],
+        recordings=recordings[keep],
+        groups=groups[keep],
+        window_index=np.concatenate(parts["window"])[keep],
+        onsets=onsets[keep],
+        node_names=node_names,
+    )
+    if len(samples.labels) == 0:
+        raise ValueError(f"No labelled window in dataset {dataset.name!r}.")
+    return samples
+
+
+def describe_protocol(cv: str, n_folds: int) -> tuple[str, str | None]:
+    """How the folds were made (a short name) and, for protocols that are not across subjects, the caveat."""
+    if cv == "time-blocks":
+        return (f"{n_folds}-fold contiguous time blocks within one patient's recordings",
+                "a within-patient result: it says nothing about other patients")
+    if cv in PROTOCOLS:
+        return PROTOCOLS[cv].description.format(n_folds=n_folds), PROTOCOLS[cv].caveat
+    kind = "leave-one-subject-out" if cv == "loso" else f"{n_folds}-fold stratified group k-fold"
+    return f"{kind} by subject", None
+
+
+def cross_validate(config: TrainConfig, dataset: Dataset, samples: Samples, run_dir: Path) -> tuple[list[Fold], list[FoldOutput]]:
+    """Make the folds (saved to ``folds.csv``) and run every fold, logging to TensorBoard."""
+    import torch
+    from torch.utils.tensorboard import SummaryWriter
+    from tqdm.auto import tqdm
+
+    folds = make_folds(samples.labels, samples.groups, n_splits=config.folds, method=config.cv,
+                       val_fraction=config.val_fraction, seed=config.seed, class_names=dataset.classes)
+    save_folds(folds, run_dir / "folds.csv")
+    outputs = []
+    (run_dir / "checkpoints").mkdir()
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(config.threads)
+    try:
+        for fold in tqdm(folds, desc="folds", unit="fold", disable=not config.progress):
+            seed_everything(config.seed + fold.index)
+            with SummaryWriter(str(run_dir / "tensorboard" / f"fold_{fold.index}")) as writer:
+                outputs.append(run_fold(config, samples, fold, len(dataset.classes), writer=writer,
+                                        checkpoint=run_dir / "checkpoints" / f"fold_{fold.index}.pt"))
+    finally:
+        torch.set_num_threads(previous_threads)
+    return folds, outputs
+
+
+def collect_predictions(outputs: list[FoldOutput], samples: Samples, classes: list[str]) -> Predictions:
+    """Gather every fold's test probabilities (rounded as saved) in window order."""
+    n = len(samples.labels)
+    folds = np.full(n, -1)
+    proba = {name: np.full((n, len(classes)), np.nan) for name in MODEL_NAMES}
+    for output in outputs:
+        folds[output.test_mask] = output.fold.index
+        proba["model"][output.test_mask] = round_proba(output.model_proba)
+        proba["baseline"][output.test_mask] = round_proba(output.baseline_proba)
+    tested = folds >= 0
+    return Predictions(
+        labels=samples.labels[tested], subjects=samples.subjects[tested], recordings=samples.recordings[tested],
+        groups=samples.groups[tested],
+        window_index=samples.window_index[tested], onsets=samples.onsets[tested], folds=folds[tested],
+        proba={name: values[tested] for name, values in proba.items()}, classes=list(classes),
+    )
+
+
+def validation_summary(outputs: list[FoldOutput]) -> dict:
+    """Validation-subject scores at each fold's best epoch: what model selection may look at (never the test)."""
+    best = [next(h for h in o.history if h["epoch"] == o.best_epoch) for o in outputs]
+    summary = {"best_epoch": [o.best_epoch for o in outputs]}
+    for key in ("val_loss", "val_balanced_accuracy"):
+        values = [h[key] for h in best if key in h]
+        if values:
+            summary[f"mean_{key}"] = float(np.mean(values))
+    return summary
+
+
+def _log_final(run_dir: Path, config: TrainConfig, report: dict, classes: list[str]) -> None:
+    from torch.utils.tensorboard import SummaryWriter
+
+    with SummaryWriter(str(run_dir / "tensorboard" / "summary")) as writer:
+        hparams = {k: v for k, v in config.to_dict().items() if isinstance(v, (int, float, str, bool))}
+        final = {}
+        for name in MODEL_NAMES:
+            for metric in ("balanced_accuracy", "roc_auc"):
+                value = report[name]["window"][metric]
+                if value is not None:
+                    final[f"hparam/{name}_window_{metric}"] = value
+        writer.add_hparams(hparams, final, run_name=".")
+        for name in MODEL_NAMES:
+            figure = confusion_matrix_figure(report[name]["window"]["confusion_matrix"], classes)
+            writer.add_figure(f"confusion_matrix/{name}", figure)
+
+
+def check_before_extraction(config: TrainConfig, dataset: Dataset) -> None:
+    """Refuse settings that cannot work with this dataset before any feature is computed."""
+    labels = {r.label for r in dataset.recordings if r.label is not None}
+    if dataset.label_level != "window" and len(labels) < 2:
+        raise ValueError(f"Dataset {dataset.name!r} in {dataset.root} has recordings of one class only "
+                         f"({', '.join(sorted(labels)) or 'none'}): nothing to classify.")
+    n_nodes = len(resolve_nodes(dataset.nodes))
+    if config.top_k is not None and config.top_k >= n_nodes:
+        raise ValueError(f"--top-k {config.top_k} must be below the number of nodes ({n_nodes}).")
+
+
+def run_cv(config: TrainConfig) -> Results:
+    """Run cross-validation as ``config`` says and save everything needed to check and rerun it.
+
+    Parameters
+    ----------
+    config : TrainConfig
+
+    Returns
+    -------
+    Results
+        The run directory and the content of its ``results.json``.
+    """
+    config.check_device()
+    dataset = load_dataset(config.dataset, config.data_dir, read_kwargs=config.read_kwargs())
+    if len(dataset.subjects) < 2 and config.cv != "time-blocks" and config.cv not in PROTOCOLS:
+        raise ValueError(
+            f"Dataset {dataset.name!r} has {len(dataset.subjects)} subject: cross-subject folds need at least two. "
+            "Use --cv time-blocks for a within-patient evaluation (contiguous time blocks of the recording)."
+        )
+    check_before_extraction(config, dataset)
+    run_dir = new_run_dir(config)
+    marker = run_dir / INCOMPLETE
+    marker.write_text("This run has not finished (it is running, failed or was interrupted); do not use it.\n")
+    started = time.time()
+    write_json_atomic(run_dir / "config.json", {
+        "config": config.to_dict(), "preprocessing_steps": config.preprocessing().steps(),
+        "versions": package_versions(), "command": sys.argv,
+        "dataset": {"name": dataset.name, "root": str(dataset.root), "classes": dataset.classes,
+                    "recordings": [{"id": r.recording_id, "subject": r.subject, "label": r.label,
+                                    "path": str(r.path.resolve()),
+                                    "intervals": [list(i) for i in r.intervals]} for r in dataset.recordings]},
+    })
+    write_text_atomic(run_dir / "config.toml", config.to_toml())
+    try:
+        extracted, n_cached = extract_dataset(dataset, config.preprocessing(), config.feature_spec(),
+                                              use_cache=config.use_cache, progress=config.progress)
+        samples = build_samples(config, dataset, extracted)
+        folds, outputs = cross_validate(config, dataset, samples, run_dir)
+        predictions = collect_predictions(outputs, samples, dataset.classes)
+        write_predictions(run_dir / "predictions.csv", predictions)
+        report = score(predictions, dataset.label_level, n_boot=config.n_boot, seed=config.seed,
+                       window_step_s=config.window * (1 - config.overlap))
+        report["model"]["validation"] = validation_summary(outputs)
+        _log_final(run_dir, config, report, dataset.classes)
+        results = {
+            "task": config.task, "dataset": dataset.name, "classes": dataset.classes,
+            "label_level": dataset.label_level, "cv": config.cv, "n_folds": len(folds),
+            "n_subjects": len(dataset.subjects), "n_recordings": len(dataset.recordings),
+            "n_windows": int(len(samples.labels)), "node_names": samples.node_names,
+            "n_rejected_windows": int(sum(r.n_rejected for r in extracted)),
+            "features_from_cache": n_cached, "seconds": round(time.time() - started, 1),
+            "model_name": config.model, "graph": config.graph, "baseline_name": "logistic regression (flattened features)",
+            **{name: report[name] for name in MODEL_NAMES},
+        }
+        write_json_atomic(run_dir / "results.json", results)
+    except KeyboardInterrupt:
+        marker.write_text("This run was interrupted before it finished; do not use it.\n")
+        raise
+    except Exception:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    marker.unlink()
+    return Results(run_dir, results)
+
+
+def _fmt(summary: dict, metric: str) -> str:
+    value = summary.get(metric)
+    if value is None:
+        return "n/a"
+    interval = summary.get("ci95", {}).get(metric)
+    return f"{value:.3f} [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else f"{value:.3f}"
+
+
+def format_summary(results: dict, run_dir: Path) -> str:
+    """One screen: model vs baseline with 95 % intervals over subjects."""
+    level = aggregation_level(results["label_level"])
+    cv, caveat = describe_protocol(results["cv"], results["n_folds"])
+    labels = {"model": f"{results['model_name'].upper()} ({results['graph']} graph)",
+              "baseline": "baseline (logistic regression)"}
+    rows = [(f"{labels[name]}, {lvl}", results[name][lvl]) for name in MODEL_NAMES for lvl in ("window", level)
+            if lvl in results[name]]
+    width = max(len(label) for label, _ in rows) + 2
+    lines = [
+        f"{results['task']} on {results['dataset']}: {results['n_subjects']} subjects, {results['n_recordings']} "
+        f"recordings, {results['n_windows']} windows; {cv} ({results['seconds']} s)",
+        f"{'':<{width}}{'balanced accuracy [95% CI]':<30}{'ROC AUC [95% CI]':<30}",
+    ]
+    for label, summary in rows:
+        line = f"{label:<{width}}{_fmt(summary, 'balanced_accuracy'):<30}{_fmt(summary, 'roc_auc'):<30}"
+        if "false_alarms_per_hour" in summary:
+            line += f"false alarms/h {summary['false_alarms_per_hour']:.1f}"
+        lines.append(line.rstrip())
+    if caveat:
+        over = "time blocks" if results["cv"] == "time-blocks" else "subjects"
+        lines.append(f"{caveat}; intervals are over {over}")
+    lines.append(f"saved to {run_dir} (results.json, predictions.csv, folds.csv, tensorboard/, checkpoints/)")
+    return "\n".join(lines)

@@ -1,0 +1,186 @@
+"""Open a finished run directory and check it before anything is computed from it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import joblib
+import numpy as np
+import torch
+
+from eeg_gnn import __version__
+from eeg_gnn.evaluation.scoring import MODEL_NAMES, Predictions, read_predictions, score
+from eeg_gnn.models.classifiers import model_from_checkpoint
+from eeg_gnn.models.training import apply_standardisation, baseline_path
+from eeg_gnn.pipeline.config import TrainConfig
+from eeg_gnn.pipeline.experiment import INCOMPLETE
+
+REQUIRED_FILES = ("config.json", "folds.csv", "predictions.csv", "results.json")
+RECOMPUTE_TOLERANCE = 1e-9
+
+
+@dataclass
+class Run:
+    """A finished training run: its config, saved results, folds and predictions."""
+
+    path: Path
+    config: TrainConfig
+    saved: dict
+    results: dict
+    roles: dict[int, dict[str, str]]
+    predictions: Predictions
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.results["classes"])
+
+    @property
+    def node_names(self) -> list[str]:
+        return list(self.results["node_names"])
+
+    def checkpoint(self, fold: int) -> Path:
+        return self.path / "checkpoints" / f"fold_{fold}.pt"
+
+    def load_fold(self, fold: int) -> FoldModels:
+        """The graph model, its feature statistics and the baseline pipeline of one fold."""
+        path = self.checkpoint(fold)
+        if not path.is_file() or not baseline_path(path).is_file():
+            raise ValueError(f"{self.path} lacks the saved models of fold {fold} ({path.name}); train again.")
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+        return FoldModels(model_from_checkpoint(checkpoint), checkpoint["feature_mean"].numpy(),
+                          checkpoint["feature_std"].numpy(), joblib.load(baseline_path(path)))
+
+
+@dataclass
+class FoldModels:
+    """What one fold trained: the graph model (eval mode), its standardisation, and the fitted baseline."""
+
+    model: torch.nn.Module
+    feature_mean: np.ndarray
+    feature_std: np.ndarray
+    baseline: object
+
+    def standardise(self, features: np.ndarray) -> np.ndarray:
+        return apply_standardisation(features, self.feature_mean, self.feature_std)
+
+
+def _major_minor(version: str) -> tuple[str, ...]:
+    return tuple(version.split(".")[:2])
+
+
+def load_run(run_dir: str | Path) -> Run:
+    """Read a run directory written by ``train.py``, refusing one that is incomplete or from another version.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such directory.
+    ValueError
+        The run did not finish, misses files, was made by an incompatible eeg-gnn, or its predictions do not
+        match its folds.
+    """
+    path = Path(run_dir).expanduser()
+    if not path.is_dir():
+        raise FileNotFoundError(f"No run directory at {path}.")
+    if (path / INCOMPLETE).exists():
+        raise ValueError(f"{path} is an incomplete run ({(path / INCOMPLETE).read_text().strip()}). "
+                         "Run train.py again; an incomplete run cannot be evaluated.")
+    missing = [name for name in REQUIRED_FILES if not (path / name).is_file()]
+    if missing:
+        raise ValueError(f"{path} is not a finished run directory: it lacks {', '.join(missing)}.")
+    saved = json.loads((path / "config.json").read_text())
+    made_by = saved.get("versions", {}).get("eeg_gnn", "unknown")
+    if _major_minor(made_by) != _major_minor(__version__):
+        raise ValueError(f"{path} was made by eeg-gnn {made_by}; this is eeg-gnn {__version__}. Evaluate it with "
+                         f"eeg-gnn {made_by}, or train again with this version.")
+    try:
+        config = TrainConfig.from_dict(saved["config"])
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"{path}/config.json does not hold a valid configuration: {exc}") from exc
+    results = json.loads((path / "results.json").read_text())
+    roles = read_folds(path / "folds.csv")
+    predictions = read_predictions(path / "predictions.csv", results["classes"])
+    check_predictions_match_folds(predictions, roles, path)
+    return Run(path, config, saved, results, roles, predictions)
+
+
+def read_folds(path: Path) -> dict[int, dict[str, str]]:
+    """``folds.csv`` as {fold: {group: role}}."""
+    roles: dict[int, dict[str, str]] = {}
+    with path.open(newline="") as stream:
+        reader = csv.DictReader(stream)
+        if reader.fieldnames != ["fold", "group", "role"]:
+            raise ValueError(f"{path} has columns {reader.fieldnames}, not fold,group,role: it comes from another "
+                             "version of eeg-gnn. Train again with this version.")
+        for row in reader:
+            roles.setdefault(int(row["fold"]), {})[row["group"]] = row["role"]
+    return roles
+
+
+def check_predictions_match_folds(predictions: Predictions, roles: dict[int, dict[str, str]], path: Path) -> None:
+    """Every predicted window must belong to a test subject of its fold, and every subject be tested once."""
+    pairs = set(zip(predictions.folds.tolist(), predictions.groups.tolist()))
+    wrong = sorted((fold, subject) for fold, subject in pairs if roles.get(fold, {}).get(subject) != "test")
+    if wrong:
+        fold, subject = wrong[0]
+        raise ValueError(f"{path}: predictions.csv has windows of group {subject!r} in fold {fold}, but folds.csv "
+                         f"does not list it as tested there ({len(wrong)} such subject/fold pairs). The files do not "
+                         "belong to the same run.")
+    tested_in = {}
+    for fold, members in roles.items():
+        for subject, role in members.items():
+            if role == "test":
+                tested_in.setdefault(subject, []).append(fold)
+    twice = {s: f for s, f in tested_in.items() if len(f) > 1}
+    if twice:
+        raise ValueError(f"{path}: folds.csv tests groups in more than one fold: {twice}.")
+
+
+def _compare(saved, recomputed, where: str, differences: list[str]) -> None:
+    if isinstance(recomputed, dict):
+        for key, value in recomputed.items():
+            if key not in saved:
+                differences.append(f"{where}.{key} missing from results.json")
+            else:
+                _compare(saved[key], value, f"{where}.{key}", differences)
+    elif isinstance(recomputed, list):
+        if not isinstance(saved, list) or len(saved) != len(recomputed):
+            differences.append(f"{where}: {saved!r} != {recomputed!r}")
+        else:
+            for index, (a, b) in enumerate(zip(saved, recomputed)):
+                _compare(a, b, f"{where}[{index}]", differences)
+    elif isinstance(recomputed, float) and isinstance(saved, (int, float)):
+        if not math.isclose(saved, recomputed, rel_tol=RECOMPUTE_TOLERANCE, abs_tol=RECOMPUTE_TOLERANCE):
+            differences.append(f"{where}: saved {saved!r}, recomputed {recomputed!r}")
+    elif saved != recomputed:
+        differences.append(f"{where}: saved {saved!r}, recomputed {recomputed!r}")
+
+
+def recompute_results(run: Run) -> dict:
+    """Recompute every metric from ``predictions.csv`` and check it equals ``results.json``.
+
+    Returns
+    -------
+    dict
+        The recomputed metrics, ``{model_name: {...}}``.
+
+    Raises
+    ------
+    ValueError
+        Listing the metrics that differ.
+    """
+    config = run.config
+    recomputed = score(run.predictions, run.results["label_level"], n_boot=config.n_boot, seed=config.seed,
+                       window_step_s=config.window * (1 - config.overlap))
+    differences: list[str] = []
+    for name in MODEL_NAMES:
+        _compare(run.results.get(name, {}), recomputed[name], name, differences)
+    if differences:
+        shown = "; ".join(differences[:5])
+        raise ValueError(f"Metrics recomputed from {run.path}/predictions.csv differ from results.json "
+                         f"({len(differences)} values: {shown}). The files were changed after training.")
+    return recomputed

@@ -1,0 +1,1 @@
+"""The review for clinicians: figures, BrainNet Viewer files and the HTML report."""

@@ -1,0 +1,563 @@
+"""Adjacency matrices for EEG brain graphs.
+
+Nodes are electrodes in a fixed order. Edges come either from the geometry of the electrode
+positions (:func:`distance_adjacency`) or from the functional coupling of the signals within
+each window (:func:`connectivity`). Every matrix built here is symmetric with a zero diagonal:
+self-loops are left to the graph layer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import ArrayLike
+from scipy.signal import butter, get_window, hilbert, sosfiltfilt
+
+from eeg_gnn.utils.validation import check_integer, check_option, check_positive, check_real
+
+CONNECTIVITY_METHODS = ("plv", "wpli", "dwpli", "coherence", "correlation")
+_SPECTRAL = ("wpli", "dwpli", "coherence")
+DISTANCE_METHODS = ("gaussian", "knn", "threshold")
+
+_FILTER_ORDER = 4
+_CHUNK_ELEMENTS = 2**22
+_WPLI_RELATIVE_TOLERANCE = 1e-10
+
+
+def distance_adjacency(
+    positions: ArrayLike,
+    method: str = "gaussian",
+    *,
+    sigma: float | None = None,
+    k: int | None = None,
+    threshold: float | None = None,
+) -> np.ndarray:
+    """Adjacency matrix from the distances between electrodes.
+
+    Parameters
+    ----------
+    positions : array_like, shape (n_nodes, 3)
+        Electrode positions in millimetres.
+    method : {'gaussian', 'knn', 'threshold'}
+        ``'gaussian'``: weighted, ``exp(-d_ij**2 / (2 * sigma**2))``.
+        ``'knn'``: binary, ``i ~ j`` if ``j`` is among the ``k`` nearest electrodes of ``i``
+        or ``i`` among the ``k`` nearest of ``j``, so every node has at least ``k``
+        neighbours; ties in distance go to the lower node index.
+        ``'threshold'``: binary, ``i ~ j`` if ``d_ij <= threshold``.
+    sigma : float, optional
+        Width of the Gaussian kernel in millimetres, only for ``'gaussian'``. Defaults to the
+        mean distance from each electrode to its nearest neighbour, so adjacent electrodes get
+        weights around ``exp(-1/2) ~ 0.61`` whatever the montage density.
+    k : int, optional
+        Number of nearest neighbours, only for ``'knn'``, in ``1 .. n_nodes - 1``.
+        Defaults to 4.
+    threshold : float
+        Largest distance in millimetres that still makes an edge; required for
+        ``'threshold'`` and only used there.
+
+    Returns
+    -------
+    adjacency : ndarray, shape (n_nodes, n_nodes)
+        Symmetric float64 matrix with a zero diagonal.
+
+    Raises
+    ------
+    ValueError
+        On an unknown method, a parameter that belongs to another method, malformed or
+        duplicate positions, or an out-of-range ``sigma``, ``k`` or ``threshold``.
+    """
+    check_option("method", method, DISTANCE_METHODS)
+    for name, value, owner in (
+        ("sigma", sigma, "gaussian"),
+        ("k", k, "knn"),
+        ("threshold", threshold, "threshold"),
+    ):
+        if value is not None and method != owner:
+            raise ValueError(f"'{name}' is only used by method='{owner}', not method='{method}'.")
+
+    positions = np.asarray(positions, dtype=np.float64)
+    if positions.ndim != 2 or positions.shape[1] != 3 or positions.shape[0] < 2:
+        raise ValueError(
+            f"positions must have shape (n_nodes, 3) with n_nodes >= 2, got shape {positions.shape}."
+        )
+    if not np.isfinite(positions).all():
+        bad = np.flatnonzero(~np.isfinite(positions).all(axis=1))
+        raise ValueError(f"positions of nodes {bad.tolist()} are not finite.")
+
+    n_nodes = positions.shape[0]
+    distances = np.linalg.norm(positions[:, None, :] - positions[None, :, :], axis=-1)
+    off_diagonal = ~np.eye(n_nodes, dtype=bool)
+    duplicates = np.argwhere((distances == 0) & off_diagonal)
+    if duplicates.size:
+        first, second = duplicates[0]
+        raise ValueError(
+            f"Nodes {first} and {second} have identical positions {positions[first].tolist()}; "
+            "missing electrode locations are often stored as zeros."
+        )
+
+    if method == "gaussian":
+        if sigma is None:
+            sigma = np.where(off_diagonal, distances, np.inf).min(axis=1).mean()
+        sigma = check_positive("sigma", sigma)
+        adjacency = np.exp(-(distances**2) / (2 * sigma**2))
+    elif method == "knn":
+        k = check_integer("k", 4 if k is None else k, 1, n_nodes - 1)
+        ranked = np.where(off_diagonal, distances, np.inf)
+        nearest = np.argsort(ranked, axis=1, kind="stable")[:, :k]
+        adjacency = np.zeros((n_nodes, n_nodes))
+        np.put_along_axis(adjacency, nearest, 1.0, axis=1)
+        adjacency = np.maximum(adjacency, adjacency.T)
+    else:
+        if threshold is None:
+            raise ValueError("method='threshold' requires the 'threshold' parameter (in mm).")
+        threshold = check_positive("threshold", threshold)
+        adjacency = (distances <= threshold).astype(np.float64)
+    np.fill_diagonal(adjacency, 0.0)
+    return adjacency
+
+
+def connectivity(
+    windows: ArrayLike,
+    sfreq: float,
+    method: str,
+    *,
+    fmin: float | None,
+    fmax: float | None,
+    absolute: bool = True,
+    segment_length: int | None = None,
+) -> np.ndarray:
+    """Functional connectivity between all pairs of electrodes, for every window.
+
+    All windows are processed together (in chunks that bound memory use), never one by one.
+
+    Parameters
+    ----------
+    windows : array_like, shape (n_windows, n_nodes, n_times)
+        Real-valued, finite signals.
+    sfreq : float
+        Sampling frequency in Hz.
+    method : {'plv', 'wpli', 'dwpli', 'coherence', 'correlation'}
+        ``'plv'``: phase-locking value ``|mean_t exp(i (phi_a - phi_b))|``, with phases
+        taken from the analytic signal (:func:`scipy.signal.hilbert`) of the band-passed
+        signal. Samples where the analytic amplitude is exactly 0 contribute nothing.
+
+        ``'wpli'``: weighted phase-lag index (Vinck et al., 2011),
+        ``|E[Im S_ab]| / E[|Im S_ab|]``. The expectation runs over the sub-segments of each
+        window (see ``segment_length``); the index is computed per frequency bin in
+        ``[fmin, fmax)`` (half-open, like the band powers) and then averaged over those bins. With few sub-segments it is
+        biased upwards (about ``1 / sqrt(n_segments)`` for independent signals). It is 0
+        where the denominator vanishes, including when the imaginary parts are only
+        rounding error (relative size below 1e-10), as for an exact zero-lag copy.
+
+        ``'dwpli'``: the debiased squared wPLI of Vinck et al. (2011),
+        ``((sum Im)**2 - sum Im**2) / ((sum |Im|)**2 - sum Im**2)`` over the same sub-segments: unbiased for
+        independent signals even with few segments, estimating wPLI squared; negative estimates (chance) are
+        set to 0 so that the adjacency stays non-negative.
+
+        ``'coherence'``: magnitude-squared coherence ``|S_ab|**2 / (S_aa S_bb)`` of the
+        Welch cross-spectra of each window, averaged over the frequency bins in
+        ``[fmin, fmax]``. 0 where a power spectrum is 0.
+
+        ``'correlation'``: Pearson correlation of the band-passed signals, or of the raw
+        signals when ``fmin`` and ``fmax`` are both None.
+    fmin, fmax : float | None
+        Frequency band in Hz, with ``0 <= fmin < fmax < sfreq / 2``. Required for
+        ``'plv'``, ``'wpli'`` and ``'coherence'``. For ``'correlation'``, None (or
+        ``fmin=0``) leaves that side of the band unfiltered. Band-passing uses a
+        4th-order Butterworth filter applied forwards and backwards (zero phase,
+        :func:`scipy.signal.sosfiltfilt`) within each window.
+    absolute : bool
+        Only for ``'correlation'``: return ``|r|`` (default), since graph convolutions need
+        non-negative weights; False keeps the signed correlation in ``[-1, 1]``.
+    segment_length : int, optional
+        Only for ``'wpli'`` and ``'coherence'``: length in samples of the sub-segments whose
+        FFTs estimate the cross-spectra (Hann taper, mean removed, 50% overlap, no
+        multitapers). Defaults to ``min(round(sfreq), n_times // 2)``, that is 1 s segments
+        and a 1 Hz resolution when windows are at least 2 s long. Each window must hold at
+        least 2 segments and at least one frequency bin must lie in ``[fmin, fmax]``.
+
+    Returns
+    -------
+    adjacency : ndarray, shape (n_windows, n_nodes, n_nodes)
+        Symmetric float64 matrices with a zero diagonal, values in ``[0, 1]`` (in
+        ``[-1, 1]`` for signed correlation). Rows and columns of a channel that is constant
+        within a window are 0 in that window.
+
+    Raises
+    ------
+    ValueError
+        On an unknown method, malformed or non-finite windows, a non-positive ``sfreq``,
+        an invalid band, or windows too short for the filter or the segments.
+    TypeError
+        If ``windows`` is not a real numeric array or ``sfreq``, ``fmin``, ``fmax`` are not
+        numbers.
+    """
+    check_option("method", method, CONNECTIVITY_METHODS)
+    windows = _check_windows(windows)
+    sfreq = check_positive("sfreq", sfreq)
+    fmin, fmax = _check_band(fmin, fmax, sfreq, method)
+    n_windows, n_nodes, n_times = windows.shape
+
+    if method in _SPECTRAL:
+        segment_length, step, n_segments, bins = _plan_segments(
+            n_times, sfreq, fmin, fmax, segment_length
+        )
+        taper = get_window("hann", segment_length)
+        if method != "coherence":
+            per_window = 3 * (bins.stop - bins.start) * n_nodes**2 * n_segments // 2
+        else:
+            per_window = 2 * n_nodes * n_segments * segment_length
+
+        def compute(chunk):
+            spectra = _segment_spectra(chunk, segment_length, step, taper, bins)
+            if method == "coherence":
+                return _coherence(spectra)
+            return _wpli(spectra, debiased=method == "dwpli")
+
+    else:
+        if segment_length is not None:
+            raise ValueError(
+                f"'segment_length' is only used by methods 'wpli', 'dwpli' and 'coherence', "
+                f"not method='{method}'."
+            )
+        sos = _design_filter(sfreq, fmin, fmax, n_times)
+        per_window = 4 * n_nodes * n_times
+
+        def compute(chunk):
+            if sos is not None:
+                chunk = sosfiltfilt(sos, chunk, axis=-1, padlen=_padding(sos))
+            return _plv(chunk) if method == "plv" else _correlation(chunk, absolute)
+
+    adjacency = np.empty((n_windows, n_nodes, n_nodes))
+    chunk_size = max(1, _CHUNK_ELEMENTS // per_window)
+    for start in range(0, n_windows, chunk_size):
+        chunk = np.asarray(windows[start : start + chunk_size], dtype=np.float64)
+        adjacency[start : start + chunk_size] = compute(chunk)
+
+    adjacency = 0.5 * (adjacency + adjacency.swapaxes(1, 2))
+    flat = np.ptp(windows, axis=-1) == 0
+    adjacency[flat[:, :, None] | flat[:, None, :]] = 0.0
+    low = -1.0 if method == "correlation" and not absolute else 0.0
+    np.clip(adjacency, low, 1.0, out=adjacency)
+    adjacency[:, np.arange(n_nodes), np.arange(n_nodes)] = 0.0
+    return adjacency
+
+
+def check_adjacency(
+    adjacency: ArrayLike,
+    n_nodes: int | None = None,
+    *,
+    non_negative: bool = True,
+    name: str = "adjacency",
+) -> np.ndarray:
+    """Validate one adjacency matrix or a batch of them.
+
+    Parameters
+    ----------
+    adjacency : array_like, shape (n_nodes, n_nodes) or (n_windows, n_nodes, n_nodes)
+        Real-valued matrices.
+    n_nodes : int, optional
+        Expected number of nodes; not checked when None.
+    non_negative : bool
+        Whether negative weights are rejected.
+    name : str
+        Name of the array in error messages.
+
+    Returns
+    -------
+    adjacency : ndarray, shape (n_nodes, n_nodes) or (n_windows, n_nodes, n_nodes)
+        The input as float64 (not copied when it already is float64).
+
+    Raises
+    ------
+    TypeError
+        If the array is not real numeric.
+    ValueError
+        If it has the wrong number of dimensions, is not square, has another number of
+        nodes than ``n_nodes``, holds NaN or infinite values, is not symmetric (largest
+        ``|A_ij - A_ji|`` above ``1e-8 * max |A|``), or is negative while
+        ``non_negative`` is True. The message names the offending shape, index or value.
+    """
+    array = np.asarray(adjacency)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a real numeric array, got dtype {array.dtype}.")
+    array = array.astype(np.float64, copy=False)
+    shape = array.shape
+    if array.ndim not in (2, 3):
+        raise ValueError(
+            f"{name} must have shape (n_nodes, n_nodes) or (n_windows, n_nodes, n_nodes), "
+            f"got shape {shape}."
+        )
+    if shape[-1] != shape[-2]:
+        raise ValueError(f"{name} must be square in its last two dimensions, got shape {shape}.")
+    if array.size == 0:
+        raise ValueError(f"{name} is empty, got shape {shape}.")
+    if n_nodes is not None and shape[-1] != n_nodes:
+        raise ValueError(
+            f"{name} has {shape[-1]} nodes (shape {shape}), expected n_nodes={n_nodes}."
+        )
+
+    finite = np.isfinite(array)
+    if not finite.all():
+        index = tuple(int(i) for i in np.argwhere(~finite)[0])
+        raise ValueError(
+            f"{name} contains {np.count_nonzero(~finite)} non-finite value(s) (NaN or infinite), "
+            f"first {array[index]} at index {index} (shape {shape})."
+        )
+    asymmetry = np.abs(array - array.swapaxes(-1, -2))
+    if asymmetry.max() > 1e-8 * np.abs(array).max():
+        index = np.unravel_index(np.argmax(asymmetry), shape)
+        transposed = (*index[:-2], index[-1], index[-2])
+        raise ValueError(
+            f"{name} is not symmetric: value {array[index]} at index {tuple(map(int, index))} "
+            f"but {array[transposed]} at index {tuple(map(int, transposed))} (shape {shape})."
+        )
+    if non_negative and array.min() < 0:
+        index = np.unravel_index(np.argmin(array), shape)
+        raise ValueError(
+            f"{name} must be non-negative, but has the negative value {array[index]} "
+            f"at index {tuple(map(int, index))} (shape {shape})."
+        )
+    return array
+
+
+def sparsify(
+    adjacency: ArrayLike, *, top_k: int | None = None, threshold: float | None = None
+) -> np.ndarray:
+    """Keep only the strongest edges.
+
+    Strength is the absolute weight, so signed matrices are handled; kept edges keep their
+    sign. The diagonal is left unchanged and never counts as an edge.
+
+    Parameters
+    ----------
+    adjacency : array_like, shape (n_nodes, n_nodes) or (n_windows, n_nodes, n_nodes)
+        Symmetric matrices (see :func:`check_adjacency`).
+    top_k : int, optional
+        Keep an edge if it is among the ``top_k`` strongest edges of either endpoint
+        (union), so the result stays symmetric and every node keeps at least ``top_k``
+        edges (fewer non-zero ones only if it had fewer non-zero weights) and possibly more.
+        Ties go to the lower node index. Must be in ``1 .. n_nodes - 1``.
+    threshold : float, optional
+        Zero every edge whose absolute weight is below ``threshold`` (>= 0).
+
+    Returns
+    -------
+    sparse : ndarray, shape (n_nodes, n_nodes) or (n_windows, n_nodes, n_nodes)
+        New float64 array; the input is not modified.
+
+    Raises
+    ------
+    ValueError
+        Unless exactly one of ``top_k`` and ``threshold`` is given, if either is out of
+        range, or if the adjacency is invalid.
+    """
+    if (top_k is None) == (threshold is None):
+        raise ValueError(
+            f"Give exactly one of 'top_k' and 'threshold', got top_k={top_k!r} and "
+            f"threshold={threshold!r}."
+        )
+    adjacency = check_adjacency(adjacency, non_negative=False)
+    n_nodes = adjacency.shape[-1]
+    diagonal = np.eye(n_nodes, dtype=bool)
+    strength = np.abs(adjacency)
+    if threshold is not None:
+        threshold = check_real("threshold", threshold)
+        if threshold < 0:
+            raise ValueError(f"threshold must be non-negative, got {threshold}.")
+        keep = strength >= threshold
+    else:
+        top_k = check_integer("top_k", top_k, 1, n_nodes - 1)
+        ranked = np.where(diagonal, -np.inf, strength)
+        strongest = np.argsort(-ranked, axis=-1, kind="stable")[..., :top_k]
+        keep = np.zeros(adjacency.shape, dtype=bool)
+        np.put_along_axis(keep, strongest, True, axis=-1)
+        keep |= keep.swapaxes(-1, -2)
+    return np.where(keep | diagonal, adjacency, 0.0)
+
+
+def dense_to_edge_index(adjacency: ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
+    """Convert a dense adjacency matrix to PyTorch Geometric ``edge_index``/``edge_weight``.
+
+    Parameters
+    ----------
+    adjacency : array_like, shape (n_nodes, n_nodes)
+        Symmetric matrix (see :func:`check_adjacency`; negative weights are allowed).
+
+    Returns
+    -------
+    edge_index : torch.Tensor, shape (2, n_edges)
+        int64 source (row) and target (column) indices of the non-zero off-diagonal entries,
+        in row-major order; a symmetric matrix yields both directions of every edge.
+    edge_weight : torch.Tensor, shape (n_edges,)
+        float32 weights of those entries.
+
+    Raises
+    ------
+    ValueError
+        If the matrix is batched (3-D) or invalid.
+    """
+    adjacency = check_adjacency(adjacency, non_negative=False)
+    if adjacency.ndim != 2:
+        raise ValueError(
+            f"dense_to_edge_index expects one (n_nodes, n_nodes) matrix, got shape "
+            f"{adjacency.shape}; convert each window separately."
+        )
+    off_diagonal = adjacency * ~np.eye(adjacency.shape[0], dtype=bool)
+    rows, columns = np.nonzero(off_diagonal)
+    edge_index = torch.from_numpy(np.stack([rows, columns]).astype(np.int64))
+    edge_weight = torch.from_numpy(off_diagonal[rows, columns].astype(np.float32))
+    return edge_index, edge_weight
+
+
+def _plv(signals):
+    analytic = hilbert(signals, axis=-1)
+    amplitude = np.abs(analytic)
+    phasors = np.divide(analytic, amplitude, out=np.zeros_like(analytic), where=amplitude > 0)
+    return np.abs(_gram(phasors)) / signals.shape[-1]
+
+
+def _correlation(signals, absolute):
+    centred = signals - signals.mean(axis=-1, keepdims=True)
+    norm = np.linalg.norm(centred, axis=-1, keepdims=True)
+    correlation = _gram(np.divide(centred, norm, out=np.zeros_like(centred), where=norm > 0))
+    return np.abs(correlation) if absolute else correlation
+
+
+def _gram(vectors):
+    """``vectors @ vectors^H`` over the last axis, for stacks of matrices."""
+    return vectors @ vectors.conj().swapaxes(-1, -2)
+
+
+def _segment_spectra(signals, segment_length, step, taper, bins):
+    """Tapered FFTs of overlapping sub-segments, shape (n_windows, n_bins, n_nodes, n_segments)."""
+    segments = sliding_window_view(signals, segment_length, axis=-1)[:, :, ::step]
+    segments = (segments - segments.mean(axis=-1, keepdims=True)) * taper
+    return np.fft.rfft(segments, axis=-1)[..., bins].transpose(0, 3, 1, 2)
+
+
+def _coherence(spectra):
+    cross = _gram(spectra)
+    power = np.diagonal(cross, axis1=-2, axis2=-1).real
+    denominator = power[..., :, None] * power[..., None, :]
+    coherence = np.divide(
+        np.abs(cross) ** 2, denominator, out=np.zeros(cross.shape), where=denominator > 0
+    )
+    return coherence.mean(axis=1)
+
+
+def _wpli(spectra, debiased=False):
+    n_nodes = spectra.shape[-2]
+    rows, columns = np.triu_indices(n_nodes, k=1)
+    real, imag = spectra.real, spectra.imag
+    imaginary_cross = imag[..., rows, :] * real[..., columns, :]
+    imaginary_cross -= real[..., rows, :] * imag[..., columns, :]
+    total = imaginary_cross.sum(axis=-1)
+    squares = np.square(imaginary_cross).sum(axis=-1) if debiased else 0.0
+    numerator = np.abs(total) if not debiased else total * total - squares
+    denominator = np.abs(imaginary_cross, out=imaginary_cross).sum(axis=-1)
+    if debiased:
+        denominator = denominator * denominator - squares
+    scale = _gram(np.abs(spectra))[..., rows, columns]
+    wpli = np.divide(
+        numerator,
+        denominator,
+        out=np.zeros(numerator.shape),
+        where=denominator > _WPLI_RELATIVE_TOLERANCE * (scale * scale if debiased else scale),
+    )
+    wpli = np.clip(wpli, 0.0, 1.0).mean(axis=1) if debiased else wpli.mean(axis=1)
+    adjacency = np.zeros((spectra.shape[0], n_nodes, n_nodes))
+    adjacency[:, rows, columns] = wpli
+    adjacency[:, columns, rows] = wpli
+    return adjacency
+
+
+def _design_filter(sfreq, fmin, fmax, n_times):
+    low = fmin is not None and fmin > 0
+    high = fmax is not None
+    if not (low or high):
+        return None
+    if low and high:
+        sos = butter(_FILTER_ORDER, [fmin, fmax], btype="bandpass", fs=sfreq, output="sos")
+    elif low:
+        sos = butter(_FILTER_ORDER, fmin, btype="highpass", fs=sfreq, output="sos")
+    else:
+        sos = butter(_FILTER_ORDER, fmax, btype="lowpass", fs=sfreq, output="sos")
+    if n_times <= _padding(sos):
+        raise ValueError(
+            f"Windows of {n_times} samples are too short for the zero-phase filter, which "
+            f"pads {_padding(sos)} samples on each side; use longer windows."
+        )
+    return sos
+
+
+def _padding(sos):
+    return 3 * (2 * len(sos) + 1)
+
+
+def _plan_segments(n_times, sfreq, fmin, fmax, segment_length):
+    if segment_length is None:
+        segment_length = min(round(sfreq), n_times // 2)
+    else:
+        segment_length = check_integer("segment_length", segment_length, 2, n_times)
+    step = max(1, segment_length // 2)
+    n_segments = (n_times - segment_length) // step + 1 if segment_length >= 2 else 0
+    if n_segments < 2:
+        raise ValueError(
+            f"Windows of {n_times} samples hold {n_segments} segment(s) of {segment_length} "
+            "samples with 50% overlap; wPLI and coherence need at least 2. Use longer windows "
+            "or a shorter segment_length."
+        )
+    frequencies = np.fft.rfftfreq(segment_length, 1 / sfreq)
+    in_band = np.flatnonzero((frequencies >= fmin) & (frequencies < fmax))
+    if in_band.size == 0:
+        raise ValueError(
+            f"No frequency bin of {segment_length}-sample segments (resolution "
+            f"{sfreq / segment_length:g} Hz) lies in [fmin, fmax] = [{fmin:g}, {fmax:g}] Hz; "
+            "widen the band or increase segment_length."
+        )
+    return segment_length, step, n_segments, slice(in_band[0], in_band[-1] + 1)
+
+
+def _check_windows(windows):
+    windows = np.asarray(windows)
+    if windows.dtype.kind not in "iuf":
+        raise TypeError(f"windows must be a real numeric array, got dtype {windows.dtype}.")
+    if windows.ndim != 3:
+        raise ValueError(
+            "windows must have shape (n_windows, n_nodes, n_times), got an array with "
+            f"{windows.ndim} dimension(s) and shape {windows.shape}."
+        )
+    if windows.size == 0:
+        raise ValueError(f"windows is empty, got shape {windows.shape}.")
+    finite = np.isfinite(windows)
+    if not finite.all():
+        index = tuple(int(i) for i in np.argwhere(~finite)[0])
+        raise ValueError(
+            f"windows contains {np.count_nonzero(~finite)} non-finite value(s), "
+            f"first at index {index}."
+        )
+    return windows
+
+
+def _check_band(fmin, fmax, sfreq, method):
+    if method != "correlation" and (fmin is None or fmax is None):
+        raise ValueError(
+            f"method='{method}' needs a frequency band, but got fmin={fmin} and fmax={fmax}."
+        )
+    if fmin is not None:
+        fmin = check_real("fmin", fmin)
+        if fmin < 0:
+            raise ValueError(f"fmin must be non-negative, got fmin={fmin:g}.")
+    if fmax is not None:
+        fmax = check_real("fmax", fmax)
+        nyquist = sfreq / 2
+        if not 0 < fmax < nyquist:
+            raise ValueError(
+                f"fmax must be positive and below the Nyquist frequency sfreq / 2 = "
+                f"{nyquist:g} Hz (sfreq={sfreq:g} Hz), but got fmax={fmax:g}."
+            )
+    if fmin is not None and fmax is not None and fmin >= fmax:
+        raise ValueError(f"fmin must be lower than fmax, but got fmin={fmin:g} and fmax={fmax:g}.")
+    return fmin, fmax

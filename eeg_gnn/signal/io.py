@@ -1,0 +1,233 @@
+"""Read any recording into an ``mne.io.Raw``: the formats MNE reads plus the text formats of public datasets.
+
+Text formats
+    * MSU ``.eea``: one value per line, 16 channels stacked one after another (7,680 samples each), 128 Hz, µV.
+    * University of Michigan ``chNN.inp`` folders: one integer per line per channel file, 100 Hz, arbitrary units.
+    * CSV/TSV: a header row of channel names, one column per channel, one row per sample; the sampling rate
+      must be given.
+
+Signals are returned in volts as MNE expects; amplitudes of unknown scale (the ``.inp`` integers) are taken as
+microvolts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import mne
+import numpy as np
+
+from eeg_gnn.utils.validation import check_option, check_positive
+
+MSU_CHANNELS = ("F7", "F3", "F4", "F8", "T3", "C3", "Cz", "C4", "T4", "T5", "P3", "Pz", "P4", "T6", "O1", "O2")
+MSU_SFREQ = 128.0
+MSU_N_TIMES = 7680
+UMICH_CHANNELS = (
+    "Fp1", "Fp2", "F3", "F4", "C3", "C4", "P3", "P4", "O1", "O2", "SP1", "SP2",
+    "F7", "F8", "T3", "T4", "T5", "T6", "Fz", "Cz", "Pz",
+)
+UMICH_SFREQ = 100.0
+MICROVOLT = 1e-6
+TEXT_UNITS = {"V": 1.0, "mV": 1e-3, "uV": 1e-6, "µV": 1e-6, "nV": 1e-9}
+
+_MNE_READERS = {
+    ".edf": mne.io.read_raw_edf,
+    ".bdf": mne.io.read_raw_bdf,
+    ".gdf": mne.io.read_raw_gdf,
+    ".vhdr": mne.io.read_raw_brainvision,
+    ".set": mne.io.read_raw_eeglab,
+    ".fif": mne.io.read_raw_fif,
+    ".cnt": mne.io.read_raw_cnt,
+}
+FORMATS = {
+    ".edf": "EDF/EDF+", ".bdf": "BDF (BioSemi)", ".gdf": "GDF", ".vhdr": "BrainVision", ".set": "EEGLAB",
+    ".fif": "FIF", ".fif.gz": "FIF", ".cnt": "Neuroscan CNT", ".eea": "MSU text (.eea)",
+    ".inp": "University of Michigan channel files (chNN.inp)", ".csv": "CSV", ".tsv": "TSV", ".txt": "TSV",
+}
+_PLUGIN_READERS: dict[str, Callable[..., mne.io.BaseRaw]] = {}
+
+
+def register_reader(suffix: str, read: Callable[..., mne.io.BaseRaw], description: str) -> None:
+    """Let a dataset plug-in read its container files (``eeg_gnn.data`` registers SEED ``.mat`` and DEAP ``.dat``).
+
+    Parameters
+    ----------
+    suffix : str
+        The file extension, lower case with its dot.
+    read : callable
+        ``read(path, *, key=None, trial=None) -> mne.io.BaseRaw``, the signals in volts.
+    description : str
+        The format's name in messages and in ``info``.
+    """
+    FORMATS[suffix] = description
+    _PLUGIN_READERS[suffix] = read
+
+
+def recording_format(path: str | Path) -> str:
+    """Name the format of a recording from its path (a ``chNN.inp`` folder counts as one recording)."""
+    return FORMATS[_suffix(Path(path))]
+
+
+def _suffix(path: Path) -> str:
+    if path.is_dir():
+        if any(path.glob("ch[0-9][0-9].inp")):
+            return ".inp"
+        raise ValueError(
+            f"{path} is a folder without chNN.inp channel files; give the path of one recording file instead."
+        )
+    name = path.name.lower()
+    if name.endswith(".fif.gz"):
+        return ".fif.gz"
+    suffix = path.suffix.lower()
+    for part, header in ((".eeg", ".vhdr"), (".vmrk", ".vhdr"), (".fdt", ".set")):
+        if suffix == part and path.with_suffix(header).exists():
+            raise ValueError(f"{path} is part of a recording whose header is {path.with_suffix(header)}; read that.")
+    if suffix not in FORMATS:
+        known = ", ".join(sorted(FORMATS))
+        raise ValueError(f"Unknown recording format {suffix or '(no extension)'!r} for {path}. Known: {known}.")
+    return suffix
+
+
+def read_recording(
+    path: str | Path,
+    *,
+    sfreq: float | None = None,
+    unit: str = "uV",
+    ch_names: Sequence[str] | None = None,
+    key: str | None = None,
+    trial: int | None = None,
+) -> mne.io.BaseRaw:
+    """Read a recording in any supported format, with its data loaded.
+
+    Parameters
+    ----------
+    path : str | Path
+        A recording file, or a folder of ``chNN.inp`` channel files.
+    sfreq : float, optional
+        Sampling rate in Hz; required for CSV/TSV, which do not store it; ignored otherwise.
+    unit : 'V' | 'mV' | 'uV' | 'nV'
+        Unit of the values in a CSV/TSV file.
+    ch_names : list of str, optional
+        Channel names for a CSV/TSV file without a header row.
+    key : str, optional
+        For a SEED ``.mat`` file: the variable holding one clip (e.g. ``'ww_eeg1'``).
+    trial : int, optional
+        For a DEAP ``.dat`` file: the trial index (0-39).
+
+    Returns
+    -------
+    mne.io.BaseRaw
+        Preloaded, in volts; ``raw.filenames`` names the source.
+
+    Raises
+    ------
+    FileNotFoundError
+        The path does not exist.
+    ValueError
+        Unknown extension, unreadable or truncated file, or samples that are NaN or infinite.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"No recording at {path}.")
+    suffix = _suffix(path)
+    try:
+        if suffix == ".eea":
+            raw = _read_msu_eea(path)
+        elif suffix == ".inp":
+            raw = _read_umich_inp(path)
+        elif suffix in _PLUGIN_READERS:
+            raw = _PLUGIN_READERS[suffix](path, key=key, trial=trial)
+        elif suffix in (".csv", ".tsv", ".txt"):
+            raw = _read_text_table(path, sfreq=sfreq, unit=unit, ch_names=ch_names)
+        else:
+            reader = _MNE_READERS[".fif" if suffix == ".fif.gz" else suffix]
+            raw = reader(path, preload=True, verbose="error")
+            if len(raw.filenames) == 1:
+                # messages name the file the user gave (.vhdr, .set), not the data part MNE lists (.eeg, .fdt)
+                raw._filenames = [path]
+    except (ValueError, OSError, RuntimeError, KeyError, IndexError, TypeError) as exc:
+        if isinstance(exc, (ValueError, FileNotFoundError)) and str(path) in str(exc):
+            raise
+        raise ValueError(f"Could not read {path} as {FORMATS[suffix]}: {exc}") from exc
+    check_finite(raw, path)
+    return raw
+
+
+def check_finite(raw: mne.io.BaseRaw, source: str | Path) -> None:
+    """Raise a ValueError naming the channels that hold NaN or infinite samples."""
+    finite = np.isfinite(raw.get_data())
+    if not finite.all():
+        bad = [raw.ch_names[i] for i in np.flatnonzero(~finite.all(axis=1))]
+        raise ValueError(f"{source} has NaN or infinite samples in channels {', '.join(bad)}.")
+
+
+def _read_msu_eea(path: Path) -> mne.io.RawArray:
+    values = _load_column(path)
+    n_channels = len(MSU_CHANNELS)
+    if values.size != n_channels * MSU_N_TIMES:
+        raise ValueError(
+            f"{path} holds {values.size} values; an MSU .eea file holds {n_channels} channels x {MSU_N_TIMES} "
+            f"samples = {n_channels * MSU_N_TIMES}. The file may be truncated: download it again."
+        )
+    data = values.reshape(n_channels, MSU_N_TIMES) * MICROVOLT
+    info = mne.create_info(list(MSU_CHANNELS), MSU_SFREQ, ch_types="eeg")
+    return _raw_array(data, info, path)
+
+
+def _read_umich_inp(path: Path) -> mne.io.RawArray:
+    folder = path if path.is_dir() else path.parent
+    files = sorted(folder.glob("ch[0-9][0-9].inp"))
+    columns, names, types = [], [], []
+    for file in files:
+        number = int(re.search(r"\d+", file.name).group())
+        columns.append(_load_column(file))
+        documented = number <= len(UMICH_CHANNELS)
+        names.append(UMICH_CHANNELS[number - 1] if documented else file.stem)
+        types.append("eeg" if documented and not UMICH_CHANNELS[number - 1].startswith("SP") else "misc")
+    lengths = {column.size for column in columns}
+    if len(lengths) != 1:
+        sizes = ", ".join(f"{f.name}: {c.size}" for f, c in zip(files, columns, strict=True))
+        raise ValueError(f"The channel files in {folder} differ in length ({sizes}); some are truncated.")
+    info = mne.create_info(names, UMICH_SFREQ, ch_types=types)
+    return _raw_array(np.vstack(columns) * MICROVOLT, info, folder)
+
+
+def _read_text_table(
+    path: Path, *, sfreq: float | None, unit: str, ch_names: Sequence[str] | None
+) -> mne.io.RawArray:
+    if sfreq is None:
+        raise ValueError(f"{path} does not store its sampling rate: pass sfreq=<Hz> (on the CLI: --sfreq).")
+    sfreq = check_positive("sfreq", sfreq)
+    check_option("unit", unit, TEXT_UNITS)
+    delimiter = "," if path.suffix.lower() == ".csv" else "\t"
+    with path.open() as stream:
+        first = stream.readline().rstrip("\r\n").split(delimiter)
+    has_header = ch_names is None
+    if has_header:
+        ch_names = [name.strip() for name in first]
+    data = np.loadtxt(path, delimiter=delimiter, skiprows=1 if has_header else 0, ndmin=2).T
+    if data.shape[0] != len(ch_names):
+        raise ValueError(f"{path} has {data.shape[0]} columns but {len(ch_names)} channel names.")
+    info = mne.create_info(list(ch_names), sfreq, ch_types="eeg")
+    return _raw_array(data * TEXT_UNITS[unit], info, path)
+
+
+def _load_column(path: Path) -> np.ndarray:
+    try:
+        return np.loadtxt(path, dtype=float, ndmin=1)
+    except ValueError as exc:
+        raise ValueError(f"{path} is not a column of numbers: {exc}") from exc
+
+
+def _raw_array(data: np.ndarray, info: mne.Info, source: Path) -> mne.io.RawArray:
+    raw = mne.io.RawArray(data, info, verbose="error")
+    raw._filenames = [source]
+    return raw
+
+
+def source_of(raw: mne.io.BaseRaw) -> str:
+    """The file a Raw was read from, for messages."""
+    filenames = [f for f in (getattr(raw, "filenames", None) or ()) if f]
+    return str(filenames[0]) if filenames else "the recording"

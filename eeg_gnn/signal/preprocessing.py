@@ -1,0 +1,283 @@
+"""From a Raw to clean windows on the nodes of a montage, as declarative steps saved with every result.
+
+The steps always run in this order: pick the montage's nodes (drop the rest, report why), reject recordings with
+flat nodes, band-pass, notch, resample, re-reference, cut fixed-length windows, reject windows by amplitude.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import mne
+import numpy as np
+
+from eeg_gnn.signal.io import check_finite, source_of
+from eeg_gnn.signal.montage import ChannelMatch, match_channels
+from eeg_gnn.utils.validation import check_option, check_positive
+
+REFERENCES = ("average", "as-recorded")
+FLAT_STD_VOLTS = 1e-13
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """Parameters of every preprocessing step; ``to_dict()`` is what results save.
+
+    Parameters
+    ----------
+    l_freq, h_freq : float | None
+        Band-pass edges in Hz (None skips that edge).
+    notch : float | None
+        Mains frequency in Hz to remove with its harmonics below Nyquist (None: no notch).
+    resample_sfreq : float | None
+        Common sampling rate in Hz (None keeps the recording's own).
+    reference : 'average' | 'as-recorded'
+    window_s : float
+        Window length in seconds.
+    overlap : float
+        Fraction of a window shared with the next one, in [0, 1).
+    reject_uv : float | None
+        Drop windows whose peak-to-peak amplitude on any node exceeds this many microvolts.
+    flat_uv : float
+        Drop windows in which any node varies by less than this many microvolts peak to peak.
+    """
+
+    l_freq: float | None = 1.0
+    h_freq: float | None = 45.0
+    notch: float | None = None
+    resample_sfreq: float | None = None
+    reference: str = "average"
+    window_s: float = 4.0
+    overlap: float = 0.0
+    reject_uv: float | None = None
+    flat_uv: float = 0.01
+
+    def __post_init__(self) -> None:
+        check_option("reference", self.reference, REFERENCES)
+        check_positive("window_s", self.window_s)
+        if not 0 <= self.overlap < 1:
+            raise ValueError(f"'overlap' must be in [0, 1), got {self.overlap!r}.")
+        for name in ("l_freq", "h_freq", "notch", "resample_sfreq", "reject_uv"):
+            if getattr(self, name) is not None:
+                check_positive(name, getattr(self, name))
+        if self.l_freq and self.h_freq and self.l_freq >= self.h_freq:
+            raise ValueError(f"'l_freq' ({self.l_freq} Hz) must be below 'h_freq' ({self.h_freq} Hz).")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def steps(self) -> list[dict]:
+        """The steps this configuration runs, in order, with their parameters."""
+        steps = [{"step": "pick_nodes"}, {"step": "reject_flat_nodes"}]
+        if self.l_freq or self.h_freq:
+            steps.append({"step": "bandpass", "l_freq": self.l_freq, "h_freq": self.h_freq})
+        if self.notch:
+            steps.append({"step": "notch", "freq": self.notch})
+        if self.resample_sfreq:
+            steps.append({"step": "resample", "sfreq": self.resample_sfreq})
+        steps.append({"step": "reference", "reference": self.reference})
+        steps.append({"step": "windows", "window_s": self.window_s, "overlap": self.overlap})
+        steps.append({"step": "reject_windows", "reject_uv": self.reject_uv, "flat_uv": self.flat_uv})
+        return steps
+
+
+@dataclass
+class Windows:
+    """Windows of one recording.
+
+    Attributes
+    ----------
+    data : ndarray, shape (n_windows, n_nodes, n_times)
+        Signals in volts.
+    sfreq : float
+    node_names : list of str, length n_nodes
+    onsets : ndarray, shape (n_windows,)
+        Start of each window in seconds from the start of the recording.
+    match : ChannelMatch
+        Which channels became nodes and which were dropped, with reasons.
+    n_rejected : int
+        Windows dropped for amplitude.
+    """
+
+    data: np.ndarray
+    sfreq: float
+    node_names: list[str]
+    onsets: np.ndarray
+    match: ChannelMatch
+    n_rejected: int = 0
+
+    @property
+    def n_windows(self) -> int:
+        return self.data.shape[0]
+
+
+def pick_nodes(
+    raw: mne.io.BaseRaw, nodes: str | Sequence[str] = "10-20", *, on_missing: str = "raise"
+) -> tuple[mne.io.BaseRaw, ChannelMatch]:
+    """Keep only the channels that are nodes, renamed to canonical names and in node order.
+
+    Returns
+    -------
+    raw : mne.io.BaseRaw
+        A copy with n_nodes EEG channels.
+    match : ChannelMatch
+    """
+    source = source_of(raw)
+    match = match_channels(raw.ch_names, nodes, on_missing=on_missing, ch_types=raw.get_channel_types(),
+                           source=source)
+    if match.n_nodes == 0:
+        raise ValueError(f"{source} has none of the requested electrodes; its channels are {raw.ch_names}.")
+    picked = raw.copy().pick(match.ch_names)
+    picked.rename_channels(dict(zip(match.ch_names, match.node_names, strict=True)))
+    picked.set_channel_types(dict.fromkeys(match.node_names, "eeg"), on_unit_change="ignore")
+    picked.reorder_channels(match.node_names)
+    return picked, match
+
+
+def check_not_flat(raw: mne.io.BaseRaw) -> None:
+    """Raise a ValueError naming nodes whose whole signal is constant."""
+    flat = np.std(raw.get_data(), axis=1) < FLAT_STD_VOLTS
+    if flat.any():
+        names = [raw.ch_names[i] for i in np.flatnonzero(flat)]
+        raise ValueError(
+            f"{source_of(raw)} has flat (constant) channels: {', '.join(names)}. Exclude these electrodes "
+            "(choose other nodes) or exclude the recording."
+        )
+
+
+def make_windows(data: np.ndarray, sfreq: float, window_s: float, overlap: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Cut a continuous signal into fixed-length windows (views, no copy).
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_nodes, n_times_total)
+    sfreq : float
+    window_s : float
+    overlap : float
+
+    Returns
+    -------
+    windows : ndarray, shape (n_windows, n_nodes, n_times)
+    onsets : ndarray, shape (n_windows,)
+        Seconds.
+    """
+    n_times = int(round(window_s * sfreq))
+    step = max(1, int(round(n_times * (1 - overlap))))
+    if data.shape[1] < n_times:
+        raise ValueError(
+            f"The recording lasts {data.shape[1] / sfreq:.2f} s, shorter than one window of {window_s} s."
+        )
+    view = np.lib.stride_tricks.sliding_window_view(data, n_times, axis=1)[:, ::step]
+    starts = np.arange(view.shape[1]) * step
+    return np.transpose(view, (1, 0, 2)), starts / sfreq
+
+
+def preprocess(
+    raw: mne.io.BaseRaw | mne.BaseEpochs,
+    config: Preprocessing,
+    nodes: str | Sequence[str] = "10-20",
+    *,
+    on_missing: str = "raise",
+) -> Windows:
+    """Run every step of ``config`` on a recording.
+
+    Parameters
+    ----------
+    raw : mne.io.BaseRaw | mne.Epochs
+        A preloaded recording (see :func:`eeg_gnn.signal.io.read_recording`), or epochs already cut: each epoch is
+        then one window (see :func:`preprocess_epochs`).
+    config : Preprocessing
+    nodes : str | list of str
+        Node set or electrode names, in node order.
+    on_missing : 'raise' | 'warn' | 'ignore'
+        What to do about requested electrodes the recording lacks.
+
+    Returns
+    -------
+    Windows
+    """
+    if isinstance(raw, mne.BaseEpochs):
+        return preprocess_epochs(raw, config, nodes, on_missing=on_missing)
+    source = source_of(raw)
+    raw, match = pick_nodes(raw, nodes, on_missing=on_missing)
+    check_finite(raw, source)  # a NaN would spread through the filters and every window would be dropped silently
+    check_not_flat(raw)
+    sfreq = raw.info["sfreq"]
+    target_sfreq = config.resample_sfreq or sfreq
+    for name, edge in (("h_freq", config.h_freq), ("notch", config.notch)):
+        if edge is not None and edge >= min(sfreq, target_sfreq) / 2:
+            raise ValueError(
+                f"{source} is sampled at {sfreq:g} Hz (working rate {target_sfreq:g} Hz): its Nyquist frequency "
+                f"{min(sfreq, target_sfreq) / 2:g} Hz is too low for {name}={edge:g} Hz. Lower {name} or the bands."
+            )
+    if config.l_freq or config.h_freq:
+        raw.filter(config.l_freq, config.h_freq, verbose="error")
+    if config.notch:
+        harmonics = np.arange(config.notch, sfreq / 2, config.notch)
+        raw.notch_filter(harmonics, verbose="error")
+    if config.resample_sfreq and config.resample_sfreq != sfreq:
+        raw.resample(config.resample_sfreq, verbose="error")
+    if config.reference == "average":
+        raw.set_eeg_reference("average", projection=False, verbose="error")
+    data = raw.get_data()
+    try:
+        windows, onsets = make_windows(data, raw.info["sfreq"], config.window_s, config.overlap)
+    except ValueError as exc:
+        raise ValueError(f"{source}: {exc}") from exc
+    peak_to_peak = np.ptp(windows, axis=2)
+    keep = np.all(peak_to_peak >= config.flat_uv * 1e-6, axis=1)
+    if config.reject_uv is not None:
+        keep &= np.all(peak_to_peak <= config.reject_uv * 1e-6, axis=1)
+    return Windows(
+        data=np.ascontiguousarray(windows[keep]),
+        sfreq=float(raw.info["sfreq"]),
+        node_names=list(match.node_names),
+        onsets=onsets[keep],
+        match=match,
+        n_rejected=int((~keep).sum()),
+    )
+
+
+def preprocess_epochs(
+    epochs: mne.BaseEpochs,
+    config: Preprocessing,
+    nodes: str | Sequence[str] = "10-20",
+    *,
+    on_missing: str = "raise",
+) -> Windows:
+    """Epochs as windows: node picking, resampling, reference and amplitude rejection of ``config``.
+
+    Each epoch is one window, so ``window_s`` and ``overlap`` are not used; nor is the band-pass or notch
+    filter (filtering short epochs distorts their edges: filter the continuous recording before epoching).
+
+    Parameters
+    ----------
+    epochs : mne.Epochs
+    config : Preprocessing
+    nodes : str | list of str
+    on_missing : 'raise' | 'warn' | 'ignore'
+
+    Returns
+    -------
+    Windows
+        ``onsets`` are the epochs' starts in seconds: event sample / sfreq + ``tmin``.
+    """
+    epochs = epochs.copy().load_data()
+    picked, match = pick_nodes(epochs, nodes, on_missing=on_missing)
+    sfreq = picked.info["sfreq"]
+    if config.resample_sfreq and config.resample_sfreq != sfreq:
+        picked.resample(config.resample_sfreq, verbose="error")
+    if config.reference == "average":
+        picked.set_eeg_reference("average", projection=False, verbose="error")
+    data = picked.get_data(copy=True)
+    if not np.isfinite(data).all():
+        raise ValueError(f"{source_of(epochs)} has NaN or infinite samples.")
+    peak_to_peak = np.ptp(data, axis=2)
+    keep = np.all(peak_to_peak >= config.flat_uv * 1e-6, axis=1)
+    if config.reject_uv is not None:
+        keep &= np.all(peak_to_peak <= config.reject_uv * 1e-6, axis=1)
+    onsets = picked.events[:, 0] / picked.info["sfreq"] + picked.tmin
+    return Windows(data=np.ascontiguousarray(data[keep]), sfreq=float(picked.info["sfreq"]),
+                   node_names=list(match.node_names), onsets=np.asarray(onsets, dtype=float)[keep], match=match,
+                   n_rejected=int((~keep).sum()))
