@@ -71,9 +71,8 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
         self.seed = seed
         self.device = device
 
-    def _graphs(self, X: np.ndarray, *, reset: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Split ``X`` into node features (n, n_nodes, n_features) and the adjacency it is used with."""
-        X = validate_data(self, X, reset=reset, allow_nd=True, dtype=np.float64, ensure_min_samples=1)
+    def _graphs(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Split validated ``X`` into node features (n, n_nodes, n_features) and the adjacency it is used with."""
         if isinstance(self.adjacency, str):
             check_option("adjacency", self.adjacency, (FROM_X,))
             if X.ndim != 3 or X.shape[2] <= X.shape[1]:
@@ -120,9 +119,9 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
         from eeg_gnn.models.training import standardise, train_graph_model
 
         check_option("model", self.model, MODELS)
-        features, adjacency = self._graphs(X, reset=True)
-        y = np.asarray(y)
+        X, y = validate_data(self, X, y, reset=True, allow_nd=True, dtype=np.float64)
         check_classification_targets(y)
+        features, adjacency = self._graphs(X)
         self.classes_, labels = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(f"GraphClassifier needs at least two classes, got {self.classes_.tolist()}.")
@@ -161,7 +160,8 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
         from eeg_gnn.models.training import apply_standardisation, predict_proba
 
         check_is_fitted(self, "module_")
-        features, adjacency = self._graphs(X, reset=False)
+        X = validate_data(self, X, reset=False, allow_nd=True, dtype=np.float64)
+        features, adjacency = self._graphs(X)
         if self.feature_mean_ is not None:
             features = apply_standardisation(features, self.feature_mean_, self.feature_std_)
         return predict_proba(self.module_, features.astype(np.float32), adjacency, device=self.device)

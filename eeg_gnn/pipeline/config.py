@@ -259,7 +259,11 @@ class TrainConfig:
     @classmethod
     def from_toml(cls, path: str | Path, **overrides: Any) -> TrainConfig:
         """A config from an experiment file, with ``overrides`` (e.g. command-line flags) taking precedence."""
-        return cls(**{**read_experiment_file(path), **overrides})
+        values = {**read_experiment_file(path), **overrides}
+        try:
+            return cls(**values)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from exc
 
     @property
     def out_path(self) -> Path:
@@ -299,6 +303,9 @@ def _checked_values(values: dict, source: str) -> dict:
     return checked
 
 
+_TYPE_NAMES = {int: "a whole number", float: "a number", str: "a text string"}
+
+
 def _coerce(name: str, value: Any, hint: Any, source: str) -> Any:
     """``value`` as the type of setting ``name``, or a ValueError naming the setting, the source and the type."""
     members = get_args(hint) if get_origin(hint) in (Union, UnionType) else (hint,)
@@ -325,7 +332,7 @@ def _coerce(name: str, value: Any, hint: Any, source: str) -> Any:
     if origin is int and isinstance(value, float) and value.is_integer():
         return int(value)
     if not isinstance(value, origin) or isinstance(value, bool) and origin is not bool:
-        allowed = f"{'none or ' if optional else ''}a {origin.__name__}"
+        allowed = f"{'none or ' if optional else ''}{_TYPE_NAMES.get(origin, origin.__name__)}"
         raise ValueError(f"Setting {name!r} in {source} must be {allowed}, got {value!r} "
                          f"({type(value).__name__}).")
     return value

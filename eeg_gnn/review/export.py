@@ -189,11 +189,10 @@ def _write_files(items: list[tuple[Path, str]], overwrite: bool) -> None:
     try:
         for path, text in items:
             path.parent.mkdir(parents=True, exist_ok=True)
-            temps.append(temporary_path(path))
-            _write_new_text(temps[-1], text)
+            temps.append(_write_temp(path, text))
         for (path, _), temp in zip(items, temps):
             existed = path.exists()
-            commit(temp, path, overwrite=overwrite)
+            _commit(temp, path, overwrite)
             if not existed:
                 created.append(path)
     except BaseException:
@@ -207,11 +206,18 @@ def _write_files(items: list[tuple[Path, str]], overwrite: bool) -> None:
         fsync_dir(folder)
 
 
-def _write_new_text(temp: Path, text: str) -> None:
+def _write_temp(path: Path, text: str) -> Path:
+    """Write ``text`` to a new hidden file beside ``path`` and return that file."""
+    temp = temporary_path(path)
     with open(temp, "x", encoding="utf-8", newline="\n") as handle:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
+    return temp
+
+
+def _commit(temp: Path, path: Path, overwrite: bool) -> None:
+    commit(temp, path, overwrite=overwrite)
 
 
 def write_node(
