@@ -60,3 +60,33 @@ def test_readme_run_cv_example_runs(eegmat_dir, tmp_path, monkeypatch, capsys):
     assert run.path.parent == tmp_path / "runs"
     assert eeg_gnn.TrainConfig.from_dict(run.config.to_dict()) == run.config
     assert "[graph]" in out and 'graph = "plv"' in out
+
+
+@pytest.mark.slow
+def test_a_runs_config_toml_reruns_it_exactly(eegmat_dir, tmp_path):
+    from eeg_gnn.pipeline.experiment import run_cv
+
+    folder = tmp_path / "eegmat"
+    folder.mkdir()
+    for path in sorted(eegmat_dir.glob("Subject0[0-3]_[12].edf")):
+        (folder / path.name).symlink_to(path)
+    config = eeg_gnn.TrainConfig(task="workload", data_dir=str(folder), folds=2, epochs=2, n_boot=20,
+                                 out=str(tmp_path / "runs"), progress=False)
+    first = run_cv(config)
+    again = run_cv(eeg_gnn.TrainConfig.from_toml(first.run_dir / "config.toml"))
+    assert again.run_dir != first.run_dir
+    for name in ("model", "baseline"):
+        assert again.results[name] == first.results[name]
+
+
+def test_console_script_lists_every_command(capsys):
+    from eeg_gnn.cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in ("train", "evaluate", "info", "datasets", "fetch"):
+        assert command in out
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    assert "usage: eeg-gnn train" in capsys.readouterr().out
