@@ -347,3 +347,34 @@ def test_confusion_matrix_figure_validation():
         confusion_matrix_figure(np.eye(3), ["a", "b"])
     with pytest.raises(ValueError, match=r"shape \(2, 3\)"):
         confusion_matrix_figure(np.ones((2, 3)), ["a", "b"])
+
+
+# ------------------------------------------------------------------ given predictions (decision thresholds)
+
+
+def test_pred_overrides_argmax_for_threshold_metrics_not_auc():
+    y = np.array([0, 0, 1, 1])
+    proba = np.column_stack([1 - np.array([0.1, 0.3, 0.35, 0.9]), [0.1, 0.3, 0.35, 0.9]])
+    at_half = classification_metrics(y, proba)
+    at_third = classification_metrics(y, proba, pred=(proba[:, 1] >= 0.32).astype(int))
+    assert at_half["balanced_accuracy"] == 0.75
+    assert at_third["balanced_accuracy"] == 1.0
+    assert at_third["confusion_matrix"] == [[2, 0], [0, 2]]
+    assert at_third["roc_auc"] == at_half["roc_auc"] == 1.0
+
+
+def test_bootstrap_with_pred_equals_bootstrap_of_the_matching_proba():
+    y, proba, clusters = make_clustered(12, 240, seed=3)
+    pred = (proba[:, 1] >= 0.3).astype(int)
+    shifted = one_hot_proba(pred)
+    with_pred = bootstrap_ci(y, proba, clusters, ["balanced_accuracy", "f1"], n_boot=200, seed=1, pred=pred)
+    assert with_pred == bootstrap_ci(y, shifted, clusters, ["balanced_accuracy", "f1"], n_boot=200, seed=1)
+    assert summarize(y, proba, clusters, n_boot=50, pred=pred)["balanced_accuracy"] == pytest.approx(
+        balanced_accuracy_score(y, pred))
+
+
+@pytest.mark.parametrize("pred, match", [(np.zeros(3, int), r"shape \(4,\)"), (np.array([0, 1, 2, 0]), "0..1"),
+                                         (np.array([0.0, 1, 0, 1]), "integer")])
+def test_pred_validation(pred, match):
+    with pytest.raises(ValueError, match=match):
+        classification_metrics(np.array([0, 1, 0, 1]), one_hot_proba([0, 1, 0, 1]), pred=pred)

@@ -171,6 +171,22 @@ def _check_labels(y_true: Any, n_samples: int, n_classes: int) -> np.ndarray:
     return y
 
 
+def _check_pred(pred: Any, proba: np.ndarray) -> np.ndarray:
+    """Predicted classes, shape (n_samples,): ``pred`` checked against ``proba``, or its argmax when None."""
+    if pred is None:
+        return proba.argmax(axis=1)
+    out = np.asarray(pred)
+    if out.shape != (proba.shape[0],):
+        raise ValueError(f"pred must have shape ({proba.shape[0]},) like proba's rows, got {out.shape}")
+    if not (out.dtype == bool or np.issubdtype(out.dtype, np.integer)):
+        raise ValueError(f"pred must hold integer class labels, got dtype {out.dtype}")
+    out = out.astype(np.int64)
+    bad = (out < 0) | (out >= proba.shape[1])
+    if bad.any():
+        raise ValueError(f"pred must hold classes 0..{proba.shape[1] - 1}, got {int(out[bad][0])}")
+    return out
+
+
 def _check_groups(groups: Any, n_samples: int, name: str = "groups") -> np.ndarray:
     """Validate a 1-D array of group ids of length ``n_samples``."""
     g = np.asarray(groups)
@@ -215,7 +231,7 @@ def _group_id_to_py(g: Any) -> Any:
 
 
 def classification_metrics(
-    y_true: Any, proba: Any, *, classes: Sequence[Any] | None = None
+    y_true: Any, proba: Any, *, classes: Sequence[Any] | None = None, pred: Any = None
 ) -> dict[str, Any]:
     """Window- (or subject-) level classification metrics.
 
@@ -225,10 +241,13 @@ def classification_metrics(
         True labels in ``0 .. n_classes - 1``.
     proba : array-like of float, shape (n_samples, n_classes)
         Predicted class probabilities; rows must sum to 1 (tolerance 1e-4).
-        The prediction is ``proba.argmax(axis=1)``.
+        The prediction is ``proba.argmax(axis=1)`` unless ``pred`` is given.
     classes : sequence, length n_classes, optional
         Human-readable class names, stored (as strings) under ``"classes"``.
         Defaults to ``[0, 1, ..., n_classes - 1]``.
+    pred : array-like of int, shape (n_samples,), optional
+        Predicted classes, e.g. ``proba[:, 1] >= threshold`` for a decision threshold
+        chosen on training subjects; the threshold metrics (all but ROC AUC) use it.
 
     Returns
     -------
@@ -277,7 +296,7 @@ def classification_metrics(
                 f"classes has {len(class_names)} names but proba has {k} columns: {class_names}"
             )
     labels = list(range(k))
-    pred = p.argmax(axis=1)
+    pred = _check_pred(pred, p)
 
     cm = _sk_confusion_matrix(y, pred, labels=labels)
     support = cm.sum(axis=1)
@@ -409,11 +428,11 @@ class _ClusterStats:
     one sample-weighted :func:`sklearn.metrics.roc_auc_score` call per resample.
     """
 
-    def __init__(self, y: np.ndarray, p: np.ndarray, codes: np.ndarray, n_clusters: int):
+    def __init__(self, y: np.ndarray, p: np.ndarray, codes: np.ndarray, n_clusters: int, pred: Any = None):
         _, k = p.shape
         self.n_classes = k
         self.y, self.p, self.codes = y, p, codes
-        pred = p.argmax(axis=1)
+        pred = _check_pred(pred, p)
         cm = np.zeros((n_clusters, k, k))
         np.add.at(cm, (codes, y, pred), 1.0)
         self.cm = cm  # (n_clusters, k, k)
@@ -521,6 +540,7 @@ def bootstrap_ci(
     n_boot: int = 1000,
     level: float = 0.95,
     seed: int | None = 0,
+    pred: Any = None,
 ) -> dict[str, list[float] | None]:
     """Percentile confidence intervals from a cluster (subject-level) bootstrap.
 
@@ -545,6 +565,8 @@ def bootstrap_ci(
         Confidence level, in (0, 1).
     seed : int or None, default 0
         Seed for :func:`numpy.random.default_rng`; same seed, same interval.
+    pred : array-like of int, shape (n_samples,), optional
+        Predicted classes for the threshold metrics (default ``proba.argmax(axis=1)``).
 
     Returns
     -------
@@ -575,7 +597,7 @@ def bootstrap_ci(
 
     _, codes, _ = _factorize(g)
     n_clusters = int(codes.max()) + 1
-    stats = _ClusterStats(y, p, codes, n_clusters)
+    stats = _ClusterStats(y, p, codes, n_clusters, pred=pred)
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, n_clusters, size=(int(n_boot), n_clusters))
     w = np.zeros((int(n_boot), n_clusters))
@@ -601,7 +623,7 @@ def bootstrap_ci(
 
 
 def summarize(
-    y_true: Any, proba: Any, clusters: Any, *, n_boot: int = 1000, seed: int | None = 0
+    y_true: Any, proba: Any, clusters: Any, *, n_boot: int = 1000, seed: int | None = 0, pred: Any = None
 ) -> dict[str, Any]:
     """Point metrics plus cluster-bootstrap 95 % confidence intervals.
 
@@ -617,6 +639,8 @@ def summarize(
         Number of bootstrap resamples.
     seed : int or None, default 0
         Bootstrap seed.
+    pred : array-like of int, shape (n_samples,), optional
+        Predicted classes for the threshold metrics (default ``proba.argmax(axis=1)``).
 
     Returns
     -------
@@ -625,10 +649,10 @@ def summarize(
         :func:`bootstrap_ci` at level 0.95 (dict metric -> [low, high] or None),
         and ``"n_clusters"``.
     """
-    out = classification_metrics(y_true, proba)
+    out = classification_metrics(y_true, proba, pred=pred)
     g = _check_groups(clusters, out["n"], name="clusters")
     out["n_clusters"] = int(_factorize(g)[0].size)
-    out["ci95"] = bootstrap_ci(y_true, proba, clusters, n_boot=n_boot, level=0.95, seed=seed)
+    out["ci95"] = bootstrap_ci(y_true, proba, clusters, n_boot=n_boot, level=0.95, seed=seed, pred=pred)
     return out
 
 
