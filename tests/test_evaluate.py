@@ -10,7 +10,9 @@ from pathlib import Path
 import mne
 import numpy as np
 import pytest
+import torch
 
+from eeg_gnn.models.training import baseline_path
 from eeg_gnn.pipeline.config import TrainConfig
 from eeg_gnn.pipeline.experiment import INCOMPLETE, run_cv
 from eeg_gnn.pipeline.runs import load_run, recompute_results
@@ -18,6 +20,7 @@ from eeg_gnn.review.export import read_edge, read_node
 from eeg_gnn.signal.montage import node_sets, positions
 
 from .conftest import N_PER_CLASS, run_script
+from .test_run_safety import MARKER_NAME, Payload
 
 NODES = node_sets()["10-20"]
 
@@ -205,3 +208,26 @@ def test_real_seizure_recording_within_patient_and_not_applied_to_itself(umich_d
     assert "within-patient" in result.summary()
     code, _, err = _evaluate_cli([str(result.run_dir), "--data-dir", str(umich_dir), "--quiet"], capsys)
     assert code == 2 and "not by subject" in err
+
+
+def test_evaluate_refuses_a_run_with_a_planted_pickle_in_one_line(run_copy, tmp_path, capsys):
+    marker = tmp_path / MARKER_NAME
+    checkpoint = run_copy / "checkpoints" / "fold_0.pt"
+    torch.save({"state_dict": Payload(marker), "model": "cheb"}, checkpoint)
+    code, _, err = _evaluate_cli([str(run_copy), "--data-dir", str(_cohort_of(run_copy)), "--quiet"], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and "Refusing to load" in err and "fold_0.pt" in err
+    assert not marker.exists()
+
+
+def test_evaluate_refuses_an_old_pickled_baseline(run_copy, capsys):
+    checkpoint = run_copy / "checkpoints" / "fold_1.pt"
+    baseline = baseline_path(checkpoint)
+    baseline.rename(checkpoint.with_name("fold_1_baseline.joblib"))
+    code, _, err = _evaluate_cli([str(run_copy), "--data-dir", str(_cohort_of(run_copy)), "--quiet"], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert "fold_1_baseline.joblib" in err and "pickle" in err
+
+
+def _cohort_of(run_dir):
+    return json.loads((run_dir / "config.json").read_text())["dataset"]["root"]

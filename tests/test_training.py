@@ -36,7 +36,7 @@ def test_run_cv_learns_planted_difference_and_saves_everything(cohort, tmp_path)
     for name in ("config.json", "folds.csv", "predictions.csv", "results.json"):
         assert (run_dir / name).is_file(), name
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == sorted(
-        [f"fold_{i}.pt" for i in range(4)] + [f"fold_{i}_baseline.joblib" for i in range(4)])
+        [f"fold_{i}.pt" for i in range(4)] + [f"fold_{i}_baseline.skops" for i in range(4)])
     events = list((run_dir / "tensorboard").rglob("events.out.tfevents.*"))
     assert len(events) >= 5
 

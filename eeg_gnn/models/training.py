@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import joblib
 import numpy as np
 import torch
 from sklearn.metrics import balanced_accuracy_score
@@ -27,6 +26,7 @@ from eeg_gnn.models.classifiers import (
     make_baseline,
     make_batch,
 )
+from eeg_gnn.models.persistence import save_checkpoint, save_estimator
 
 
 class TrainingSettings(Protocol):
@@ -196,8 +196,9 @@ def train_graph_model(config: TrainingSettings, n_classes: int, train: tuple, va
 
 
 def baseline_path(checkpoint: Path) -> Path:
-    """Where the fitted baseline pipeline of a fold is saved, beside the graph model's checkpoint."""
-    return checkpoint.with_name(checkpoint.stem + "_baseline.joblib")
+    """Where the fitted baseline pipeline of a fold is saved (skops, not a pickle), beside the graph model's
+    checkpoint."""
+    return checkpoint.with_name(checkpoint.stem + "_baseline.skops")
 
 
 def run_fold(config: TrainingSettings, samples: Samples, fold: Fold, n_classes: int, *, writer=None,
@@ -222,12 +223,12 @@ def run_fold(config: TrainingSettings, samples: Samples, fold: Fold, n_classes: 
     baseline.fit(flatten_features(samples.features[train_mask]), samples.labels[train_mask])
     baseline_proba = baseline.predict_proba(flatten_features(samples.features[test_mask]))
     if checkpoint is not None:
-        torch.save({
+        save_checkpoint({
             "model": config.model, "state_dict": model.state_dict(),
             "model_kwargs": {"in_channels": model.in_channels, "n_classes": n_classes, "hidden_channels": config.hidden,
                              "n_layers": config.layers, "dropout": config.dropout, "K": config.cheb_k},
             "feature_mean": torch.from_numpy(mean), "feature_std": torch.from_numpy(std),
             "node_names": samples.node_names, "best_epoch": best_epoch, "fold": fold.index,
         }, checkpoint)
-        joblib.dump(baseline, baseline_path(checkpoint))
+        save_estimator(baseline, baseline_path(checkpoint))
     return FoldOutput(fold, test_mask, model_proba, baseline_proba, history, best_epoch)

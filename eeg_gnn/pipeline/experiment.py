@@ -69,14 +69,20 @@ def new_run_dir(config: TrainConfig) -> Path:
     """Create a fresh directory ``<out>/<task>_<dataset>_<model>_<graph>_<timestamp>[-N]``."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     base = config.out_path / f"{config.task}_{config.dataset}_{config.model}_{config.graph}_{stamp}"
-    config.out_path.mkdir(parents=True, exist_ok=True)
     for attempt in range(1, 1000):
         candidate = base if attempt == 1 else base.with_name(f"{base.name}-{attempt}")
         try:
+            config.out_path.mkdir(parents=True, exist_ok=True)
             candidate.mkdir()
             return candidate
         except FileExistsError:
+            if not config.out_path.is_dir():
+                raise NotADirectoryError(f"--out {config.out_path} is a file, not a folder; choose a folder for "
+                                         "run directories.") from None
             continue
+        except OSError as exc:
+            raise OSError(exc.errno, f"Could not create a run directory in --out {config.out_path}: "
+                                     f"{exc.strerror}. Choose a folder you can write to.") from exc
     raise FileExistsError(f"Could not create a new run directory next to {base}.")
 
 

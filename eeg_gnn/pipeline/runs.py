@@ -8,13 +8,13 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import joblib
 import numpy as np
 import torch
 
 from eeg_gnn import __version__
 from eeg_gnn.evaluation.scoring import MODEL_NAMES, Predictions, read_predictions, score
 from eeg_gnn.models.classifiers import model_from_checkpoint
+from eeg_gnn.models.persistence import load_checkpoint, load_estimator
 from eeg_gnn.models.training import apply_standardisation, baseline_path
 from eeg_gnn.pipeline.config import TrainConfig
 from eeg_gnn.pipeline.experiment import INCOMPLETE
@@ -46,13 +46,27 @@ class Run:
         return self.path / "checkpoints" / f"fold_{fold}.pt"
 
     def load_fold(self, fold: int) -> FoldModels:
-        """The graph model, its feature statistics and the baseline pipeline of one fold."""
+        """The graph model, its feature statistics and the baseline pipeline of one fold.
+
+        Nothing in the run directory is unpickled: see :mod:`eeg_gnn.models.persistence`.
+        """
         path = self.checkpoint(fold)
         if not path.is_file() or not baseline_path(path).is_file():
+            pickled = path.with_name(f"{path.stem}_baseline.joblib")
+            if pickled.is_file():
+                raise ValueError(f"{self.path} holds fold {fold}'s baseline as a pickle ({pickled.name}), written "
+                                 "by an older eeg-gnn; pickles are not loaded because they can run code. Train "
+                                 "again with this version.")
             raise ValueError(f"{self.path} lacks the saved models of fold {fold} ({path.name}); train again.")
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-        return FoldModels(model_from_checkpoint(checkpoint), checkpoint["feature_mean"].numpy(),
-                          checkpoint["feature_std"].numpy(), joblib.load(baseline_path(path)))
+        checkpoint = load_checkpoint(path)
+        try:
+            model = model_from_checkpoint(checkpoint)
+            mean, std = checkpoint["feature_mean"].numpy(), checkpoint["feature_std"].numpy()
+        except (KeyError, TypeError, AttributeError, RuntimeError) as exc:
+            detail = " ".join(str(exc).split())[:200]
+            raise ValueError(f"{path} is not a checkpoint written by this eeg-gnn ({type(exc).__name__}: {detail}); "
+                             "train again.") from exc
+        return FoldModels(model, mean, std, load_estimator(baseline_path(path)))
 
 
 @dataclass
