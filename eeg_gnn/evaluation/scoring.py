@@ -19,6 +19,7 @@ from eeg_gnn.evaluation.metrics import (
     classification_metrics,
     summarize,
 )
+from eeg_gnn.evaluation.windows import WindowTable
 
 MODEL_NAMES = ("model", "baseline")
 PROBA_DECIMALS = 6
@@ -26,31 +27,20 @@ COLUMNS = ("model", "subject", "recording", "group", "window", "onset_s", "fold"
 
 
 @dataclass
-class Predictions:
-    """Test-set predictions of every window, for the graph model and the baseline.
+class Predictions(WindowTable):
+    """Test-set predictions of every window: the window table plus each model's probabilities.
+
+    Bootstrap intervals resample subjects, or ``groups`` when there is only one subject.
 
     Attributes
     ----------
-    labels : ndarray of int, shape (n_windows,)
-    subjects, recordings : ndarray of str, shape (n_windows,)
-    groups : ndarray of str, shape (n_windows,)
-        The unit of the folds (the subject, a time block for within-patient CV, a subject's session half for
-        SEED's within-subject protocol). Bootstrap intervals resample subjects, or groups when there is only one
-        subject.
-    window_index : ndarray of int, shape (n_windows,)
-    onsets : ndarray, shape (n_windows,)
     folds : ndarray of int, shape (n_windows,)
+        The fold that tested the window.
     proba : dict of str to ndarray, shape (n_windows, n_classes)
         One entry per model name.
     classes : list of str
     """
 
-    labels: np.ndarray
-    subjects: np.ndarray
-    recordings: np.ndarray
-    groups: np.ndarray
-    window_index: np.ndarray
-    onsets: np.ndarray
     folds: np.ndarray
     proba: dict[str, np.ndarray]
     classes: list[str]

@@ -9,6 +9,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import Tensor, nn
 from torch_geometric.nn import ChebConv, GCNConv, global_max_pool, global_mean_pool
+from torch_geometric.utils import dense_to_sparse
 
 from eeg_gnn.utils.validation import check_option
 
@@ -147,10 +148,9 @@ def make_batch(features: Tensor, adjacency: Tensor) -> tuple[Tensor, Tensor, Ten
         raise ValueError(f"adjacency must have shape ({n_nodes}, {n_nodes}) or ({n_graphs}, {n_nodes}, {n_nodes}) "
                          f"for features of shape {tuple(features.shape)}, got {tuple(adjacency.shape)}.")
     if adjacency.dim() == 2:
-        adjacency = adjacency.expand(n_graphs, n_nodes, n_nodes)
-    graph, row, col = adjacency.nonzero(as_tuple=True)
-    edge_weight = adjacency[graph, row, col].to(features.dtype)
-    edge_index = torch.stack([graph * n_nodes + row, graph * n_nodes + col])
+        adjacency = adjacency.expand(n_graphs, n_nodes, n_nodes).contiguous()
+    edge_index, edge_weight = dense_to_sparse(adjacency)
+    edge_weight = edge_weight.to(features.dtype)
     batch = torch.arange(n_graphs, device=features.device).repeat_interleave(n_nodes)
     return features.reshape(n_graphs * n_nodes, -1), edge_index, edge_weight, batch
 

@@ -124,7 +124,7 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
         features, adjacency = self._graphs(X)
         self.classes_, labels = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
-            raise ValueError(f"GraphClassifier needs at least two classes, got {self.classes_.tolist()}.")
+            raise ValueError(f"GraphClassifier needs at least two classes; got one class: {self.classes_.tolist()}.")
         if len(features) < 2:
             raise ValueError(f"GraphClassifier needs at least two windows to train, got {len(features)}.")
         fit_index, val_index = self._validation_split(labels, groups)
@@ -168,6 +168,7 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """The most probable class of each window, shape (n_windows,)."""
+        check_is_fitted(self, "module_")
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def __sklearn_tags__(self):

@@ -20,6 +20,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from eeg_gnn.evaluation.splitters import Fold, check_no_leakage
+from eeg_gnn.evaluation.windows import WindowTable
 from eeg_gnn.models.classifiers import (
     build_model,
     flatten_features,
@@ -48,31 +49,18 @@ class TrainingSettings(Protocol):
 
 
 @dataclass
-class Samples:
-    """All windows of a dataset, in one array per field.
+class Samples(WindowTable):
+    """All windows of a dataset: the window table plus what the models see.
 
     Attributes
     ----------
     features : ndarray, shape (n_windows, n_nodes, n_bands)
     adjacency : ndarray, shape (n_nodes, n_nodes) or (n_windows, n_nodes, n_nodes)
-    labels : ndarray of int, shape (n_windows,)
-    subjects, recordings : ndarray of str, shape (n_windows,)
-    groups : ndarray of str, shape (n_windows,)
-        The unit folds split by: the subject, or a time block for within-patient CV.
-    window_index : ndarray of int, shape (n_windows,)
-        Position of the window within its recording.
-    onsets : ndarray, shape (n_windows,)
     node_names : list of str
     """
 
     features: np.ndarray
     adjacency: np.ndarray
-    labels: np.ndarray
-    subjects: np.ndarray
-    recordings: np.ndarray
-    groups: np.ndarray
-    window_index: np.ndarray
-    onsets: np.ndarray
     node_names: list[str]
 
     def take(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:

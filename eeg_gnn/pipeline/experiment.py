@@ -212,12 +212,8 @@ def collect_predictions(outputs: list[FoldOutput], samples: Samples, classes: li
         proba["model"][output.test_mask] = round_proba(output.model_proba)
         proba["baseline"][output.test_mask] = round_proba(output.baseline_proba)
     tested = folds >= 0
-    return Predictions(
-        labels=samples.labels[tested], subjects=samples.subjects[tested], recordings=samples.recordings[tested],
-        groups=samples.groups[tested],
-        window_index=samples.window_index[tested], onsets=samples.onsets[tested], folds=folds[tested],
-        proba={name: values[tested] for name, values in proba.items()}, classes=list(classes),
-    )
+    return Predictions(**samples.table(tested), folds=folds[tested],
+                       proba={name: values[tested] for name, values in proba.items()}, classes=list(classes))
 
 
 def validation_summary(outputs: list[FoldOutput]) -> dict:

@@ -8,13 +8,17 @@ self-loops are left to the graph layer.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike
 from scipy.signal import butter, get_window, hilbert, sosfiltfilt
 
 from eeg_gnn.utils.validation import check_integer, check_option, check_positive, check_real
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 CONNECTIVITY_METHODS = ("plv", "wpli", "dwpli", "coherence", "correlation")
 _SPECTRAL = ("wpli", "dwpli", "coherence")
@@ -377,7 +381,7 @@ def sparsify(
     return np.where(keep | diagonal, adjacency, 0.0)
 
 
-def dense_to_edge_index(adjacency: ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
+def dense_to_edge_index(adjacency: ArrayLike) -> tuple[Tensor, Tensor]:
     """Convert a dense adjacency matrix to PyTorch Geometric ``edge_index``/``edge_weight``.
 
     Parameters
@@ -404,11 +408,11 @@ def dense_to_edge_index(adjacency: ArrayLike) -> tuple[torch.Tensor, torch.Tenso
             f"dense_to_edge_index expects one (n_nodes, n_nodes) matrix, got shape "
             f"{adjacency.shape}; convert each window separately."
         )
+    import torch
+    from torch_geometric.utils import dense_to_sparse
+
     off_diagonal = adjacency * ~np.eye(adjacency.shape[0], dtype=bool)
-    rows, columns = np.nonzero(off_diagonal)
-    edge_index = torch.from_numpy(np.stack([rows, columns]).astype(np.int64))
-    edge_weight = torch.from_numpy(off_diagonal[rows, columns].astype(np.float32))
-    return edge_index, edge_weight
+    return dense_to_sparse(torch.from_numpy(off_diagonal.astype(np.float32)))
 
 
 def _plv(signals):
