@@ -3,7 +3,7 @@
 Every function here is written so that an interrupted or failed operation never
 leaves something at the final destination that looks complete:
 
-* :func:`download_file` streams into a temporary ``<name>.part-<random>`` file
+* :func:`download_file` streams into a temporary ``.<name>.<random>.part`` file
   next to the destination, checks its size and SHA-256, and only then moves it
   into place with :func:`os.replace`.  On any failure (network error, truncated
   body, checksum mismatch, ``KeyboardInterrupt``) the temporary file is deleted.
@@ -30,6 +30,8 @@ from typing import Any, BinaryIO
 
 import requests
 from tqdm.auto import tqdm
+
+from eeg_gnn.utils.files import atomic_write
 
 __all__ = [
     "ArchiveError",
@@ -193,7 +195,7 @@ def download_file(
 ) -> Path:
     """Download ``url`` to ``dest`` atomically, verifying size and checksum.
 
-    The body is streamed into a temporary file ``<dest.name>.part-<random>`` in
+    The body is streamed into a temporary file ``.<dest.name>.<random>.part`` in
     the same directory as ``dest``.  Once complete, its size is compared with
     ``size`` (or, if ``size`` is None, with the ``Content-Length`` header when the
     server sent one) and its SHA-256 with ``sha256``; only if everything matches
@@ -254,18 +256,9 @@ def download_file(
         _check_existing(dest, url, expected_sha, size)
         return dest
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f"{dest.name}.part-{secrets.token_hex(6)}")
-    # os.open (rather than tempfile.mkstemp) so the final file gets the usual
-    # umask-based permissions instead of 0600.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            _, actual_sha = _fetch(
-                url, dest, fh, expected_size=size, progress=progress, timeout=timeout
-            )
-            fh.flush()
-            os.fsync(fh.fileno())
+    def write(temp: Path) -> None:
+        with open(temp, "xb") as fh:
+            _, actual_sha = _fetch(url, dest, fh, expected_size=size, progress=progress, timeout=timeout)
         if expected_sha is not None and actual_sha != expected_sha:
             raise IntegrityError(
                 f"checksum mismatch for {dest.name} from {url}: expected {expected_sha}, "
@@ -273,14 +266,8 @@ def download_file(
                 f"have changed or been corrupted in transit; try again, and if it persists "
                 f"check the expected checksum"
             )
-        os.replace(tmp, dest)
-    except BaseException:
-        try:
-            tmp.unlink()
-        except FileNotFoundError:
-            pass
-        raise
-    return dest
+
+    return atomic_write(dest, write)
 
 
 def _fetch(

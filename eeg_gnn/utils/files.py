@@ -47,7 +47,7 @@ def fsync_dir(folder: Path) -> None:
 
 def temporary_path(path: Path) -> Path:
     """A new hidden name beside ``path`` for writing it."""
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
 
 
 def commit(temp: Path, path: Path, *, overwrite: bool) -> None:
