@@ -236,13 +236,20 @@ def brainnet_example(data_root):
     return _brainnet_example(path)
 
 
-def test_cortical_positions_agree_with_published_example(brainnet_example):
+def test_cortical_positions_are_the_published_ones(brainnet_example):
     xyz, _, labels = brainnet_example
     assert len(labels) == 21
     distance = np.linalg.norm(positions(labels, kind="cortex") - xyz, axis=1)
     worst = labels[int(np.argmax(distance))]
-    assert distance.max() < 18.0, f"{worst} is {distance.max():.1f} mm from the published position"
-    assert distance.mean() < 12.0
+    assert distance.max() < 0.01, f"{worst} is {distance.max():.2f} mm from the published position"
+    assert {electrodes()[name].cortex_source for name in labels} == {"okamoto2004"}
+
+
+def test_only_published_sites_are_marked_published():
+    sources = {name: electrode.cortex_source for name, electrode in electrodes().items()}
+    published = sorted(name for name, source in sources.items() if source == "okamoto2004")
+    assert published == sorted([*TEN_TWENTY, "TP9", "TP10"])
+    assert set(sources.values()) == {"okamoto2004", "projection"}
 
 
 def test_regions_equal_published_colours(brainnet_example):
@@ -258,9 +265,10 @@ def test_cortex_lies_inside_scalp():
     centre = scalp.mean(axis=0)
     inside = np.linalg.norm(cortex - centre, axis=1) < np.linalg.norm(scalp - centre, axis=1)
     assert inside.all(), [n for n, ok in zip(names, inside, strict=True) if not ok]
-    # scalp-to-cortex distance of the 10-20 sites: a few mm to a few cm (Okamoto et al. 2004: 10-25 mm)
+    # scalp-to-cortex distance of the 10-20 sites: Okamoto et al. 2004 measured 10-25 mm on their subjects; their
+    # published cortical points against the Colin27 scalp template reach 32 mm (Fz)
     depth = np.linalg.norm(positions(TEN_TWENTY, kind="scalp") - positions(TEN_TWENTY, kind="cortex"), axis=1)
-    assert (depth > 5.0).all() and (depth < 30.0).all(), dict(zip(TEN_TWENTY, depth.round(1), strict=True))
+    assert (depth > 5.0).all() and (depth < 35.0).all(), dict(zip(TEN_TWENTY, depth.round(1), strict=True))
 
 
 def test_positions_shape_order_and_bad_kind():

@@ -58,18 +58,25 @@ class Electrode:
     region: str
     scalp: tuple[float, float, float]
     cortex: tuple[float, float, float]
+    cortex_source: str = "projection"
 
 
 @lru_cache(maxsize=1)
 def electrodes() -> dict[str, Electrode]:
-    """All electrodes of the positions table, keyed by canonical name, in table order."""
+    """All electrodes of the positions table, keyed by canonical name, in table order.
+
+    ``cortex_source`` says where the cortical position comes from: ``'okamoto2004'`` (the published cortical
+    projection of the 10-20 sites, Okamoto et al. 2004) or ``'projection'`` (ours, see ``montages/README.md``).
+    """
     table = {}
     path = resource_dir("montages") / "positions_1010.tsv"
-    rows = [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
+    rows = [line.split("\t") for line in path.read_text().splitlines() if line and not line.startswith("#")]
     for row in rows[1:]:
-        name, code, region, *coords = row.split("\t")
-        values = [float(v) for v in coords]
-        table[name] = Electrode(name, int(code), region, tuple(values[:3]), tuple(values[3:]))
+        column = dict(zip(rows[0], row, strict=True))
+        table[column["name"]] = Electrode(
+            column["name"], int(column["region_code"]), column["region"],
+            tuple(float(column[f"scalp_{axis}"]) for axis in "xyz"),
+            tuple(float(column[f"cortex_{axis}"]) for axis in "xyz"), column["cortex_source"])
     return table
 
 
