@@ -10,6 +10,7 @@ import pytest
 
 from eeg_gnn.review.export import (
     check_edge_matrix,
+    edge_node_order,
     read_edge,
     read_node,
     write_edge,
@@ -19,7 +20,7 @@ from eeg_gnn.review.export import (
 from eeg_gnn.signal import montage
 
 TEN_TWENTY = montage.node_sets()["10-20"]
-BRAINNET_EXAMPLE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "brainnet_example.node"
+BRAINNET_EXAMPLE = "brainnet_example.node"  # in reference/ beside the data folder ($EEG_GNN_DATA/../reference)
 
 
 def _symmetric(n_nodes: int, seed: int = 0) -> np.ndarray:
@@ -81,10 +82,11 @@ def test_directed_matrix_with_symmetric_false(tmp_path):
     np.testing.assert_array_equal(read_edge(tmp_path / "d.edge"), matrix)
 
 
-def test_agrees_with_published_brainnet_example(tmp_path):
-    if not BRAINNET_EXAMPLE.is_file():
-        pytest.skip(f"the hand-written BrainNet example {BRAINNET_EXAMPLE} is not available")
-    example_xyz, example_colours, _, example_labels = read_node(BRAINNET_EXAMPLE)
+def test_agrees_with_published_brainnet_example(tmp_path, data_root):
+    example = data_root.parent / "reference" / BRAINNET_EXAMPLE
+    if not example.is_file():
+        pytest.skip(f"the hand-written BrainNet example {example} is not available")
+    example_xyz, example_colours, _, example_labels = read_node(example)
     assert len(example_labels) == 21
     write_node(tmp_path / "ours.node", example_labels)
     xyz, colours, _, labels = read_node(tmp_path / "ours.node")
@@ -98,13 +100,37 @@ def test_agrees_with_published_brainnet_example(tmp_path):
 def test_header_lines_are_comments(tmp_path):
     header = "eeg-gnn export\nsubject 7, alpha PLV\n\n# already a comment"
     node_path, edge_path = write_pair(tmp_path, "h", _symmetric(19), TEN_TWENTY, header=header)
-    for path in (node_path, edge_path):
+    for path, n_comments in ((node_path, 4), (edge_path, 5)):
         lines = path.read_text().splitlines()
         assert lines[:4] == ["# eeg-gnn export", "# subject 7, alpha PLV", "#", "# already a comment"]
-        assert len(lines) == 4 + 19
-        assert not any(line.startswith("#") for line in lines[4:])
+        assert len(lines) == n_comments + 19
+        assert not any(line.startswith("#") for line in lines[n_comments:])
     assert read_node(node_path)[3] == TEN_TWENTY
     assert read_edge(edge_path).shape == (19, 19)
+
+
+def test_edge_file_names_its_node_order(tmp_path):
+    nodes = ["C3", "Cz", "C4"]
+    path = write_edge(tmp_path / "a.edge", np.eye(3), nodes)
+    assert path.read_text().splitlines()[0] == "# nodes, in row and column order: C3 Cz C4"
+    assert edge_node_order(path) == nodes
+    np.testing.assert_array_equal(read_edge(path, node_names=nodes), np.eye(3))
+    with pytest.raises(ValueError, match=r"row 1 is C3 in the .edge file but C4 in the .node file"):
+        read_edge(path, node_names=["C4", "Cz", "C3"])
+    with pytest.raises(ValueError, match=r"row 3 is C4 in the .edge file but nothing"):
+        read_edge(path, node_names=["C3", "Cz"])
+
+
+def test_plain_files_hold_no_comment_for_old_brainnet(tmp_path):
+    matrix = _symmetric(19)
+    node_path, edge_path = write_pair(tmp_path, "p", matrix, TEN_TWENTY, header="not written", plain=True)
+    for path in (node_path, edge_path):
+        assert "#" not in path.read_text()
+        assert len(path.read_text().splitlines()) == 19
+    assert edge_node_order(edge_path) is None
+    # MATLAB's load reads a plain numeric matrix: numpy's loadtxt is the same contract
+    np.testing.assert_allclose(np.loadtxt(edge_path), matrix, rtol=1e-5)
+    np.testing.assert_array_equal(read_edge(edge_path, node_names=["anything"]), read_edge(edge_path))
 
 
 # ------------------------------------------------------------------------------------------ refusals
@@ -198,7 +224,8 @@ def test_existing_file_is_never_replaced_silently(tmp_path, which):
 
     assert write(True) == path
     assert path.read_text() != "precious\n"
-    assert len(path.read_text().splitlines()) == 19
+    data_lines = [line for line in path.read_text().splitlines() if not line.startswith("#")]
+    assert len(data_lines) == 19
     assert _listing(tmp_path) == [path.name]
 
 

@@ -11,8 +11,11 @@ File formats (BrainNet Viewer, Xia et al. 2013, PLoS ONE 8:e68910)
         ``.node`` file.
 
 Both files may hold ``#`` comment lines; BrainNet Viewer 1.5 and later read them with MATLAB's
-``textscan(..., 'CommentStyle', '#')`` and skip everything from a ``#`` to the end of the line (versions before
-October 2014 read ``.edge`` files with ``load`` and do not accept ``#`` lines: write without ``header`` for them).
+``textscan(..., 'CommentStyle', '#')`` and skip everything from a ``#`` to the end of the line. Every ``.edge``
+file written here ends its comments with the node order (``# nodes, in row and column order: Fp1 Fp2 ...``), so
+that pairing it with another ``.node`` file whose order differs is caught (:func:`read_edge` with ``node_names``)
+instead of silently mislabelling rows. Versions before October 2014 read ``.edge`` files with MATLAB's ``load``,
+which accepts no ``#`` line: write them with ``plain=True`` (no comment line at all).
 
 Writes are atomic (a temporary file in the destination folder, then a rename) and never replace an existing file
 unless ``overwrite=True``. :func:`write_pair` checks everything before either file is written.
@@ -35,6 +38,7 @@ NODE_COLUMNS = ("x", "y", "z", "colour", "size", "label")
 SYMMETRY_RTOL = 1e-8
 SYMMETRY_ATOL_FRACTION = 1e-12  # of the largest |entry|: rounding noise on entries that should be 0
 COORDINATE_FORMAT = "{:.1f}"
+NODE_ORDER_PREFIX = "# nodes, in row and column order:"
 VALUE_FORMAT = "%.6g"
 
 PathLike = str | os.PathLike
@@ -151,21 +155,21 @@ def _label(name: str) -> str:
 
 
 def _node_text(
-    node_names: Sequence[str] | str, values: ArrayLike | None, kind: str, header: str | None
+    node_names: Sequence[str] | str, values: ArrayLike | None, kind: str, header: str | None, plain: bool = False
 ) -> tuple[str, list[str]]:
     names = montage.resolve_nodes(node_names)
     xyz = montage.positions(names, kind=kind)
     codes = [code for code, _ in montage.regions(names)]
     sizes = _node_sizes(values, names)
-    lines = _header_lines(header)
+    lines = [] if plain else _header_lines(header)
     for (x, y, z), code, size, name in zip(xyz, codes, sizes, names):
         coordinates = [COORDINATE_FORMAT.format(round(float(v), 1) + 0.0) for v in (x, y, z)]  # no "-0.0"
         lines.append("\t".join([*coordinates, str(int(code)), VALUE_FORMAT % size, _label(name)]))
     return "\n".join(lines) + "\n", names
 
 
-def _edge_text(array: np.ndarray, header: str | None) -> str:
-    lines = _header_lines(header)
+def _edge_text(array: np.ndarray, header: str | None, names: list[str], plain: bool = False) -> str:
+    lines = [] if plain else [*_header_lines(header), f"{NODE_ORDER_PREFIX} {' '.join(_label(n) for n in names)}"]
     lines.extend("\t".join(VALUE_FORMAT % value for value in row) for row in array)
     return "\n".join(lines) + "\n"
 
@@ -227,6 +231,7 @@ def write_node(
     values: ArrayLike | None = None,
     kind: str = "cortex",
     header: str | None = None,
+    plain: bool = False,
     overwrite: bool = False,
 ) -> Path:
     """Write a BrainNet Viewer ``.node`` file: one tab-separated line ``x y z colour size label`` per node.
@@ -247,6 +252,8 @@ def write_node(
         MNI millimetres (:func:`eeg_gnn.signal.montage.positions`), written to 0.1 mm.
     header : str, optional
         Text written first as ``#`` comment lines (one per line of the string); BrainNet skips them.
+    plain : bool
+        Write no comment line at all (``header`` is left out), for BrainNet Viewer before version 1.5.
     overwrite : bool
         Replace an existing file. Without it an existing file is left untouched and FileExistsError raised.
 
@@ -264,7 +271,7 @@ def write_node(
         If ``path`` exists and ``overwrite`` is False.
     """
     path = Path(os.fspath(path))
-    text, _ = _node_text(node_names, values, kind, header)
+    text, _ = _node_text(node_names, values, kind, header, plain)
     _write_files([(path, text)], overwrite)
     return path
 
@@ -276,6 +283,7 @@ def write_edge(
     *,
     header: str | None = None,
     symmetric: bool = True,
+    plain: bool = False,
     overwrite: bool = False,
 ) -> Path:
     """Write a BrainNet Viewer ``.edge`` file: the whole matrix, one row per line, values as ``%.6g``.
@@ -290,9 +298,12 @@ def write_edge(
     node_names : list of str, length n_nodes | str
         The nodes of the matching ``.node`` file, or a node-set name such as ``'10-20'``.
     header : str, optional
-        Text written first as ``#`` comment lines.
+        Text written first as ``#`` comment lines, followed by the node order line.
     symmetric : bool
         Require a symmetric matrix (see :func:`check_edge_matrix`); pass False for directed measures.
+    plain : bool
+        Write the matrix only: no header and no node order line, for BrainNet Viewer before version 1.5 (which
+        reads ``.edge`` files with MATLAB's ``load``).
     overwrite : bool
         Replace an existing file. Without it an existing file is left untouched and FileExistsError raised.
 
@@ -311,7 +322,7 @@ def write_edge(
     path = Path(os.fspath(path))
     names = montage.resolve_nodes(node_names)
     array = check_edge_matrix(matrix, len(names), symmetric=symmetric)
-    _write_files([(path, _edge_text(array, header))], overwrite)
+    _write_files([(path, _edge_text(array, header, names, plain))], overwrite)
     return path
 
 
@@ -324,6 +335,7 @@ def write_pair(
     node_values: ArrayLike | None = None,
     kind: str = "cortex",
     header: str | None = None,
+    plain: bool = False,
     overwrite: bool = False,
 ) -> tuple[Path, Path]:
     """Write ``<stem>.node`` and ``<stem>.edge`` into ``directory``: the nodes and the matrix of one graph.
@@ -345,7 +357,9 @@ def write_pair(
         Node sizes, finite and >= 0 (pass absolute values for signed quantities).
     kind : 'cortex' | 'scalp'
     header : str, optional
-        Written as ``#`` comment lines at the top of both files.
+        Written as ``#`` comment lines at the top of both files (the ``.edge`` file adds the node order).
+    plain : bool
+        No comment line in either file, for BrainNet Viewer before version 1.5.
     overwrite : bool
 
     Returns
@@ -356,9 +370,9 @@ def write_pair(
         raise ValueError(f"stem must be a plain file name without folders, got {stem!r}.")
     folder = Path(os.fspath(directory))
     node_path, edge_path = folder / f"{stem}.node", folder / f"{stem}.edge"
-    node_text, names = _node_text(node_names, node_values, kind, header)
+    node_text, names = _node_text(node_names, node_values, kind, header, plain)
     array = check_edge_matrix(matrix, len(names), symmetric=True)
-    _write_files([(node_path, node_text), (edge_path, _edge_text(array, header))], overwrite)
+    _write_files([(node_path, node_text), (edge_path, _edge_text(array, header, names, plain))], overwrite)
     return node_path, edge_path
 
 
@@ -423,12 +437,33 @@ def read_node(path: PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[
     return table[:, :3], table[:, 3], table[:, 4], labels
 
 
-def read_edge(path: PathLike) -> np.ndarray:
+def edge_node_order(path: PathLike) -> list[str] | None:
+    """The node order written in an ``.edge`` file's comments, or None for a file without one.
+
+    Parameters
+    ----------
+    path : str | os.PathLike
+
+    Returns
+    -------
+    list of str or None
+        The labels of the rows (and columns), in order.
+    """
+    for line in Path(os.fspath(path)).read_text(encoding="utf-8").splitlines():
+        if line.startswith(NODE_ORDER_PREFIX):
+            return line[len(NODE_ORDER_PREFIX):].split()
+    return None
+
+
+def read_edge(path: PathLike, node_names: Sequence[str] | None = None) -> np.ndarray:
     """Read a BrainNet Viewer ``.edge`` file.
 
     Parameters
     ----------
     path : str | os.PathLike
+    node_names : list of str, optional
+        The labels of the ``.node`` file to pair it with, in order (e.g. ``read_node(...)[3]``). When the
+        ``.edge`` file lists its node order, the two must agree.
 
     Returns
     -------
@@ -440,9 +475,21 @@ def read_edge(path: PathLike) -> np.ndarray:
         If the file does not exist.
     ValueError
         If a value is not a number, rows differ in length, or the matrix is not square (messages name the
-        line).
+        line); or if ``node_names`` differ from the node order the file lists (the message names the first row
+        that differs).
     """
     path = Path(os.fspath(path))
+    order = edge_node_order(path)
+    if node_names is not None and order is not None:
+        given = [_label(str(name)) for name in node_names]
+        if given != order:
+            row = next((i for i, (a, b) in enumerate(zip(given, order)) if a != b), min(len(given), len(order)))
+            found = order[row] if row < len(order) else "nothing"
+            expected = given[row] if row < len(given) else "nothing"
+            raise ValueError(
+                f"{path} lists its nodes in another order than the .node file: row {row + 1} is {found} in the "
+                f".edge file but {expected} in the .node file ({len(order)} and {len(given)} nodes). Pair it with "
+                "the .node file written beside it, or reorder the matrix.")
     rows = _data_lines(path)
     if not rows:
         raise ValueError(f"{path} holds no matrix rows (only comments or blank lines).")
