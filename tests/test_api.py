@@ -57,7 +57,7 @@ def test_readme_run_cv_example_runs(eegmat_dir, tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "workload on eegmat: 4 subjects, 8 recordings" in out
     run = namespace["run"]
-    assert run.path.parent == tmp_path / "runs"
+    assert run.path.resolve().parent == tmp_path.resolve() / "runs"
     assert eeg_gnn.TrainConfig.from_dict(run.config.to_dict()) == run.config
     assert "[graph]" in out and 'graph = "plv"' in out
 
