@@ -1,7 +1,7 @@
 """Turn each recording into node features and adjacency per window, cached on disk by everything they depend on.
 
-The cache key hashes the recording (path, size, modification time), the preprocessing, the node set, the feature
-and graph settings, and the source code of every module on the path from file to features, so a change of any of
+The cache key hashes the recording (path, size, modification time), the preprocessing, the node set, the feature,
+graph and covariance settings, and the source code of every module on the path from file to features, so a change of any of
 them never reuses a stale entry. Entries are written atomically. The cache lives in ``$EEG_GNN_CACHE``
 (default ``~/.cache/eeg_gnn``) and never next to the data.
 """
@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from eeg_gnn import __version__
 from eeg_gnn.data.datasets import Dataset, Recording
+from eeg_gnn.signal.covariance import COVARIANCE_ESTIMATORS, band_covariance
 from eeg_gnn.signal.features import DEFAULT_BANDS, FEATURE_KINDS, band_power, check_bands
 from eeg_gnn.signal.graph import CONNECTIVITY_METHODS, check_adjacency, connectivity
 from eeg_gnn.signal.preprocessing import Preprocessing, preprocess
@@ -31,8 +32,8 @@ from eeg_gnn.utils.validation import check_option
 
 GRAPH_SCOPES = ("window", "recording")
 _SOURCES = ("signal/io.py", "signal/montage.py", "signal/preprocessing.py", "signal/features.py", "signal/graph.py",
-            "data/extraction.py", "data/emotion.py")
-_LIBRARIES = ("mne", "numpy", "scipy")
+            "signal/covariance.py", "data/extraction.py", "data/emotion.py")
+_LIBRARIES = ("mne", "numpy", "scipy", "pyriemann", "scikit-learn")
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,16 @@ class FeatureSpec:
         One of ``CONNECTIVITY_METHODS`` to compute a functional adjacency per window, or None.
     connectivity_band : str
         The band (a key of ``bands``) the connectivity is computed in.
+    covariance : str | None
+        One of ``COVARIANCE_ESTIMATORS`` to compute each window's covariance matrix in every band (see
+        :func:`eeg_gnn.signal.covariance.band_covariance`), or None.
     """
 
     kind: str = "log_power"
     bands: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_BANDS))
     connectivity: str | None = None
     connectivity_band: str = "alpha"
+    covariance: str | None = None
 
     def __post_init__(self) -> None:
         check_option("features", self.kind, FEATURE_KINDS)
@@ -60,6 +65,8 @@ class FeatureSpec:
         if self.connectivity is not None:
             check_option("graph", self.connectivity, CONNECTIVITY_METHODS)
             check_option("graph_band", self.connectivity_band, list(self.bands))
+        if self.covariance is not None:
+            check_option("covariance", self.covariance, COVARIANCE_ESTIMATORS)
 
     def to_dict(self) -> dict:
         spec = asdict(self)
@@ -78,6 +85,8 @@ class RecordingFeatures:
     onsets : ndarray, shape (n_windows,)
     node_names : list of str
     n_rejected : int
+    covariance : ndarray, shape (n_windows, n_bands, n_nodes, n_nodes), or None
+        Band-wise covariance matrices in µV², when the spec asks for them.
     """
 
     features: np.ndarray
@@ -85,6 +94,7 @@ class RecordingFeatures:
     onsets: np.ndarray
     node_names: list[str]
     n_rejected: int
+    covariance: np.ndarray | None = None
 
 
 def cache_dir() -> Path:
@@ -158,7 +168,10 @@ def compute_recording(recording: Recording, preprocessing: Preprocessing, nodes,
         adjacency = connectivity(windows.data, windows.sfreq, spec.connectivity, fmin=fmin, fmax=fmax)
         adjacency = check_adjacency(adjacency, len(windows.node_names), name=f"{spec.connectivity} adjacency")
         adjacency = adjacency.astype(np.float32)
-    return RecordingFeatures(features, adjacency, windows.onsets, windows.node_names, windows.n_rejected)
+    covariance = None
+    if spec.covariance is not None:
+        covariance = band_covariance(windows.data, windows.sfreq, spec.bands, spec.covariance).astype(np.float32)
+    return RecordingFeatures(features, adjacency, windows.onsets, windows.node_names, windows.n_rejected, covariance)
 
 
 def load_or_compute(recording: Recording, preprocessing: Preprocessing, nodes, spec: FeatureSpec,
@@ -169,13 +182,15 @@ def load_or_compute(recording: Recording, preprocessing: Preprocessing, nodes, s
         empty = np.zeros(0, np.float32)
         return {"features": result.features, "onsets": result.onsets, "node_names": np.array(result.node_names),
                 "n_rejected": np.array(result.n_rejected),
-                "adjacency": result.adjacency if result.adjacency is not None else empty}
+                "adjacency": result.adjacency if result.adjacency is not None else empty,
+                "covariance": result.covariance if result.covariance is not None else empty}
 
     payload = {**recording_payload(recording, preprocessing, nodes), "features": spec.to_dict()}
     stored, hit = cached_arrays("features", payload, compute, use_cache=use_cache)
     adjacency = stored["adjacency"] if stored["adjacency"].ndim == 3 else None
+    covariance = stored["covariance"] if stored["covariance"].ndim == 4 else None
     return RecordingFeatures(stored["features"], adjacency, stored["onsets"], stored["node_names"].tolist(),
-                             int(stored["n_rejected"])), hit
+                             int(stored["n_rejected"]), covariance), hit
 
 
 def extract_dataset(dataset: Dataset, preprocessing: Preprocessing, spec: FeatureSpec, *, use_cache: bool = True,

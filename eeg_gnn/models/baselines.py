@@ -1,0 +1,184 @@
+"""Non-graph baselines a reviewer accepts: tuned logistic regression and Riemannian tangent space.
+
+Both end in a logistic regression whose inverse regularisation ``C`` is chosen by an inner cross-validation over
+the *training* subjects only (folds by subject, scored by balanced accuracy; scikit-learn's ``GridSearchCV``), classes
+weighted by their inverse frequency as in the graph models' loss.
+
+``logreg``
+    The node features of a window flattened (n_nodes * n_bands), standardised.
+``tangent_space``
+    The band-wise covariance matrices of a window (:func:`eeg_gnn.signal.covariance.band_covariance`), each band
+    mapped to the tangent space at the Riemannian mean of the training windows (pyriemann's ``TangentSpace``;
+    Barachant et al. 2012, *Neurocomputing* 112:172-178), the bands' vectors concatenated and standardised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+from eeg_gnn.evaluation.splitters import SubjectKFold
+from eeg_gnn.utils.validation import check_option
+
+C_GRID = tuple(np.logspace(-4, 2, 13).tolist())
+INNER_FOLDS = 5
+INNER_SCORING = "balanced_accuracy"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A named baseline: what it is called in results, what it reads, and how it is made.
+
+    Attributes
+    ----------
+    name : str
+    description : str
+        Plain-language name for tables and reports.
+    input : 'features' | 'covariance'
+        Flattened node features (n_windows, n_nodes * n_bands), or band-wise covariance matrices
+        (n_windows, n_bands, n_nodes, n_nodes).
+    """
+
+    name: str
+    description: str
+    input: str
+
+
+BASELINES = {
+    "logreg": Baseline("logreg", "logistic regression on the node features (C by inner CV over subjects)",
+                       "features"),
+    "tangent_space": Baseline("tangent_space", "Riemannian tangent space of band-wise covariances (OAS) + logistic "
+                              "regression (C by inner CV over subjects)", "covariance"),
+}
+
+
+class BandTangentSpace(TransformerMixin, BaseEstimator):
+    """Each band's covariance matrices mapped to the tangent space at their Riemannian mean, bands concatenated.
+
+    Parameters
+    ----------
+    metric : str
+        pyriemann's metric for the mean and the mapping (``'riemann'``: affine-invariant).
+
+    Notes
+    -----
+    ``X`` has shape (n_windows, n_bands, n_nodes, n_nodes) of symmetric positive definite matrices; the output
+    has shape (n_windows, n_bands * n_nodes * (n_nodes + 1) / 2).
+    """
+
+    def __init__(self, metric: str = "riemann"):
+        self.metric = metric
+
+    def fit(self, X, y=None) -> BandTangentSpace:
+        from pyriemann.tangentspace import TangentSpace
+
+        X = _check_covariances(X)
+        self.spaces_ = [TangentSpace(metric=self.metric).fit(X[:, band]) for band in range(X.shape[1])]
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        check_is_fitted(self, "spaces_")
+        X = _check_covariances(X)
+        if X.shape[1] != len(self.spaces_):
+            raise ValueError(f"X has {X.shape[1]} bands; this transformer was fitted on {len(self.spaces_)}.")
+        return np.concatenate([space.transform(X[:, band]) for band, space in enumerate(self.spaces_)], axis=1)
+
+
+def _check_covariances(X) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 4 or X.shape[2] != X.shape[3]:
+        raise ValueError(f"Covariances must have shape (n_windows, n_bands, n_nodes, n_nodes), got {X.shape}.")
+    return X
+
+
+class TunedLogisticRegression(ClassifierMixin, BaseEstimator):
+    """Logistic regression whose ``C`` is chosen by cross-validation over groups (subjects) of the training data.
+
+    Parameters
+    ----------
+    Cs : sequence of float
+        Candidate inverse regularisation strengths.
+    n_inner : int
+        Inner folds (stratified group k-fold); fewer when the training data hold fewer groups per class.
+    scoring : str
+        scikit-learn scorer the inner folds are compared by.
+    seed : int
+    """
+
+    def __init__(self, Cs=C_GRID, n_inner: int = INNER_FOLDS, scoring: str = INNER_SCORING, seed: int = 0):
+        self.Cs = Cs
+        self.n_inner = n_inner
+        self.scoring = scoring
+        self.seed = seed
+
+    def fit(self, X, y, groups=None) -> TunedLogisticRegression:
+        """Fit on ``X`` (n_windows, n_features) with labels ``y``; ``groups`` (the subjects) make the inner folds."""
+        if groups is None:
+            raise ValueError("TunedLogisticRegression chooses C by folds of subjects: pass groups=<subject of each "
+                             "window>.")
+        y, groups = np.asarray(y), np.asarray(groups).astype(str)
+        n_inner = min(self.n_inner, inner_fold_capacity(y, groups))
+        if n_inner < 2:
+            raise ValueError(f"Choosing C needs an inner cross-validation over at least 2 subjects of each class; "
+                             f"the training side has {inner_fold_capacity(y, groups)}.")
+        search = GridSearchCV(
+            LogisticRegression(class_weight="balanced", max_iter=5000, random_state=self.seed),
+            {"C": list(self.Cs)}, cv=SubjectKFold(n_inner, random_state=self.seed), scoring=self.scoring,
+        ).fit(X, y, groups=groups)
+        self.model_ = search.best_estimator_
+        self.classes_ = self.model_.classes_
+        self.C_ = float(search.best_params_["C"])
+        self.inner_score_ = float(search.best_score_)
+        self.n_inner_ = n_inner
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return self.model_.predict_proba(X)
+
+    def predict(self, X) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return self.model_.predict(X)
+
+
+def inner_fold_capacity(labels: np.ndarray, groups: np.ndarray) -> int:
+    """How many inner folds the groups allow: the fewest groups holding windows of any one class."""
+    return int(min(len(np.unique(groups[labels == c])) for c in np.unique(labels)))
+
+
+def make_baseline(name: str, *, seed: int = 0, n_inner: int = INNER_FOLDS) -> Pipeline:
+    """A fresh, unfitted baseline pipeline by name (see :data:`BASELINES`); fit it with :func:`fit_baseline`."""
+    check_option("baselines", name, BASELINES)
+    tuned = TunedLogisticRegression(n_inner=n_inner, seed=seed)
+    if name == "logreg":
+        return make_pipeline(StandardScaler(), tuned)
+    return make_pipeline(BandTangentSpace(), StandardScaler(), tuned)
+
+
+def fit_baseline(pipeline: Pipeline, X: np.ndarray, y: np.ndarray, groups: np.ndarray) -> Pipeline:
+    """Fit a :func:`make_baseline` pipeline, passing the subjects to its inner cross-validation."""
+    return pipeline.fit(X, y, **{f"{pipeline.steps[-1][0]}__groups": groups})
+
+
+def baseline_input(name: str, features: np.ndarray, covariance: np.ndarray | None) -> np.ndarray:
+    """What baseline ``name`` reads of the windows: flattened node features, or the band-wise covariances.
+
+    Parameters
+    ----------
+    features : ndarray, shape (n_windows, n_nodes, n_bands)
+    covariance : ndarray, shape (n_windows, n_bands, n_nodes, n_nodes), or None
+    """
+    check_option("baselines", name, BASELINES)
+    if BASELINES[name].input == "features":
+        return features.reshape(features.shape[0], -1)
+    if covariance is None:
+        raise ValueError(f"Baseline {name!r} needs the band-wise covariance matrices of the windows; extract features "
+                         "with a covariance estimator (FeatureSpec(covariance='oas')).")
+    return covariance
