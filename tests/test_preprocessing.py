@@ -265,3 +265,25 @@ def test_real_umich_seizure_shows_in_line_length(umich_dir, untouched):
         column = TEN_TWENTY.index(node)
         ratio = line_length[ictal, column].mean() / line_length[preictal, column].mean()
         assert ratio > 2.5, (node, ratio)
+
+
+def test_epochs_become_windows_one_each():
+    import mne
+
+    from eeg_gnn.signal.features import band_power
+    from eeg_gnn.signal.montage import resolve_nodes
+    from eeg_gnn.signal.preprocessing import Preprocessing, preprocess
+
+    sfreq, names = 256.0, resolve_nodes("10-20")
+    times = np.arange(int(40 * sfreq)) / sfreq
+    rng = np.random.default_rng(0)
+    data = 20e-6 * np.sin(2 * np.pi * 10 * times) * rng.uniform(0.5, 1.5, (len(names), 1))
+    data += 1e-6 * rng.normal(size=data.shape)
+    raw = mne.io.RawArray(data, mne.create_info(names, sfreq, "eeg"), verbose="error")
+    epochs = mne.make_fixed_length_epochs(raw, duration=4.0, preload=True, verbose="error")
+    windows = preprocess(epochs, Preprocessing(resample_sfreq=128.0), "10-20")
+    assert windows.data.shape == (len(epochs), len(names), 512)
+    assert windows.sfreq == 128.0
+    np.testing.assert_allclose(windows.onsets, np.arange(len(epochs)) * 4.0)
+    power = band_power(windows.data, windows.sfreq)
+    assert (power.argmax(axis=2) == 2).all()  # alpha (8-13 Hz) holds the 10 Hz rhythm

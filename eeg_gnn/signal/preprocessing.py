@@ -266,6 +266,7 @@ def preprocess_epochs(
     epochs = epochs.copy().load_data()
     picked, match = pick_nodes(epochs, nodes, on_missing=on_missing)
     sfreq = picked.info["sfreq"]
+    onsets = picked.events[:, 0] / sfreq + picked.tmin  # before resampling, which keeps the events' sample numbers
     if config.resample_sfreq and config.resample_sfreq != sfreq:
         picked.resample(config.resample_sfreq, verbose="error")
     if config.reference == "average":
@@ -277,7 +278,6 @@ def preprocess_epochs(
     keep = np.all(peak_to_peak >= config.flat_uv * 1e-6, axis=1)
     if config.reject_uv is not None:
         keep &= np.all(peak_to_peak <= config.reject_uv * 1e-6, axis=1)
-    onsets = picked.events[:, 0] / picked.info["sfreq"] + picked.tmin
     return Windows(data=np.ascontiguousarray(data[keep]), sfreq=float(picked.info["sfreq"]),
                    node_names=list(match.node_names), onsets=np.asarray(onsets, dtype=float)[keep], match=match,
                    n_rejected=int((~keep).sum()))
