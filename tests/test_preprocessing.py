@@ -281,7 +281,7 @@ def test_epochs_become_windows_one_each():
     data += 1e-6 * rng.normal(size=data.shape)
     raw = mne.io.RawArray(data, mne.create_info(names, sfreq, "eeg"), verbose="error")
     epochs = mne.make_fixed_length_epochs(raw, duration=4.0, preload=True, verbose="error")
-    windows = preprocess(epochs, Preprocessing(resample_sfreq=128.0), "10-20")
+    windows = preprocess(epochs, Preprocessing(resample_sfreq=128.0, reference="as-recorded"), "10-20")
     assert windows.data.shape == (len(epochs), len(names), 512)
     assert windows.sfreq == 128.0
     np.testing.assert_allclose(windows.onsets, np.arange(len(epochs)) * 4.0)
