@@ -16,7 +16,8 @@ from pathlib import Path
 
 from eeg_gnn.cli import run_cli
 from eeg_gnn.data.datasets import FOLDER, available_datasets, load_dataset, load_descriptor
-from eeg_gnn.signal.io import read_recording, recording_format
+from eeg_gnn.signal.headers import ON_TRUNCATED
+from eeg_gnn.signal.io import TEXT_UNITS, read_recording, recording_format
 from eeg_gnn.signal.montage import match_channels
 
 DESCRIPTION = __doc__
@@ -24,8 +25,10 @@ SCRIPTS = {"train": "cross-validated training by subject; writes a run directory
            "evaluate": "check a run and build its review, or apply it to new recordings (`eeg-gnn evaluate --help`)"}
 
 
-def info_recording(path: Path, nodes: str, sfreq: float | None) -> str:
-    raw = read_recording(path, sfreq=sfreq)
+def info_recording(path: Path, nodes: str, sfreq: float | None, *, units: str = "uV", scale: float = 1.0,
+                   on_truncated: str = "raise") -> str:
+    notes: list[str] = []
+    raw = read_recording(path, sfreq=sfreq, unit=units, scale=scale, on_truncated=on_truncated, notes=notes)
     match = match_channels(raw.ch_names, nodes, on_missing="ignore", ch_types=raw.get_channel_types(),
                            source=str(path))
     lines = [
@@ -33,6 +36,7 @@ def info_recording(path: Path, nodes: str, sfreq: float | None) -> str:
         f"format:    {recording_format(path)}",
         f"duration:  {raw.times[-1] + 1 / raw.info['sfreq']:.1f} s ({raw.n_times} samples)",
         f"sfreq:     {raw.info['sfreq']:g} Hz",
+        *[f"note:      {note}" for note in notes],
         f"channels:  {len(raw.ch_names)}",
         f"nodes:     {match.n_nodes} of the {len(match.node_names) + len(match.missing)} in {nodes!r}",
     ]
@@ -106,6 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
                                      "a dataset name (see `datasets`), or a folder with participants.tsv")
     info.add_argument("--nodes", default="10-20", help="node set to match channels against (default: 10-20)")
     info.add_argument("--sfreq", type=float, help="sampling rate in Hz, for CSV/TSV files that do not store it")
+    info.add_argument("--units", default="uV", choices=tuple(TEXT_UNITS),
+                      help="unit of the numbers in a CSV/TSV file (default: uV)")
+    info.add_argument("--scale", type=float, default=1.0,
+                      help="multiply the samples by this factor, for a file whose header names the wrong unit "
+                           "(default: 1)")
+    info.add_argument("--on-truncated", default="raise", choices=ON_TRUNCATED,
+                      help="an EDF/BDF file shorter than its header declares: refuse it (raise) or describe the data "
+                           "records it holds (warn) (default: raise)")
     info.add_argument("--data-dir", type=Path, help="folder of the dataset (default: $EEG_GNN_DATA/<dataset>)")
     commands.add_parser("datasets", help="list the datasets eeg-gnn knows")
     fetch = commands.add_parser("fetch", help="download an open dataset and verify it")
@@ -150,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
             return info_dataset(args.target, args.data_dir)
         if target.is_dir() and any((target / n).exists() for n in ("participants.tsv", "participants.csv")):
             return info_dataset(FOLDER, target)
-        return info_recording(target, args.nodes, args.sfreq)
+        return info_recording(target, args.nodes, args.sfreq, units=args.units, scale=args.scale,
+                              on_truncated=args.on_truncated)
 
     return run_cli(run, parser.prog)
 

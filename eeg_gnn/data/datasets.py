@@ -11,7 +11,7 @@ import csv
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -58,8 +58,9 @@ class Recording:
     read_kwargs: dict = field(default_factory=dict, compare=False, hash=False)
     intervals: tuple = field(default=(), compare=False, hash=False)
 
-    def read(self) -> mne.io.BaseRaw:
-        return read_recording(self.path, **self.read_kwargs)
+    def read(self, notes: list[str] | None = None) -> mne.io.BaseRaw:
+        """The recording, preloaded in volts; ``notes`` receives what the reader recovered."""
+        return read_recording(self.path, **self.read_kwargs, notes=notes)
 
 
 @dataclass
@@ -148,7 +149,9 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *, read_kwargs: 
         The folder holding the dataset's files; default ``$EEG_GNN_DATA/<directory>``
         (``$EEG_GNN_DATA`` defaults to ``~/eeg_gnn_data``). Required for ``'folder'``.
     read_kwargs : dict, optional
-        For ``'folder'``: arguments for reading every recording (``sfreq`` and ``unit`` for CSV/TSV files).
+        Arguments for reading every recording (see :func:`eeg_gnn.signal.io.read_recording`): ``sfreq`` and
+        ``unit`` for CSV/TSV files, ``on_truncated``, ``scale``. A described dataset's own ``read`` settings take
+        precedence.
 
     Returns
     -------
@@ -175,6 +178,8 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *, read_kwargs: 
         raise FileNotFoundError(
             f"No recordings of dataset {name!r} (files matching {rule!r}) in {root}. {how_to_get(name, root)}"
         )
+    if read_kwargs:
+        recordings = [replace(r, read_kwargs={**read_kwargs, **r.read_kwargs}) for r in recordings]
     return Dataset(name, root, descriptor, recordings)
 
 

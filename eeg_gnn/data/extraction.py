@@ -31,8 +31,8 @@ from eeg_gnn.utils.resources import resource_dir
 from eeg_gnn.utils.validation import check_option
 
 GRAPH_SCOPES = ("window", "recording")
-_SOURCES = ("signal/io.py", "signal/montage.py", "signal/preprocessing.py", "signal/features.py", "signal/graph.py",
-            "signal/covariance.py", "data/extraction.py", "data/emotion.py")
+_SOURCES = ("signal/io.py", "signal/headers.py", "signal/montage.py", "signal/preprocessing.py",
+            "signal/features.py", "signal/graph.py", "signal/covariance.py", "data/extraction.py", "data/emotion.py")
 _LIBRARIES = ("mne", "numpy", "scipy", "pyriemann", "scikit-learn")
 
 
@@ -87,6 +87,8 @@ class RecordingFeatures:
     n_rejected : int
     covariance : ndarray, shape (n_windows, n_bands, n_nodes, n_nodes), or None
         Band-wise covariance matrices in µV², when the spec asks for them.
+    notes : list of str
+        What reading the recording recovered or ignored (e.g. a truncated file read as far as it goes).
     """
 
     features: np.ndarray
@@ -95,6 +97,7 @@ class RecordingFeatures:
     node_names: list[str]
     n_rejected: int
     covariance: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def cache_dir() -> Path:
@@ -158,7 +161,8 @@ def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 def compute_recording(recording: Recording, preprocessing: Preprocessing, nodes, spec: FeatureSpec) -> RecordingFeatures:
     """Read, preprocess and featurise one recording (no cache)."""
-    windows = preprocess(recording.read(), preprocessing, nodes)
+    notes: list[str] = []
+    windows = preprocess(recording.read(notes), preprocessing, nodes)
     if windows.n_windows == 0:
         raise ValueError(f"{recording.path}: every window was rejected for amplitude; relax reject_uv.")
     features = band_power(windows.data, windows.sfreq, spec.bands, spec.kind).astype(np.float32)
@@ -171,7 +175,8 @@ def compute_recording(recording: Recording, preprocessing: Preprocessing, nodes,
     covariance = None
     if spec.covariance is not None:
         covariance = band_covariance(windows.data, windows.sfreq, spec.bands, spec.covariance).astype(np.float32)
-    return RecordingFeatures(features, adjacency, windows.onsets, windows.node_names, windows.n_rejected, covariance)
+    return RecordingFeatures(features, adjacency, windows.onsets, windows.node_names, windows.n_rejected, covariance,
+                             notes)
 
 
 def load_or_compute(recording: Recording, preprocessing: Preprocessing, nodes, spec: FeatureSpec,
@@ -181,7 +186,7 @@ def load_or_compute(recording: Recording, preprocessing: Preprocessing, nodes, s
         result = compute_recording(recording, preprocessing, nodes, spec)
         empty = np.zeros(0, np.float32)
         return {"features": result.features, "onsets": result.onsets, "node_names": np.array(result.node_names),
-                "n_rejected": np.array(result.n_rejected),
+                "n_rejected": np.array(result.n_rejected), "notes": np.array(result.notes, dtype=str),
                 "adjacency": result.adjacency if result.adjacency is not None else empty,
                 "covariance": result.covariance if result.covariance is not None else empty}
 
@@ -190,7 +195,7 @@ def load_or_compute(recording: Recording, preprocessing: Preprocessing, nodes, s
     adjacency = stored["adjacency"] if stored["adjacency"].ndim == 3 else None
     covariance = stored["covariance"] if stored["covariance"].ndim == 4 else None
     return RecordingFeatures(stored["features"], adjacency, stored["onsets"], stored["node_names"].tolist(),
-                             int(stored["n_rejected"]), covariance), hit
+                             int(stored["n_rejected"]), covariance, stored["notes"].tolist()), hit
 
 
 def extract_dataset(dataset: Dataset, preprocessing: Preprocessing, spec: FeatureSpec, *, use_cache: bool = True,
@@ -207,3 +212,28 @@ def extract_dataset(dataset: Dataset, preprocessing: Preprocessing, spec: Featur
     if len(node_sets) > 1:
         raise ValueError(f"Recordings of {dataset.name} gave different node sets: {sorted(node_sets)}.")
     return results, cached
+
+
+def data_quality(dataset: Dataset, extracted: list[RecordingFeatures]) -> dict:
+    """What reading and cleaning changed, by recording id: saved in ``config.json`` as ``data_quality``.
+
+    Returns
+    -------
+    dict
+        ``{"notes": {recording_id: [note, ...]}}`` with the recordings that have any; empty when none has.
+    """
+    notes = {r.recording_id: list(f.notes) for r, f in zip(dataset.recordings, extracted, strict=True) if f.notes}
+    return {"notes": notes} if notes else {}
+
+
+def describe_data_quality(quality: dict, *, limit: int = 10) -> list[str]:
+    """The lines of a run's summary that say what :func:`data_quality` recorded."""
+    lines = []
+    notes = quality.get("notes", {})
+    if notes:
+        lines.append(f"{len(notes)} recordings were read with a note (config.json, data_quality):")
+        for recording_id, texts in list(notes.items())[:limit]:
+            lines.append(f"  {recording_id}: {'; '.join(texts)}")
+        if len(notes) > limit:
+            lines.append(f"  and {len(notes) - limit} more")
+    return lines

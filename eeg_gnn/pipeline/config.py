@@ -29,6 +29,8 @@ from eeg_gnn.evaluation.splitters import CV_METHODS, PROTOCOLS
 from eeg_gnn.models.classifiers import MODELS
 from eeg_gnn.signal.features import DEFAULT_BANDS, FEATURE_KINDS, check_bands, parse_bands
 from eeg_gnn.signal.graph import CONNECTIVITY_METHODS
+from eeg_gnn.signal.headers import ON_TRUNCATED
+from eeg_gnn.signal.io import TEXT_UNITS
 from eeg_gnn.signal.preprocessing import Preprocessing
 from eeg_gnn.utils.validation import check_option, check_positive
 
@@ -93,6 +95,14 @@ class TrainConfig:
                                    "with $EEG_GNN_DATA defaulting to ~/eeg_gnn_data)", "data")
     sfreq: float | None = setting(None, "sampling rate in Hz of CSV/TSV recordings in a folder dataset (they do not "
                                   "store it)", "data")
+    units: str = setting("uV", "unit of the numbers in CSV/TSV recordings (default: %(default)s)", "data",
+                         choices=tuple(TEXT_UNITS))
+    scale: float = setting(1.0, "multiply the samples of every recording by this factor, for files whose header "
+                           "names the wrong unit (1e6 for volts labelled as microvolts) (default: %(default)s)",
+                           "data")
+    on_truncated: str = setting("raise", "an EDF/BDF recording shorter than its header declares: raise = refuse "
+                                "it, warn = use the data records it holds and record that in config.json "
+                                "(default: %(default)s)", "data", choices=ON_TRUNCATED)
     window: float = setting(4.0, "window length in seconds (default: %(default)s)", "preprocessing")
     overlap: float = setting(0.0, "fraction of a window shared with the next, in [0, 1) (default: %(default)s)",
                              "preprocessing")
@@ -188,8 +198,10 @@ class TrainConfig:
         if self.graph_scope == "recording" and self.cv == "time-blocks":
             raise ValueError("--graph-scope recording averages connectivity over the whole recording, test blocks "
                              "included; with --cv time-blocks use --graph-scope window.")
-        for name in ("lr", "window"):
+        for name in ("lr", "window", "scale"):
             check_positive(name, getattr(self, name))
+        check_option("units", self.units, TEXT_UNITS)
+        check_option("on_truncated", self.on_truncated, ON_TRUNCATED)
         check_positive("weight_decay", self.weight_decay, allow_zero=True)
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"'val_fraction' must be in [0, 1), got {self.val_fraction!r}.")
@@ -228,8 +240,11 @@ class TrainConfig:
                              overlap=self.overlap, reject_uv=self.reject_uv)
 
     def read_kwargs(self) -> dict:
-        """How to read the recordings of a folder dataset (the sampling rate of CSV/TSV files)."""
-        return {"sfreq": self.sfreq} if self.sfreq else {}
+        """How to read every recording (see :func:`eeg_gnn.signal.io.read_recording`): the settings that differ
+        from the reader's defaults."""
+        values = {"sfreq": self.sfreq, "unit": self.units, "scale": self.scale, "on_truncated": self.on_truncated}
+        defaults = {"sfreq": None, "unit": "uV", "scale": 1.0, "on_truncated": "raise"}
+        return {name: value for name, value in values.items() if value != defaults[name]}
 
     def feature_spec(self) -> FeatureSpec:
         method = self.graph if self.graph in CONNECTIVITY_METHODS else None

@@ -13,14 +13,19 @@ import platform
 import shutil
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from eeg_gnn import __version__
 from eeg_gnn.data.datasets import Dataset, load_dataset
-from eeg_gnn.data.extraction import RecordingFeatures, extract_dataset
+from eeg_gnn.data.extraction import (
+    RecordingFeatures,
+    data_quality,
+    describe_data_quality,
+    extract_dataset,
+)
 from eeg_gnn.evaluation.metrics import (
     confusion_matrix_figure,
 )
@@ -48,9 +53,10 @@ class Results:
 
     run_dir: Path
     results: dict
+    data_quality: dict = field(default_factory=dict)
 
     def summary(self) -> str:
-        return format_summary(self.results, self.run_dir)
+        return "\n".join([format_summary(self.results, self.run_dir), *describe_data_quality(self.data_quality)])
 
 
 def package_versions() -> dict[str, str]:
@@ -279,18 +285,22 @@ def run_cv(config: TrainConfig) -> Results:
     marker = run_dir / INCOMPLETE
     marker.write_text("This run has not finished (it is running, failed or was interrupted); do not use it.\n")
     started = time.time()
-    write_json_atomic(run_dir / "config.json", {
+    saved_config = {
         "config": config.to_dict(), "preprocessing_steps": config.preprocessing().steps(),
         "versions": package_versions(), "command": sys.argv,
         "dataset": {"name": dataset.name, "root": str(dataset.root), "classes": dataset.classes,
                     "recordings": [{"id": r.recording_id, "subject": r.subject, "label": r.label,
                                     "path": str(r.path.resolve()),
                                     "intervals": [list(i) for i in r.intervals]} for r in dataset.recordings]},
-    })
+    }
+    write_json_atomic(run_dir / "config.json", saved_config)
     write_text_atomic(run_dir / "config.toml", config.to_toml())
     try:
         extracted, n_cached = extract_dataset(dataset, config.preprocessing(), config.feature_spec(),
                                               use_cache=config.use_cache, progress=config.progress)
+        quality = data_quality(dataset, extracted)
+        if quality:
+            write_json_atomic(run_dir / "config.json", {**saved_config, "data_quality": quality})
         samples = build_samples(config, dataset, extracted)
         folds, outputs = cross_validate(config, dataset, samples, run_dir)
         predictions = collect_predictions(outputs, samples, dataset.classes)
@@ -317,7 +327,7 @@ def run_cv(config: TrainConfig) -> Results:
         shutil.rmtree(run_dir, ignore_errors=True)
         raise
     marker.unlink()
-    return Results(run_dir, results)
+    return Results(run_dir, results, quality)
 
 
 def _fmt(summary: dict, metric: str) -> str:

@@ -19,6 +19,14 @@ from pathlib import Path
 import mne
 import numpy as np
 
+from eeg_gnn.signal.headers import (
+    ON_TRUNCATED,
+    EdfHeader,
+    check_edf_layout,
+    check_edf_size,
+    read_edf_header,
+    sniff_format,
+)
 from eeg_gnn.utils.validation import check_option, check_positive
 
 MSU_CHANNELS = ("F7", "F3", "F4", "F8", "T3", "C3", "Cz", "C4", "T4", "T5", "P3", "Pz", "P4", "T6", "O1", "O2")
@@ -98,8 +106,15 @@ def read_recording(
     ch_names: Sequence[str] | None = None,
     key: str | None = None,
     trial: int | None = None,
+    on_truncated: str = "raise",
+    scale: float = 1.0,
+    notes: list[str] | None = None,
 ) -> mne.io.BaseRaw:
     """Read a recording in any supported format, with its data loaded.
+
+    Whatever a reader raises becomes a ValueError whose message is one line naming the file and the problem (the
+    reader's exception is chained as its cause). Known recoverable problems are recovered, with a note: EDF+
+    annotations in latin-1 instead of UTF-8, and a file whose extension names another format than its content.
 
     Parameters
     ----------
@@ -115,6 +130,13 @@ def read_recording(
         For a SEED ``.mat`` file: the variable holding one clip (e.g. ``'ww_eeg1'``).
     trial : int, optional
         For a DEAP ``.dat`` file: the trial index (0-39).
+    on_truncated : 'raise' | 'warn'
+        An EDF/BDF file shorter than its header declares: refuse it, or read the data records it holds (noted).
+    scale : float
+        Factor applied to every data channel after reading, to correct samples stored in another unit than the
+        file says (``1e6`` for volts labelled as microvolts).
+    notes : list of str, optional
+        Receives a note for every problem recovered (the format read, what was ignored or cut).
 
     Returns
     -------
@@ -126,12 +148,24 @@ def read_recording(
     FileNotFoundError
         The path does not exist.
     ValueError
-        Unknown extension, unreadable or truncated file, or samples that are NaN or infinite.
+        Unknown extension, unreadable, damaged or truncated file, or samples that are NaN or infinite.
     """
     path = Path(path).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"No recording at {path}.")
+    check_option("on_truncated", on_truncated, ON_TRUNCATED)
+    scale = check_positive("scale", scale)
+    notes = [] if notes is None else notes
     suffix = _suffix(path)
+    if path.is_file() and suffix in _SNIFFED:
+        suffix = _actual_suffix(path, suffix, notes)
+    header = None
+    if suffix in (".edf", ".bdf"):
+        header = read_edf_header(path)
+        note = check_edf_size(header, path, on_truncated=on_truncated)
+        if note:
+            notes.append(note)
+        check_edf_layout(header, path)
     try:
         if suffix == ".eea":
             raw = _read_msu_eea(path)
@@ -142,17 +176,96 @@ def read_recording(
         elif suffix in (".csv", ".tsv", ".txt"):
             raw = _read_text_table(path, sfreq=sfreq, unit=unit, ch_names=ch_names)
         else:
-            reader = _MNE_READERS[".fif" if suffix == ".fif.gz" else suffix]
-            raw = reader(path, preload=True, verbose="error")
-            if len(raw.filenames) == 1:
-                # messages name the file the user gave (.vhdr, .set), not the data part MNE lists (.eeg, .fdt)
-                raw._filenames = [path]
-    except (ValueError, OSError, RuntimeError, KeyError, IndexError, TypeError) as exc:
-        if isinstance(exc, (ValueError, FileNotFoundError)) and str(path) in str(exc):
+            raw = _read_with_mne(path, suffix, notes)
+    except Exception as exc:
+        if isinstance(exc, (ValueError, FileNotFoundError)) and str(path) in str(exc) and "\n" not in str(exc):
             raise
-        raise ValueError(f"Could not read {path} as {FORMATS[suffix]}: {exc}") from exc
+        raise ValueError(f"Could not read {path} as {FORMATS[suffix]}: {_problem(exc)}") from exc
+    if header is not None:
+        _keep_records(raw, header)
+    if scale != 1.0:
+        raw.apply_function(lambda data: data * scale, picks="data", channel_wise=False)
+        notes.append(f"samples multiplied by {scale:g} (--scale)")
     check_finite(raw, path)
     return raw
+
+
+#: Formats whose first bytes are checked against the extension (one file each, with a known signature).
+_SNIFFED = (".edf", ".bdf", ".gdf", ".fif", ".cnt", ".vhdr")
+#: Formats MNE reads from an open file as well as from a path, so a misnamed one can be read as what it is.
+_READ_FROM_STREAM = (".edf", ".bdf", ".fif")
+
+
+def _actual_suffix(path: Path, suffix: str, notes: list[str]) -> str:
+    """The extension of the format the file really is; a note when it differs from the file's own."""
+    found = sniff_format(path)
+    if found is None or found[1] == suffix or (suffix == ".vhdr" and found[0] == "text file"):
+        return suffix
+    name, actual = found
+    said = f"{path} is {_a(name)}, not {FORMATS[suffix]} as its extension says"
+    if actual in _READ_FROM_STREAM and suffix in _READ_FROM_STREAM:
+        notes.append(f"it is {_a(name)} file despite its {path.suffix} extension: read as {name}")
+        return actual
+    if actual is not None:
+        raise ValueError(f"{said}: rename it to {path.with_suffix(actual).name}.")
+    raise ValueError(f"{said}; eeg-gnn does not read such files as recordings.")
+
+
+def _a(name: str) -> str:
+    return ("an " if name.split()[0] in ("EDF", "FIF", "HDF5") else "a ") + name
+
+
+def _read_with_mne(path: Path, suffix: str, notes: list[str]) -> mne.io.BaseRaw:
+    reader = _MNE_READERS[".fif" if suffix == ".fif.gz" else suffix]
+    try:
+        raw = _call_reader(reader, path, suffix)
+    except Exception as exc:
+        if suffix not in (".edf", ".bdf") or "encoding='latin1'" not in str(exc):
+            raise
+        raw = _call_reader(reader, path, suffix, encoding="latin1")
+        notes.append("its annotations are latin-1 text, not the UTF-8 EDF+ requires: read as latin-1")
+    # messages name the file the user gave (.vhdr, .set), not the data part MNE lists (.eeg, .fdt)
+    raw._filenames = [path]
+    return raw
+
+
+def _call_reader(reader: Callable[..., mne.io.BaseRaw], path: Path, suffix: str, **kwargs) -> mne.io.BaseRaw:
+    if path.name.lower().endswith(suffix) or suffix not in _READ_FROM_STREAM:
+        return reader(path, preload=True, verbose="error", **kwargs)
+    with path.open("rb") as stream:  # MNE checks the extension of a path, not of an open file
+        return reader(stream, preload=True, verbose="error", **kwargs)
+
+
+def _keep_records(raw: mne.io.BaseRaw, header: EdfHeader) -> None:
+    """Crop to the data records the header declares and the file holds (a reader may take a partial one)."""
+    n_times = int(round(header.records_read * header.record_duration * raw.info["sfreq"]))
+    if 0 < n_times < raw.n_times:
+        raw.crop(tmax=(n_times - 1) / raw.info["sfreq"], include_tmax=True)
+
+
+#: Messages of MNE's readers that refer to its own parameters, rewritten for users of eeg-gnn.
+_KNOWN_PROBLEMS = (
+    ("compute number of bytes per sample",
+     "MNE cannot tell whether its samples are 16- or 32-bit (its header does not give the number of samples "
+     "consistently); the file may be damaged, or be an ANT Neuro CNT, which eeg-gnn does not read"),
+)
+
+
+def _problem(exc: BaseException) -> str:
+    """An exception's message on one line, without traceback text or advice about MNE's parameters."""
+    text = str(exc)
+    for marker, explanation in _KNOWN_PROBLEMS:
+        if marker in text:
+            return explanation
+    kept = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or line.startswith("    ") or stripped.startswith(
+                ('File "', "Traceback", "raise ", "^", "WARNING:")):
+            continue
+        kept.append(stripped)
+    message = re.sub(r"^\w+(Error|Exception): ", "", " ".join(kept)) or type(exc).__name__
+    return message if len(message) <= 300 else message[:297] + "..."
 
 
 def check_finite(raw: mne.io.BaseRaw, source: str | Path) -> None:
