@@ -17,12 +17,16 @@ Flags override the file; the file overrides the defaults. TOML has no null: a se
 
 from __future__ import annotations
 
+import sys
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from types import UnionType
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
-import tomllib
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 from eeg_gnn.data.extraction import GRAPH_SCOPES, FeatureSpec
 from eeg_gnn.evaluation.splitters import CV_METHODS, PROTOCOLS
