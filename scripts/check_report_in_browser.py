@@ -1,38 +1,146 @@
-"""Open a review report in headless Chromium and check that every image in it decoded.
+"""Open a review report in headless Chromium: images decode, nothing overflows, every section exists, no network.
 
 Usage::
 
-    python scripts/check_report_in_browser.py REPORT.html
+    python scripts/check_report_in_browser.py REPORT.html [--screenshots FOLDER] [--widths 1400,480]
 
-The report's own script writes ``data-images-ok="<ok>/<total>"`` on ``<body>`` once the page has loaded (see
-:mod:`eeg_gnn.review.report`). This script loads the file with Chromium (``chromium``, ``chromium-browser``,
-``google-chrome`` or ``google-chrome-stable``, the first found on PATH), a fresh profile and background
-networking disabled, dumps the DOM and reads that attribute.
+For each width the page is loaded in a fresh tab of headless Chromium (driven over the DevTools protocol on a
+pipe, so no port is opened and nothing but the standard library is needed) and checked:
 
-Exit status: 0 when ok == total > 0; 1 when an image failed or the attribute is missing; 2 on a usage error or a
-missing report; 3 when no Chromium is installed (``apt-get install chromium``).
+* every ``<img>`` decoded (``complete`` and ``naturalWidth > 0``);
+* no element sticks out of the viewport horizontally, unless it sits inside a scrolling or clipping box (a wide
+  table in its own scroll area is fine, a page that scrolls sideways is not); the check is repeated with every
+  band of the band selector chosen;
+* every ``#anchor`` of the contents list (``nav.toc``) names an element of the page;
+* the page made no request other than ``file:`` and ``data:`` URLs.
+
+With ``--screenshots FOLDER``, a full-page PNG per width is written there (``report-1400px.png`` ...).
+
+Exit status: 0 when every check passes; 1 when one fails; 2 on a usage error or a missing report; 3 when no
+Chromium is installed (``apt-get install chromium``).
 """
 
 from __future__ import annotations
 
+import argparse
+import base64
+import json
 import os
-import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-TIMEOUT_S = 60.0
-VIRTUAL_TIME_BUDGET_MS = 5000
-_IMAGES_OK = re.compile(r'data-images-ok="(\d+)/(\d+)"')
+TIMEOUT_S = 90.0
+WIDTHS = (1400, 480)
+VIEWPORT_HEIGHT = 900
 INSTALL_HINT = "No Chromium found on PATH (tried: {}); install it with `apt-get install chromium`."
+
+#: Runs in the page; returns what the checks need. Elements inside a box that scrolls or clips horizontally
+#: are allowed to be wider than the viewport; hidden elements (zero-sized boxes) are skipped.
+_INSPECT = r"""
+(() => {
+  const width = document.documentElement.clientWidth;
+  const clipped = (element) => {
+    for (let node = element.parentElement; node && node !== document.body; node = node.parentElement) {
+      const overflow = getComputedStyle(node).overflowX;
+      if (overflow === "auto" || overflow === "scroll" || overflow === "hidden" || overflow === "clip") {
+        return true;
+      }
+    }
+    return false;
+  };
+  const describe = (element) => {
+    let text = element.tagName.toLowerCase();
+    if (element.id) { text += "#" + element.id; }
+    if (element.className && typeof element.className === "string") {
+      text += "." + element.className.trim().split(/\s+/).join(".");
+    }
+    return text;
+  };
+  const overflowing = [];
+  for (const element of document.body.querySelectorAll("*")) {
+    const box = element.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0) { continue; }
+    if ((box.right > width + 1 || box.left < -1) && !clipped(element)) {
+      overflowing.push(describe(element) + " [" + Math.round(box.left) + ", " + Math.round(box.right) + "]");
+    }
+  }
+  const images = Array.from(document.images);
+  const anchors = Array.from(document.querySelectorAll("nav.toc a[href^='#']")).map(a => a.getAttribute("href"));
+  const missing = anchors.filter(href => !document.getElementById(decodeURIComponent(href.slice(1))));
+  return {
+    width: width,
+    scroll_width: document.documentElement.scrollWidth,
+    height: document.documentElement.scrollHeight,
+    images: images.length,
+    images_ok: images.filter(img => img.complete && img.naturalWidth > 0).length,
+    overflowing: overflowing.slice(0, 20),
+    n_overflowing: overflowing.length,
+    sections: anchors,
+    missing_sections: missing,
+    band_inputs: Array.from(document.querySelectorAll("input.band-choice")).map(i => i.id),
+  };
+})()
+"""
 
 
 class BrowserNotFoundError(RuntimeError):
     """No Chromium/Chrome executable on PATH."""
+
+
+@dataclass
+class WidthResult:
+    """What one width showed.
+
+    Attributes
+    ----------
+    width : int
+        Viewport width in CSS pixels.
+    images, images_ok : int
+        Images on the page, and those that decoded.
+    overflowing : list of str
+        Elements sticking out of the viewport (first 20), as ``tag#id.class [left, right]``, prefixed by the band
+        chosen when the overflow appeared with another band than the default.
+    sections, missing_sections : list of str
+        The contents' anchors, and those that name no element.
+    requests : list of str
+        URLs requested other than ``file:`` and ``data:`` ones.
+    screenshot : pathlib.Path or None
+    """
+
+    width: int
+    images: int = 0
+    images_ok: int = 0
+    overflowing: list[str] = field(default_factory=list)
+    sections: list[str] = field(default_factory=list)
+    missing_sections: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    screenshot: Path | None = None
+
+    @property
+    def problems(self) -> list[str]:
+        """Every failed check, in words (empty when the page passed)."""
+        found = []
+        if self.images == 0:
+            found.append("the report holds no images")
+        elif self.images_ok != self.images:
+            found.append(f"{self.images - self.images_ok} of {self.images} image(s) failed to load")
+        if self.overflowing:
+            found.append(f"{len(self.overflowing)} element(s) overflow the {self.width} px viewport: "
+                         + "; ".join(self.overflowing[:5]))
+        if not self.sections:
+            found.append("the contents list (nav.toc) has no #anchor")
+        if self.missing_sections:
+            found.append(f"sections named in the contents but missing: {', '.join(self.missing_sections)}")
+        if self.requests:
+            found.append(f"the page requested {len(self.requests)} URL(s): {', '.join(self.requests[:3])}")
+        return found
 
 
 def find_browser() -> str | None:
@@ -44,36 +152,140 @@ def find_browser() -> str | None:
     return None
 
 
-def _run(command: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
-    """Run ``command`` in its own process group; on timeout, kill that group (Chromium's helpers too)."""
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        raise
-    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+class _DevTools:
+    """The DevTools protocol over ``--remote-debugging-pipe``: JSON messages ended by NUL on fds 3 (in) and 4."""
+
+    def __init__(self, executable: str, profile: str, timeout: float):
+        to_browser_read, self._to_browser = os.pipe()
+        self._from_browser, from_browser_write = os.pipe()
+
+        def plumb() -> None:  # in the child: the browser reads fd 3 and writes fd 4
+            reading, writing = os.dup(to_browser_read), os.dup(from_browser_write)  # above 4: no clash
+            while min(reading, writing) <= 4:
+                reading, writing = os.dup(reading), os.dup(writing)
+            os.dup2(reading, 3)
+            os.dup2(writing, 4)
+
+        command = [executable, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                   "--hide-scrollbars", "--remote-debugging-pipe", f"--user-data-dir={profile}", "about:blank"]
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, preexec_fn=plumb, start_new_session=True,
+                                        close_fds=False)
+        os.close(to_browser_read)
+        os.close(from_browser_write)
+        self._deadline = time.monotonic() + timeout
+        self._buffer = b""
+        self._next_id = 0
+        self.events: list[dict] = []
+
+    def _read_message(self) -> dict:
+        while b"\0" not in self._buffer:
+            if time.monotonic() > self._deadline:
+                raise subprocess.TimeoutExpired("chromium", TIMEOUT_S)
+            chunk = os.read(self._from_browser, 1 << 20)
+            if not chunk:
+                raise RuntimeError("Chromium closed the DevTools pipe (it exited).")
+            self._buffer += chunk
+        message, self._buffer = self._buffer.split(b"\0", 1)
+        return json.loads(message)
+
+    def send(self, method: str, params: dict | None = None, session: str | None = None) -> dict:
+        self._next_id += 1
+        message = {"id": self._next_id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
+        while True:
+            reply = self._read_message()
+            if reply.get("id") == self._next_id:
+                if "error" in reply:
+                    raise RuntimeError(f"DevTools {method} failed: {reply['error']}")
+                return reply.get("result", {})
+            self.events.append(reply)
+
+    def wait_for(self, method: str, session: str) -> dict:
+        for number, event in enumerate(self.events):
+            if event.get("method") == method and event.get("sessionId") == session:
+                return self.events.pop(number)
+        while True:
+            event = self._read_message()
+            if event.get("method") == method and event.get("sessionId") == session:
+                return event
+            self.events.append(event)
+
+    def close(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+        os.close(self._to_browser)
+        os.close(self._from_browser)
 
 
-def check_report(path: str | os.PathLike, *, browser: str | None = None, timeout: float = TIMEOUT_S) -> tuple[int, int]:
-    """Load a report in headless Chromium and count the images that decoded.
+def _evaluate(tools: _DevTools, session: str, expression: str):
+    reply = tools.send("Runtime.evaluate", {"expression": expression, "returnByValue": True}, session)
+    if "exceptionDetails" in reply:
+        raise RuntimeError(f"the page's inspection script failed: {reply['exceptionDetails']}")
+    return reply["result"].get("value")
+
+
+def _check_width(tools: _DevTools, url: str, width: int, screenshot: Path | None) -> WidthResult:
+    target = tools.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+    session = tools.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+    tools.send("Page.enable", session=session)
+    tools.send("Network.enable", session=session)
+    tools.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": VIEWPORT_HEIGHT,
+                                                      "deviceScaleFactor": 1, "mobile": width < 800}, session)
+    tools.send("Page.navigate", {"url": url}, session)
+    tools.wait_for("Page.loadEventFired", session)
+    found = _evaluate(tools, session, _INSPECT)
+    result = WidthResult(width, found["images"], found["images_ok"], list(found["overflowing"]),
+                         list(found["sections"]), list(found["missing_sections"]))
+    if screenshot is not None:
+        height = max(int(found["height"]), VIEWPORT_HEIGHT)
+        data = tools.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
+                                                     "clip": {"x": 0, "y": 0, "width": width, "height": height,
+                                                              "scale": 1}}, session)["data"]
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        screenshot.write_bytes(base64.b64decode(data))
+        result.screenshot = screenshot
+    for band in found["band_inputs"]:
+        _evaluate(tools, session, f"document.getElementById({json.dumps(band)}).click()")
+        again = _evaluate(tools, session, _INSPECT)
+        result.overflowing += [f"{band}: {item}" for item in again["overflowing"] if item not in found["overflowing"]]
+    for event in tools.events:
+        if event.get("method") == "Network.requestWillBeSent" and event.get("sessionId") == session:
+            requested = event["params"]["request"]["url"]
+            if not requested.startswith(("file:", "data:")):
+                result.requests.append(requested)
+    tools.events = [e for e in tools.events if e.get("sessionId") != session]
+    tools.send("Target.closeTarget", {"targetId": target})
+    return result
+
+
+def check_report(path: str | os.PathLike, *, widths: tuple[int, ...] = WIDTHS, screenshots: str | os.PathLike | None = None,
+                 browser: str | None = None, timeout: float = TIMEOUT_S) -> list[WidthResult]:
+    """Load a report in headless Chromium at each width and run the checks.
 
     Parameters
     ----------
     path : str or path-like
         The report's HTML file.
+    widths : tuple of int
+        Viewport widths in CSS pixels.
+    screenshots : str or path-like, optional
+        Folder for full-page screenshots ``<report stem>-<width>px.png``; none are taken when None.
     browser : str, optional
         Chromium executable; the first of :data:`BROWSERS` on PATH by default.
     timeout : float
-        Seconds before the browser is killed.
+        Seconds for everything before the browser is killed.
 
     Returns
     -------
-    (int, int)
-        Images that decoded, and images on the page (``data-images-ok`` of the rendered ``<body>``).
+    list of WidthResult
+        One per width, in order; ``result.problems`` lists the failed checks.
 
     Raises
     ------
@@ -83,8 +295,6 @@ def check_report(path: str | os.PathLike, *, browser: str | None = None, timeout
         If no browser is given and none is on PATH.
     subprocess.TimeoutExpired
         If the browser did not finish within ``timeout`` seconds.
-    RuntimeError
-        If the dumped page has no ``data-images-ok`` attribute (the page's script did not run).
     """
     report = Path(path).resolve()
     if not report.is_file():
@@ -92,40 +302,34 @@ def check_report(path: str | os.PathLike, *, browser: str | None = None, timeout
     executable = browser or find_browser()
     if executable is None:
         raise BrowserNotFoundError(INSTALL_HINT.format(", ".join(BROWSERS)))
+    folder = None if screenshots is None else Path(screenshots)
+    results = []
     with tempfile.TemporaryDirectory(prefix="report-check-", ignore_cleanup_errors=True) as profile:
-        command = [
-            executable,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            f"--virtual-time-budget={VIRTUAL_TIME_BUDGET_MS}",
-            "--dump-dom",
-            report.as_uri(),
-        ]
-        result = _run(command, timeout)
-    match = _IMAGES_OK.search(result.stdout)
-    if match is None:
-        tail = "\n".join(result.stderr.strip().splitlines()[-10:])
-        raise RuntimeError(
-            f"{executable} exited with status {result.returncode} and the dumped page of {report} has no "
-            f"data-images-ok attribute (its script did not run). Last lines of the browser's messages:\n{tail}"
-        )
-    return int(match.group(1)), int(match.group(2))
+        tools = _DevTools(executable, profile, timeout)
+        try:
+            for width in widths:
+                shot = None if folder is None else folder / f"{report.stem}-{width}px.png"
+                results.append(_check_width(tools, report.as_uri(), width, shot))
+        finally:
+            tools.close()
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
-    arguments = sys.argv[1:] if argv is None else argv
-    if len(arguments) != 1 or arguments[0] in ("-h", "--help"):
-        print(__doc__.strip().splitlines()[0], f"\n\nusage: {Path(sys.argv[0]).name} REPORT.html", file=sys.stderr)
+    parser = argparse.ArgumentParser(prog="check_report_in_browser.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("report", help="the report's HTML file")
+    parser.add_argument("--screenshots", help="folder for full-page screenshots, one per width")
+    parser.add_argument("--widths", default=",".join(map(str, WIDTHS)),
+                        help="viewport widths in CSS pixels, comma-separated (default: %(default)s)")
+    args = parser.parse_args(argv)
+    try:
+        widths = tuple(int(w) for w in args.widths.split(","))
+    except ValueError:
+        print(f"--widths must be whole numbers separated by commas, got {args.widths!r}.", file=sys.stderr)
         return 2
     try:
-        ok, total = check_report(arguments[0])
+        results = check_report(args.report, widths=widths, screenshots=args.screenshots)
     except FileNotFoundError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -138,15 +342,16 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as exc:
         print(exc, file=sys.stderr)
         return 1
-    print(f"data-images-ok={ok}/{total}: ", end="")
-    if total == 0:
-        print("the report holds no images.")
-        return 1
-    if ok != total:
-        print(f"{total - ok} of {total} image(s) failed to load.")
-        return 1
-    print(f"all {total} image(s) loaded.")
-    return 0
+    failed = False
+    for result in results:
+        shot = f", screenshot {result.screenshot}" if result.screenshot else ""
+        if result.problems:
+            failed = True
+            print(f"{result.width} px: FAILED: " + "; ".join(result.problems) + shot)
+        else:
+            print(f"{result.width} px: all {result.images} image(s) loaded, no overflow, "
+                  f"{len(result.sections)} sections present, no network request{shot}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from eeg_gnn.models.training import baseline_path
 from eeg_gnn.pipeline.config import TrainConfig
 from eeg_gnn.pipeline.experiment import INCOMPLETE, run_cv
 from eeg_gnn.pipeline.runs import load_run, recompute_results
-from eeg_gnn.review.export import read_edge, read_node
+from eeg_gnn.review.export import edge_node_order, read_edge, read_node
 from eeg_gnn.signal.montage import node_sets, positions
 
 from .conftest import N_PER_CLASS, run_script
@@ -98,7 +98,7 @@ def test_review_writes_brainnet_pairs_figures_and_a_self_contained_report(run_co
     assert "match results.json" in out
     edges = sorted((review / "brainnet").glob("*.edge"))
     stems = {p.stem for p in edges}
-    assert {"alpha_control", "alpha_patient", "alpha_difference", "alpha_difference_fdr", "model_importance"} <= stems
+    assert {"alpha_control", "alpha_patient", "alpha_difference", "alpha_difference_significant", "model_importance"} <= stems
     for edge in edges:
         matrix = read_edge(edge)
         assert matrix.shape == (19, 19)
@@ -106,15 +106,29 @@ def test_review_writes_brainnet_pairs_figures_and_a_self_contained_report(run_co
         coords, colours, sizes, labels = read_node(edge.with_suffix(".node"))
         assert labels == NODES and coords.shape == (19, 3)
         np.testing.assert_allclose(coords, positions(NODES, "cortex"), atol=0.06)
-    assert "FDR" in (review / "brainnet" / "alpha_difference.edge").read_text().splitlines()[0]
+    header = (review / "brainnet" / "alpha_difference.edge").read_text().splitlines()
+    assert "false discovery rate over all 342 tests" in header[0] and "Hedges' g" in header[0]
+    assert edge_node_order(review / "brainnet" / "alpha_difference.edge") == NODES
     assert (read_edge(review / "brainnet" / "alpha_patient.edge") >= 0).all()
     html = (review / "report.html").read_text()
     assert 'src="http' not in html and "data:image/png;base64," in html
     assert "control" in html and "patient" in html
-    assert list((review / "figures").glob("*.png"))
+    assert html.index('id="verdict"') < html.index('id="performance"') < html.index('id="caveats"')
+    assert str(run_copy.parent) not in html  # no local path
+    assert list((review / "figures").glob("*.png")) and (review / "brainnet" / "brainnet_options.m").is_file()
 
     difference = read_edge(review / "brainnet" / "alpha_difference.edge")
     assert np.median(difference[~np.eye(19, dtype=bool)]) > 0, "patients share 10 Hz alpha: alpha PLV must be higher"
+    for band in ("theta", "alpha"):
+        significant = read_edge(review / "brainnet" / f"{band}_difference_significant.edge")
+        every = read_edge(review / "brainnet" / f"{band}_difference.edge")
+        kept = significant != 0
+        np.testing.assert_allclose(significant[kept], every[kept], rtol=1e-5)
+        count = int(np.triu(kept, 1).sum())
+        assert f"only the {count} significant pairs" in (review / "brainnet" / f"{band}_difference_significant.edge"
+                                                         ).read_text()
+        assert (f"{count} of 171 electrode pairs differ" if count else f"No electrode pair survives the correction "
+                f"in {band}") in html
 
     code, _, err = _evaluate_cli([str(run_copy), "--quiet"], capsys)
     assert code == 2 and "--overwrite" in err

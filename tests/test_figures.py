@@ -98,6 +98,20 @@ def test_connectome_html_is_one_offline_page_with_node_names(tmp_path: Path) -> 
         figures.connectome_html(symmetric(4), NODES, path, title="again")
 
 
+def test_connectome_html_shares_a_given_colour_scale(tmp_path: Path) -> None:
+    difference = symmetric(4) - 0.5
+    own = figures.connectome_html(difference, NODES, tmp_path / "own.html", title="d", signed=True,
+                                  edge_threshold=0.0).read_text(encoding="utf-8")
+    largest = float(np.abs(difference - np.diag(np.diag(difference))).max())
+    assert float(re.search(r'"line_cmax": ([-0-9.e]+)', own).group(1)) == pytest.approx(largest, rel=1e-5)
+    shared = figures.connectome_html(difference, NODES, tmp_path / "shared.html", title="d", signed=True,
+                                     edge_threshold=0.0, vmax=2.5).read_text(encoding="utf-8")
+    assert '"line_cmin": -2.5' in shared and '"line_cmax": 2.5' in shared
+    unsigned = figures.connectome_html(symmetric(4), NODES, tmp_path / "class.html", title="c", vmin=0.2,
+                                       vmax=0.9).read_text(encoding="utf-8")
+    assert '"line_cmin": 0.2' in unsigned and '"line_cmax": 0.9' in unsigned
+
+
 def test_topomap_grid_png(tmp_path: Path) -> None:
     rng = np.random.default_rng(5)
     values = {"rest": rng.random((len(NODES), len(BANDS))), "task": rng.random((len(NODES), len(BANDS)))}
@@ -109,6 +123,12 @@ def test_topomap_grid_png(tmp_path: Path) -> None:
         figures.topomap_grid_png(values, BANDS, NODES, path, title="again")
     with pytest.raises(ValueError, match=r"values\['rest'\] has shape \(19, 3\)"):
         figures.topomap_grid_png({"rest": rng.random((19, 3))}, BANDS, NODES, tmp_path / "x.png", title="t")
+    marked = np.zeros((len(NODES), len(BANDS)), dtype=bool)
+    marked[4, 1] = True
+    assert_png(figures.topomap_grid_png(values, BANDS, NODES, tmp_path / "marked.png", title="Band power",
+                                        difference=values["task"] - values["rest"], significant=marked))
+    with pytest.raises(ValueError, match="needs difference and shape"):
+        figures.topomap_grid_png(values, BANDS, NODES, tmp_path / "y.png", title="t", significant=marked)
 
 
 def test_topomap_positions_put_the_horizon_on_the_head_circle() -> None:

@@ -2,59 +2,67 @@
 
 Examples
 --------
-    python evaluate.py runs/workload_eegmat_gcn_distance_20261122-101500
-    python evaluate.py RUN_DIR --connectivity wpli --overwrite
-    python evaluate.py RUN_DIR --data-dir NEW_RECORDINGS      # apply the fold models to new recordings
+    eeg-gnn evaluate runs/workload_eegmat_cheb_plv_20261122-101500
+    eeg-gnn evaluate RUN_DIR --connectivity wpli --fdr per-band --overwrite
+    eeg-gnn evaluate RUN_DIR --brainnet-plain          # BrainNet files for BrainNet Viewer before 1.5
+    eeg-gnn evaluate RUN_DIR --data-dir NEW_RECORDINGS  # apply the fold models to new recordings
 
-Writes RUN_DIR/review/: report.html (one self-contained file: open it in a browser), brainnet/*.node and *.edge
-(BrainNet Viewer, MNI mm, cortical positions), figures/*.png and interactive/*.html. Every metric is first
-recomputed from predictions.csv and checked against results.json. With --data-dir, writes
-RUN_DIR/applied/<time>/subjects.csv and windows.csv instead.
+Writes RUN_DIR/review/: report.html (one self-contained file: open it in a browser; the verdict comes first),
+brainnet/*.node and *.edge (BrainNet Viewer, MNI mm, cortical positions; brainnet_options.m sets BrainNet to draw
+only the significant pairs), figures/*.png and interactive/*.html (3-D views). Every metric is first recomputed
+from predictions.csv and checked against results.json. With --data-dir, writes RUN_DIR/applied/<time>/subjects.csv
+and windows.csv instead.
 """
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import MISSING
 
-from eeg_gnn.cli import positive_int, run_cli
-from eeg_gnn.signal.graph import CONNECTIVITY_METHODS
+from eeg_gnn.cli import run_cli
 
 
 def build_parser(prog: str = "eeg-gnn evaluate") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
+    """The run folder, --data-dir, and one flag per :class:`~eeg_gnn.review.build.ReviewSettings` field."""
+    from eeg_gnn.cli.train import _flag, _value_type
+    from eeg_gnn.review.build import review_fields
+
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__, argument_default=argparse.SUPPRESS,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run_dir", help="a run directory written by train.py")
-    parser.add_argument("--connectivity", choices=CONNECTIVITY_METHODS,
-                        help="connectivity for the maps (default: the run's graph if it is functional, else plv)")
-    parser.add_argument("--permutations", type=positive_int, default=5000,
-                        help="permutations for the edge-wise group test (default: %(default)s)")
+    parser.add_argument("run_dir", help="a run directory written by eeg-gnn train")
     parser.add_argument("--data-dir", help="apply the run's fold models to the recordings in this folder instead")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing RUN_DIR/review/")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    for name, spec in review_fields().items():
+        meta = spec.metadata
+        default = spec.default_factory() if spec.default is MISSING else spec.default
+        if isinstance(default, bool):
+            parser.add_argument(_flag(name, spec), dest=name, action="store_const", const=not default,
+                                help=meta["help"])
+            continue
+        help_text = meta["help"].replace("%(default)s", str(default)).replace("%", "%%")
+        parser.add_argument(_flag(name, spec), dest=name, type=_value_type(spec), choices=meta["choices"],
+                            metavar=meta["metavar"], help=help_text)
     return parser
 
 
 def main(argv: list[str] | None = None, prog: str = "eeg-gnn evaluate") -> int:
     parser = build_parser(prog)
-    args = parser.parse_args(argv)
+    args = vars(parser.parse_args(argv))
 
     def job() -> str:
         from eeg_gnn.pipeline.runs import load_run
 
-        run = load_run(args.run_dir)
-        if args.data_dir:
+        run = load_run(args.pop("run_dir"))
+        data_dir = args.pop("data_dir", None)
+        if data_dir:
             from eeg_gnn.pipeline.apply import apply_run
 
-            out = apply_run(run, args.data_dir, progress=not args.quiet)
+            out = apply_run(run, data_dir, progress=args.get("progress", True))
             return f"predictions for the new recordings: {out / 'subjects.csv'} (per subject) and {out / 'windows.csv'}"
-        from eeg_gnn.review.build import build_review
+        from eeg_gnn.review.build import ReviewSettings, build_review
 
-        review = build_review(run, connectivity_method=args.connectivity, n_permutations=args.permutations,
-                              overwrite=args.overwrite, progress=not args.quiet)
+        review = build_review(run, ReviewSettings(**args))
         n_pairs = len(list((review / "brainnet").glob("*.edge")))
         return (f"metrics recomputed from predictions.csv match results.json\n"
                 f"review written to {review}: report.html, {n_pairs} BrainNet .node/.edge pairs, figures/, interactive/")
 
     return run_cli(job, parser.prog)
-
-

@@ -1,43 +1,108 @@
-"""What a clinician reviews after a run: connectivity per class and band, their difference tested across subjects,
-band power maps, what the model relied on, and the run's performance — as BrainNet files, figures and a report.
+"""What a clinician reviews after a run, built into ``RUN_DIR/review/``: the verdict, connectivity differences that
+survive the correction, connectivity per class, band power, what the model relied on and the data quality, as one
+report, BrainNet Viewer files and interactive 3-D views.
 
-Connectivity is averaged over each analysis unit's windows first (a subject, or a subject in one condition), so the
-permutation tests run across subjects, never across windows. When every subject has every class (e.g. rest and
-task recordings of the same people) the test is paired (sign flips within subjects); otherwise subjects of the two
-classes are compared as independent groups.
+Connectivity, band power and spectra are averaged over each subject's windows of a class first, so the tests run
+across subjects, never across windows. When every subject has every class (rest and task recordings of the same
+people) the comparison is within subjects (sign flips, d_z); otherwise the classes are independent groups
+(label permutation, Hedges' g). Which pairs survive is decided once (:mod:`eeg_gnn.review.statistics`) and every
+view draws the same pairs: the head maps, the matrices, the 3-D views and the ``_significant`` BrainNet files.
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import os
 import shutil
-import time
-from dataclasses import dataclass
+import textwrap
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from scipy.signal import welch
 from tqdm.auto import tqdm
 
 from eeg_gnn.data.datasets import Dataset, load_dataset
 from eeg_gnn.data.extraction import cached_arrays, extract_dataset, recording_payload
-from eeg_gnn.evaluation.scoring import MODEL_NAMES, aggregation_level
-from eeg_gnn.evaluation.stats import edge_permutation_test
+from eeg_gnn.evaluation.scoring import aggregation_level
 from eeg_gnn.models.attribution import gradient_x_input
-from eeg_gnn.pipeline.experiment import build_samples, describe_protocol, window_labels
+from eeg_gnn.pipeline.config import setting
+from eeg_gnn.pipeline.experiment import build_samples, window_labels
 from eeg_gnn.pipeline.runs import Run, recompute_results
-from eeg_gnn.review import export, figures
+from eeg_gnn.review import export, figures, maps, performance, wording
+from eeg_gnn.review.maps import Scale
 from eeg_gnn.review.report import render_report
+from eeg_gnn.review.statistics import (
+    CORRECTIONS,
+    compare_band_power,
+    compare_bands,
+)
 from eeg_gnn.signal.features import band_power
 from eeg_gnn.signal.graph import CONNECTIVITY_METHODS, connectivity
 from eeg_gnn.signal.preprocessing import preprocess
+from eeg_gnn.utils.validation import check_option
+
+__all__ = ["ReviewSettings", "build_review", "by_class", "check_same_recordings", "model_importance", "review_fields",
+           "summarise_recordings"]
 
 DEFAULT_CONNECTIVITY = "plv"
-TOP_EDGES = 10
+#: Class maps draw the pairs at or above this percentile of both classes' pairs in the band (one threshold per band).
+CLASS_MAP_PERCENTILE = 90.0
+#: The importance map draws the pairs at or above this percentile of the edge importances.
+IMPORTANCE_PERCENTILE = 90.0
+PSD_SEGMENT_S = 2.0
+#: An electrode is flagged when its amplitude (median standard deviation over windows) is this many times above,
+#: or below 1/this, the recording's median electrode.
+AMPLITUDE_FLAG_RATIO = 3.0
+#: Regions whose electrodes pick up artefacts: eye movements and blinks (frontal pole), jaw and scalp muscle.
+ARTEFACT_REGIONS = {"prefrontal": "eye movements and blinks", "temporal": "jaw and temporal muscle"}
 
 
 @dataclass
-class UnitConnectivity:
-    """Mean connectivity and band power of one analysis unit (a subject in one class).
+class ReviewSettings:
+    """How ``evaluate.py`` builds a review. Each field is a flag of ``eeg-gnn evaluate``."""
+
+    connectivity: str | None = setting(None, "connectivity of the maps (default: the run's graph if it is "
+                                       "functional, else plv)", "evaluation", choices=CONNECTIVITY_METHODS)
+    correction: str = setting("all-bands", "false discovery rate over every electrode pair of every band "
+                              "(all-bands), or within each band (per-band) (default: %(default)s)", "evaluation",
+                              flag="--fdr", choices=CORRECTIONS)
+    alpha: float = setting(0.05, "false discovery rate q below which a pair counts as different "
+                           "(default: %(default)s)", "evaluation", flag="--q")
+    permutations: int | None = setting(None, "permutations of the pair-wise test (default: enough for a single "
+                                       "pair to reach q: at least 5000)", "evaluation")
+    bootstrap: int = setting(2000, "bootstrap resamples of subjects for the intervals of effect sizes "
+                             "(default: %(default)s)", "evaluation")
+    brainnet_plain: bool = setting(False, "BrainNet files without any # comment line, for BrainNet Viewer before "
+                                   "1.5 (which reads .edge files with MATLAB's load)", "evaluation")
+    overwrite: bool = setting(False, "replace an existing RUN_DIR/review/", "output")
+    progress: bool = setting(True, "no progress bars", "output", flag="--quiet")
+
+    def __post_init__(self) -> None:
+        if self.connectivity is not None:
+            check_option("connectivity", self.connectivity, CONNECTIVITY_METHODS)
+        check_option("correction", self.correction, CORRECTIONS)
+        if not 0 < self.alpha < 1:
+            raise ValueError(f"'alpha' (--q) must be in (0, 1), got {self.alpha!r}.")
+        for name in ("permutations", "bootstrap"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name!r} must be a positive whole number, got {value!r}.")
+
+
+def review_fields() -> dict[str, Any]:
+    """The settings of :class:`ReviewSettings` by name (dataclass fields with their help and flag)."""
+    return {f.name: f for f in fields(ReviewSettings)}
+
+
+# --------------------------------------------------------------------------------------------- summaries
+
+
+@dataclass
+class Unit:
+    """One subject in one class: means over that subject's windows of the class.
 
     Attributes
     ----------
@@ -46,6 +111,8 @@ class UnitConnectivity:
     n_windows : int
     connectivity : ndarray, shape (n_bands, n_nodes, n_nodes)
     relative_power : ndarray, shape (n_nodes, n_bands)
+    psd : ndarray, shape (n_nodes, n_freqs)
+        Power spectral density, V²/Hz.
     """
 
     subject: str
@@ -53,24 +120,60 @@ class UnitConnectivity:
     n_windows: int
     connectivity: np.ndarray
     relative_power: np.ndarray
+    psd: np.ndarray
+
+
+@dataclass
+class RecordingQuality:
+    """What preprocessing found in one recording.
+
+    Attributes
+    ----------
+    recording, subject : str
+    windows : dict of int to int
+        Windows kept per class index.
+    n_rejected : int
+        Windows dropped by the amplitude rules.
+    flagged : list of str
+        Electrodes whose amplitude is far from the recording's other electrodes (:data:`AMPLITUDE_FLAG_RATIO`).
+    left_out : dict of str to str
+        Channels of the file that are not electrodes of the montage, with the reason.
+    """
+
+    recording: str
+    subject: str
+    windows: dict[int, int]
+    n_rejected: int
+    flagged: list[str]
+    left_out: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Summaries:
+    """Every subject-and-class mean, every recording's quality, and the frequencies of the spectra."""
+
+    units: list[Unit]
+    quality: list[RecordingQuality]
+    freqs: np.ndarray
 
 
 def _review_code_hash() -> str:
-    """What the cached review summaries depend on beyond the features: this module and window labelling."""
-    import hashlib
+    """What the cached summaries depend on beyond the features: the code that computes them and labels windows
+    (their source, so that editing the rest of the review keeps the cache)."""
+    sources = [inspect.getsource(function) for function in (summarise_recordings, window_labels)]
+    sources.append(repr(PSD_SEGMENT_S))
+    return hashlib.sha256("".join(sources).encode()).hexdigest()
 
-    package = Path(__file__).parents[1]
-    sources = ("review/build.py", "pipeline/experiment.py")
-    return hashlib.sha256(b"".join((package / name).read_bytes() for name in sources)).hexdigest()
 
-
-def recording_summaries(run: Run, dataset: Dataset, method: str, *, progress: bool = True) -> list[UnitConnectivity]:
-    """Per recording and class: mean connectivity in every band and mean relative band power (cached)."""
+def summarise_recordings(run: Run, dataset: Dataset, method: str, *, progress: bool = True) -> Summaries:
+    """Per recording and class: mean connectivity per band, relative band power and spectrum; per recording:
+    windows, rejections, flagged electrodes (cached like the features). Recordings of one subject and class are
+    merged, weighted by their windows."""
     config = run.config
     preprocessing = config.preprocessing()
     bands = config.bands
-    summaries = []
-    for index, recording in enumerate(tqdm(dataset.recordings, desc="connectivity", unit="rec", disable=not progress)):
+    parts, quality, freqs = [], [], np.zeros(0)
+    for index, recording in enumerate(tqdm(dataset.recordings, desc="review", unit="rec", disable=not progress)):
         def compute(index=index, recording=recording) -> dict[str, np.ndarray]:
             windows = preprocess(recording.read(), preprocessing, dataset.nodes)
             if windows.node_names != run.node_names:
@@ -79,61 +182,70 @@ def recording_summaries(run: Run, dataset: Dataset, method: str, *, progress: bo
             labels = window_labels(dataset, index, windows.onsets, config.window)
             classes = np.unique(labels[labels >= 0])
             n_nodes = len(windows.node_names)
+            relative = band_power(windows.data, windows.sfreq, bands, "relative_power")
+            f, spectra = welch(windows.data, fs=windows.sfreq, nperseg=int(PSD_SEGMENT_S * windows.sfreq), axis=-1)
             conn = np.zeros((len(classes), len(bands), n_nodes, n_nodes))
             power = np.zeros((len(classes), n_nodes, len(bands)))
+            psd = np.zeros((len(classes), n_nodes, len(f)))
             counts = np.zeros(len(classes), dtype=int)
-            relative = band_power(windows.data, windows.sfreq, bands, "relative_power")
             for c, label in enumerate(classes):
                 mask = labels == label
                 counts[c] = mask.sum()
                 power[c] = relative[mask].mean(axis=0)
+                psd[c] = spectra[mask].mean(axis=0)
                 for b, (fmin, fmax) in enumerate(bands.values()):
                     conn[c, b] = connectivity(windows.data[mask], windows.sfreq, method, fmin=fmin, fmax=fmax).mean(0)
-            return {"labels": classes, "counts": counts, "connectivity": conn, "relative_power": power}
+            amplitude = np.median(windows.data.std(axis=2), axis=0) if windows.n_windows else np.zeros(n_nodes)
+            left_out = np.array([f"{name}\t{reason}" for name, reason in windows.match.dropped.items()], dtype=str)
+            return {"labels": classes, "counts": counts, "connectivity": conn, "relative_power": power, "psd": psd,
+                    "freqs": f, "n_rejected": np.array(windows.n_rejected), "amplitude": amplitude,
+                    "left_out": left_out}
 
         payload = {**recording_payload(recording, preprocessing, dataset.nodes), "method": method,
                    "bands": {k: list(v) for k, v in bands.items()}, "window": config.window,
                    "intervals": dataset.descriptor.get("intervals"), "label": recording.label,
                    "recording_intervals": [list(i) for i in recording.intervals], "review_code": _review_code_hash()}
         stored, _ = cached_arrays("review", payload, compute, use_cache=config.use_cache)
+        freqs = stored["freqs"]
         for c, label in enumerate(stored["labels"]):
-            summaries.append(UnitConnectivity(recording.subject, int(label), int(stored["counts"][c]),
-                                              stored["connectivity"][c], stored["relative_power"][c]))
-    return summaries
-
-
-def units_by_subject_and_class(summaries: list[UnitConnectivity]) -> list[UnitConnectivity]:
-    """Merge recordings of the same subject and class, weighting by their windows."""
-    merged: dict[tuple[str, int], list[UnitConnectivity]] = {}
-    for summary in summaries:
-        merged.setdefault((summary.subject, summary.label), []).append(summary)
+            parts.append((recording.subject, int(label), int(stored["counts"][c]), stored["connectivity"][c],
+                          stored["relative_power"][c], stored["psd"][c]))
+        amplitude = stored["amplitude"]
+        median = float(np.median(amplitude))
+        far = (amplitude > AMPLITUDE_FLAG_RATIO * median) | (amplitude < median / AMPLITUDE_FLAG_RATIO)
+        quality.append(RecordingQuality(
+            recording.recording_id, recording.subject,
+            {int(label): int(count) for label, count in zip(stored["labels"], stored["counts"], strict=True)},
+            int(stored["n_rejected"]), [run.node_names[i] for i in np.flatnonzero(far)],
+            dict(line.split("\t", 1) for line in stored["left_out"].tolist())))
+    merged: dict[tuple[str, int], list] = {}
+    for part in parts:
+        merged.setdefault(part[:2], []).append(part)
     units = []
-    for (subject, label), parts in sorted(merged.items()):
-        weights = np.array([p.n_windows for p in parts], dtype=float)
-        units.append(UnitConnectivity(
-            subject, label, int(weights.sum()),
-            np.average([p.connectivity for p in parts], axis=0, weights=weights),
-            np.average([p.relative_power for p in parts], axis=0, weights=weights),
-        ))
-    return units
+    for (subject, label), group in sorted(merged.items()):
+        weights = np.array([g[2] for g in group], dtype=float)
+        units.append(Unit(subject, label, int(weights.sum()),
+                          *(np.average([g[k] for g in group], axis=0, weights=weights) for k in (3, 4, 5))))
+    return Summaries(units, quality, freqs)
 
 
-def group_difference(units: list[UnitConnectivity], band_index: int, *, n_permutations: int, seed: int):
-    """Permutation test of class 1 minus class 0 connectivity in one band, paired when subjects have both."""
-    by_label = {label: {u.subject: u for u in units if u.label == label} for label in (0, 1)}
-    shared = sorted(set(by_label[0]) & set(by_label[1]))
-    paired = len(shared) >= 2 and len(shared) == len(by_label[0]) == len(by_label[1])
+def by_class(units: list[Unit], attribute: str) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``attribute`` of class-1 and class-0 subjects, paired (the same subjects in the same order) when every
+    subject has both classes.
+
+    Returns
+    -------
+    class_1, class_0 : ndarray, shape (n_subjects, ...)
+    paired : bool
+    """
+    members = {label: {u.subject: u for u in units if u.label == label} for label in (0, 1)}
+    shared = sorted(set(members[0]) & set(members[1]))
+    paired = len(shared) >= 2 and len(shared) == len(members[0]) == len(members[1])
     if paired:
-        group_a = np.array([by_label[1][s].connectivity[band_index] for s in shared])
-        group_b = np.array([by_label[0][s].connectivity[band_index] for s in shared])
-    else:
-        group_a = np.array([u.connectivity[band_index] for u in by_label[1].values()])
-        group_b = np.array([u.connectivity[band_index] for u in by_label[0].values()])
-    if len(group_a) < 2 or len(group_b) < 2:
-        return None
-    symmetric = lambda m: (m + np.swapaxes(m, 1, 2)) / 2  # noqa: E731
-    return edge_permutation_test(symmetric(group_a), symmetric(group_b), n_permutations=n_permutations,
-                                 seed=seed, paired=paired)
+        return (np.array([getattr(members[1][s], attribute) for s in shared]),
+                np.array([getattr(members[0][s], attribute) for s in shared]), True)
+    return (np.array([getattr(u, attribute) for u in members[1].values()]),
+            np.array([getattr(u, attribute) for u in members[0].values()]), False)
 
 
 def model_importance(run: Run, dataset: Dataset, *, progress: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
@@ -167,33 +279,6 @@ def model_importance(run: Run, dataset: Dataset, *, progress: bool = True) -> tu
     return edge_total / total, node_total / total, total
 
 
-def _performance_rows(run: Run, recomputed: dict) -> list[dict]:
-    level = aggregation_level(run.results["label_level"])
-    names = {"model": f"{run.config.model.upper()} ({run.config.graph} graph)", "baseline": "Logistic regression"}
-    rows = []
-    for name in MODEL_NAMES:
-        for lvl in ("window", level):
-            summary = recomputed[name].get(lvl)
-            if summary is None:
-                continue
-            row = {"model": names[name], "level": lvl, "n": summary["n"]}
-            for metric in ("balanced_accuracy", "roc_auc", "sensitivity", "specificity"):
-                row[metric] = summary.get(metric)
-                row[f"{metric}_ci"] = summary.get("ci95", {}).get(metric)
-            rows.append(row)
-    return rows
-
-
-def _edge_rows(result, node_names: list[str]) -> list[dict]:
-    rows = []
-    for edge in result.top_edges(node_names, k=TOP_EDGES):
-        # the test's group A is class 1; the report's mean_a column is the first class (class 0)
-        rows.append({"node_a": edge["node_i"], "node_b": edge["node_j"], "mean_a": edge["mean_b"],
-                     "mean_b": edge["mean_a"], "difference": edge["difference"],
-                     "effect_size": edge["effect_size"], "p_value": edge["p_value"], "p_fdr": edge["p_fdr"]})
-    return rows
-
-
 def check_same_recordings(run: Run, dataset: Dataset) -> None:
     """Refuse to review a run against recordings other than those it was trained on."""
     def key(recording_id, subject, label, intervals) -> tuple:
@@ -211,118 +296,273 @@ def check_same_recordings(run: Run, dataset: Dataset) -> None:
         )
 
 
-def build_review(run: Run, *, connectivity_method: str | None = None, n_permutations: int = 5000,
-                 overwrite: bool = False, progress: bool = True) -> Path:
-    """Write ``RUN_DIR/review/``: BrainNet files, figures, interactive connectomes and ``report.html``.
+# --------------------------------------------------------------------------------------------- building
 
-    The review is built in a temporary sibling folder and moved into place at the end; an existing review is
-    replaced only with ``overwrite=True``.
+
+@dataclass
+class _Context:
+    """What every part of the review needs."""
+
+    run: Run
+    dataset: Dataset
+    settings: ReviewSettings
+    method: str
+    work: Path
+    summaries: Summaries
+    exports: list[dict] = field(default_factory=list)
+
+    @property
+    def names(self) -> list[str]:
+        return self.run.node_names
+
+    @property
+    def classes(self) -> list[str]:
+        return self.run.classes
+
+    @property
+    def bands(self) -> dict[str, tuple[float, float]]:
+        return self.run.config.bands
+
+    @property
+    def short(self) -> str:
+        return wording.MEASURE_SHORT.get(self.method, self.method)
+
+    @property
+    def unit(self) -> str:
+        return wording.MEASURE_UNIT.get(self.method, "unitless")
+
+    def band_text(self, band: str) -> str:
+        low, high = self.bands[band]
+        return f"{band} ({low:g}–{high:g} Hz)"
+
+    def figure(self, name: str) -> Path:
+        return self.work / "figures" / f"{name}.png"
+
+    def record(self, path: Path, description: str, group: str) -> None:
+        self.exports.append({"file": path.relative_to(self.work).as_posix(), "description": description,
+                             "group": group})
+
+    def brainnet(self, stem: str, matrix: np.ndarray, node_values: np.ndarray, header: str, description: str) -> None:
+        for path in export.write_pair(self.work / "brainnet", stem, matrix, self.names, node_values=node_values,
+                                      header=header, plain=self.settings.brainnet_plain):
+            self.record(path, description, "brainnet")
+
+    def interactive(self, name: str, matrix: np.ndarray, title: str, description: str, **scale: Any) -> str:
+        path = figures.connectome_html(matrix, self.names, self.work / "interactive" / f"{name}.html", title=title,
+                                       edge_threshold=0.0, **scale)
+        self.record(path, description, "interactive")
+        return path.relative_to(self.work).as_posix()
+
+
+def _class_maps(ctx: _Context) -> dict:
+    """Per band and class: the head map (pairs above one threshold per band), the matrix, 3-D view, BrainNet pair."""
+    units = ctx.summaries.units
+    out: dict = {"threshold": {}, "panels": {}}
+    upper = np.triu_indices(len(ctx.names), 1)
+    members = {k: [u for u in units if u.label == k] for k in range(len(ctx.classes))}
+    power = {k: np.mean([u.relative_power for u in group], axis=0) for k, group in members.items() if group}
+    for b, band in enumerate(ctx.bands):
+        means = {k: np.mean([u.connectivity[b] for u in group], axis=0) for k, group in members.items() if group}
+        for matrix in means.values():
+            np.fill_diagonal(matrix, 0.0)
+        pooled = np.concatenate([matrix[upper] for matrix in means.values()])
+        threshold = float(np.percentile(pooled, CLASS_MAP_PERCENTILE))
+        out["threshold"][band] = threshold
+        label = f"{ctx.short} ({ctx.unit})"
+        map_scale = Scale(threshold, float(pooled.max()) if pooled.max() > threshold else threshold + 1e-6,
+                          maps.SEQUENTIAL_CMAP, label)
+        matrix_scale = Scale.spanning(pooled, label)
+        panel = []
+        for k, matrix in means.items():
+            name = ctx.classes[k]
+            mask = matrix >= threshold
+            np.fill_diagonal(mask, False)
+            n_shown = int(np.triu(mask, 1).sum())
+            head = maps.head_connectome_png(
+                matrix, ctx.names, ctx.figure(f"{band}_{name}_map"), title=f"{name}: {ctx.band_text(band)}",
+                scale=map_scale, mask=mask,
+                note=f"pairs with {ctx.short} ≥ {threshold:.2f} (top {100 - CLASS_MAP_PERCENTILE:g} % of both classes)")
+            grid = maps.matrix_png(matrix, ctx.names, ctx.figure(f"{band}_{name}_matrix"),
+                                   title=f"{name}: {ctx.band_text(band)}", scale=matrix_scale)
+            ctx.interactive(f"{band}_{name}", np.where(mask, matrix, 0.0), f"{ctx.short}, {band}: {name}",
+                            f"3-D view, {name}, {band}: the pairs of the map", vmin=threshold,
+                            vmax=map_scale.vmax)
+            header = (f"{ctx.short} in {ctx.band_text(band)}, mean of {len(members[k])} subjects of class {name}\n"
+                      "node colour = region (1 prefrontal ... 6 occipital); node size = relative "
+                      f"{band} power")
+            ctx.brainnet(f"{band}_{name}", matrix, power[k][:, b], header, f"{name}, {band}: every pair")
+            panel.append({"class": name, "map": head, "matrix": grid, "n_shown": n_shown})
+        out["panels"][band] = panel
+    out["power"] = power
+    return out
+
+
+def _difference_maps(ctx: _Context, tests, power: dict) -> dict:
+    """Per band: the significant pairs on the head and in the matrix, one signed scale for all bands."""
+    names, classes = ctx.names, ctx.classes
+    contrast = f"{classes[1]} − {classes[0]}"
+    significant = np.concatenate([band.difference[np.triu(band.significant, 1)] for band in tests.bands])
+    every = np.concatenate([band.difference[np.triu_indices(len(names), 1)] for band in tests.bands])
+    scale = Scale.symmetric(significant if significant.size else every,
+                            f"{ctx.short} difference, {contrast} ({ctx.unit})")
+    scope = "all bands" if tests.correction == "all-bands" else "this band"
+    out = {}
+    for b, band in enumerate(tests.bands):
+        difference = band.difference
+        note = f"{band.n_significant} of {tests.n_pairs} pairs, FDR q < {tests.alpha:g} over {scope}"
+        head = maps.head_connectome_png(difference, names, ctx.figure(f"{band.band}_difference_map"),
+                                        title=f"{contrast}: {ctx.band_text(band.band)}", scale=scale,
+                                        mask=band.significant, note=note,
+                                        empty_text="no pair survives the correction")
+        grid = maps.matrix_png(difference, names, ctx.figure(f"{band.band}_difference_matrix"),
+                               title=f"{contrast}: {ctx.band_text(band.band)}", scale=scale, mask=band.significant,
+                               mask_label="not significant")
+        kept = np.where(band.significant, difference, 0.0)
+        view = None
+        if band.n_significant:
+            view = ctx.interactive(f"{band.band}_difference", kept, f"{ctx.short}, {band.band}: {contrast}",
+                                   f"3-D view, {band.band}: the significant differences", signed=True,
+                                   vmax=scale.vmax)
+        power_difference = np.abs(power[1][:, b] - power[0][:, b])
+        base = (f"{ctx.short} in {ctx.band_text(band.band)}: {classes[1]} minus {classes[0]}; {tests.describe()}\n"
+                f"node size = |difference of relative {band.band} power|")
+        ctx.brainnet(f"{band.band}_difference", difference, power_difference,
+                     f"{base}\nevery pair, not thresholded", f"{contrast}, {band.band}: every pair")
+        ctx.brainnet(f"{band.band}_difference_significant", kept, power_difference,
+                     f"{base}\nonly the {band.n_significant} significant pairs, 0 elsewhere (open with "
+                     "brainnet_options.m)", f"{contrast}, {band.band}: the {band.n_significant} significant pairs")
+        out[band.band] = {"map": head, "matrix": grid, "view": view, "n_significant": band.n_significant}
+    return out
+
+
+def _importance_maps(ctx: _Context, edge_importance: np.ndarray, node_importance: np.ndarray) -> dict:
+    upper = np.triu_indices(len(ctx.names), 1)
+    threshold = float(np.percentile(edge_importance[upper], IMPORTANCE_PERCENTILE))
+    mask = edge_importance >= threshold
+    np.fill_diagonal(mask, False)
+    label = "edge importance, mean |gradient × input| (relative)"
+    edge_scale = Scale(threshold, max(float(edge_importance.max()), threshold + 1e-12), "magma_r", label)
+    node_scale = Scale(0.0, max(float(node_importance.max()), 1e-12), "Greens", "electrode importance (relative)")
+    top = f"top {100 - IMPORTANCE_PERCENTILE:g} %"
+    result = {
+        "map": maps.head_connectome_png(edge_importance, ctx.names, ctx.figure("importance_map"),
+                                        title="what the model relied on", scale=edge_scale, mask=mask,
+                                        node_values=node_importance, node_scale=node_scale,
+                                        note=f"pairs: {top} by importance; electrodes: colour"),
+        "matrix": maps.matrix_png(edge_importance, ctx.names, ctx.figure("importance_matrix"),
+                                  title="edge importance, every pair",
+                                  scale=Scale.spanning(edge_importance[upper], label, "magma_r")),
+        "bars": maps.node_bars_png(node_importance, ctx.names, ctx.figure("importance_electrodes"),
+                                   title="electrode importance", xlabel="mean |gradient × input| (relative)"),
+    }
+    result["view"] = ctx.interactive("model_importance", np.where(mask, edge_importance, 0.0),
+                                     f"model importance ({top} of pairs)", "3-D view, model importance",
+                                     vmin=threshold, vmax=edge_scale.vmax)
+    ctx.brainnet("model_importance", edge_importance, node_importance,
+                 "model importance: mean |gradient x input| over the test windows of all folds\nnode size = "
+                 "electrode importance", "model importance: every pair, electrode importance as size")
+    return result
+
+
+def _performance_figures(ctx: _Context, entries: list[dict], level: str) -> list[dict]:
+    predictions = ctx.run.predictions
+    items = []
+    labels = None
+    probas = {}
+    for entry in entries:
+        labels, proba, _ = performance.unit_predictions(predictions, entry["key"], level)
+        probas[entry["name"]] = proba
+        metrics = entry["levels"].get(level) or entry["levels"]["window"]
+        title = "\n".join(textwrap.wrap(entry["description"], 34) + [f"{wording.LEVEL_TEXT[level]} (n = {len(labels)})"])
+        path = figures.confusion_png(metrics["confusion_matrix"], ctx.classes, ctx.figure(f"confusion_{entry['name']}"),
+                                     title=title)
+        items.append({"path": path, "caption": f"Confusion matrix {wording.LEVEL_TEXT[level]}: "
+                                               f"{entry['description']}"})
+    if labels is not None and len(np.unique(labels)) == len(ctx.classes):
+        path = figures.roc_png(labels, probas, ctx.classes, ctx.figure("roc"),
+                               title=f"ROC {wording.LEVEL_TEXT[level]} (n = {len(labels)})")
+        items.append({"path": path, "caption": f"ROC curves {wording.LEVEL_TEXT[level]}, every model"})
+    return items
+
+
+def build_review(run: Run, settings: ReviewSettings | None = None, **options: Any) -> Path:
+    """Write ``RUN_DIR/review/``: ``report.html``, BrainNet files, figures and interactive 3-D views.
+
+    Parameters
+    ----------
+    run : Run
+        A finished run (:func:`eeg_gnn.pipeline.runs.load_run`); its metrics are first recomputed from
+        ``predictions.csv`` and checked against ``results.json``.
+    settings : ReviewSettings, optional
+    **options
+        Fields of :class:`ReviewSettings`, instead of ``settings``.
+
+    Returns
+    -------
+    pathlib.Path
+        The review folder.
+
+    Raises
+    ------
+    FileExistsError
+        If the review exists and ``overwrite`` is False.
+    ValueError
+        If the run's metrics do not match its predictions, or the recordings are not those it was trained on.
+
+    Notes
+    -----
+    The review is built in a temporary sibling folder and moved into place at the end.
     """
+    settings = settings or ReviewSettings(**options)
     target = run.path / "review"
-    if target.exists() and not overwrite:
+    if target.exists() and not settings.overwrite:
         raise FileExistsError(f"{target} exists already; pass --overwrite to replace it, or move it away.")
-    recomputed = recompute_results(run)
+    recompute_results(run)
     config = run.config
-    method = connectivity_method or (config.graph if config.graph in CONNECTIVITY_METHODS else DEFAULT_CONNECTIVITY)
+    method = settings.connectivity or (config.graph if config.graph in CONNECTIVITY_METHODS else DEFAULT_CONNECTIVITY)
     dataset = load_dataset(config.dataset, config.data_dir, read_kwargs=config.read_kwargs())
     check_same_recordings(run, dataset)
-    classes, node_names, band_names = run.classes, run.node_names, list(config.bands)
     work = run.path / f"review.partial-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     (work / "figures").mkdir(parents=True)
     try:
-        units = units_by_subject_and_class(recording_summaries(run, dataset, method, progress=progress))
-        figure_list, exports, band_sections = [], [], []
-        class_power = {}
-        for label, name in enumerate(classes):
-            members = [u for u in units if u.label == label]
-            if members:
-                class_power[name] = np.mean([u.relative_power for u in members], axis=0)
-        for b, band in enumerate(band_names):
-            means = {}
-            for label, name in enumerate(classes):
-                members = [u for u in units if u.label == label]
-                if not members:
-                    continue
-                means[name] = np.mean([u.connectivity[b] for u in members], axis=0)
-                np.fill_diagonal(means[name], 0.0)
-                header = (f"{method} in {band} ({config.bands[band][0]:g}-{config.bands[band][1]:g} Hz), mean of "
-                          f"{len(members)} subjects of class {name}; node size = relative {band} power")
-                for path in export.write_pair(work / "brainnet", f"{band}_{name}", means[name], node_names,
-                                              node_values=class_power[name][:, b], header=header):
-                    exports.append({"file": str(path.relative_to(work)), "description": header})
-                figure_list.append({"section": "connectivity", "caption": f"{method}, {band}, {name}",
-                                    "path": figures.connectome_png(
-                                        means[name], node_names, work / "figures" / f"{band}_{name}.png",
-                                        title=f"{method} {band}: {name}", node_values=class_power[name][:, b])})
-            result = (group_difference(units, b, n_permutations=n_permutations, seed=config.seed)
-                      if len(classes) == 2 else None)
-            if result is None:
-                band_sections.append({"band": band, "describe": "not tested: needs two classes with at least two "
-                                      "subjects each", "top_edges": []})
-                continue
-            difference = result.difference.copy()
-            np.fill_diagonal(difference, 0.0)
-            significant = np.where(result.significant, difference, 0.0)
-            power_difference = np.abs(class_power[classes[1]][:, b] - class_power[classes[0]][:, b])
-            header = (f"{method} in {band}: {classes[1]} minus {classes[0]}. {result.describe()}")
-            for stem, matrix, note in ((f"{band}_difference", difference, "all edges"),
-                                       (f"{band}_difference_fdr", significant, "edges with FDR-corrected p < "
-                                        f"{result.alpha:g} only")):
-                for path in export.write_pair(work / "brainnet", stem, matrix, node_names,
-                                              node_values=power_difference, header=f"{header} ({note}); node size "
-                                              f"= |difference of relative {band} power|"):
-                    exports.append({"file": str(path.relative_to(work)), "description": f"{header} ({note})"})
-            figure_list.append({"section": "connectivity", "caption": f"{band}: {classes[1]} minus {classes[0]} "
-                                f"({result.describe()})",
-                                "path": figures.connectome_png(difference, node_names,
-                                                               work / "figures" / f"{band}_difference.png",
-                                                               title=f"{band}: {classes[1]} - {classes[0]}",
-                                                               signed=True)})
-            html = figures.connectome_html(difference, node_names, work / "interactive" / f"{band}_difference.html",
-                                           title=f"{method} {band}: {classes[1]} - {classes[0]}", signed=True)
-            exports.append({"file": str(html.relative_to(work)), "description": f"interactive 3-D view, {band}"})
-            band_sections.append({"band": band, "describe": result.describe(), "top_edges": _edge_rows(result, node_names)})
+        summaries = summarise_recordings(run, dataset, method, progress=settings.progress)
+        ctx = _Context(run, dataset, settings, method, work, summaries)
+        classes = ctx.classes
+        class_maps = _class_maps(ctx)
+        tests = power_test = differences = None
+        if len(classes) == 2 and all(sum(u.label == k for u in summaries.units) >= 2 for k in (0, 1)):
+            class_1, class_0, paired = by_class(summaries.units, "connectivity")
+            symmetric = lambda m: (m + np.swapaxes(m, -1, -2)) / 2  # noqa: E731
+            tests = compare_bands([symmetric(class_1[:, b]) for b in range(len(ctx.bands))],
+                                  [symmetric(class_0[:, b]) for b in range(len(ctx.bands))], list(ctx.bands),
+                                  paired=paired, correction=settings.correction, alpha=settings.alpha,
+                                  n_permutations=settings.permutations, n_boot=settings.bootstrap, seed=config.seed)
+            power_1, power_0, _ = by_class(summaries.units, "relative_power")
+            power_test = compare_band_power(power_1, power_0, paired=paired, alpha=settings.alpha, seed=config.seed)
+            differences = _difference_maps(ctx, tests, class_maps["power"])
+        power_figure = _band_power_figure(ctx, class_maps["power"], power_test)
+        edge_importance, node_importance, n_explained = model_importance(run, dataset, progress=settings.progress)
+        importance = _importance_maps(ctx, edge_importance, node_importance)
+        level = aggregation_level(run.results["label_level"])
+        entries = performance.model_entries(run.results, config)
+        comparisons = performance.comparisons(run.results, entries, run.predictions, level, n_boot=config.n_boot,
+                                              seed=config.seed)
+        performance_figures = _performance_figures(ctx, entries, level)
+        spectra = {classes[k]: np.array([u.psd for u in summaries.units if u.label == k])
+                   for k in range(len(classes)) if any(u.label == k for u in summaries.units)}
+        psd = maps.psd_png(summaries.freqs, spectra, ctx.names, ctx.bands, ctx.figure("spectra"),
+                           title="power spectrum per class (mean over subjects ± standard error)")
+        options_file = export.write_brainnet_options(work / "brainnet" / "brainnet_options.m", classes)
+        ctx.record(options_file, "BrainNet Viewer settings that draw only the significant pairs, red above 0 and "
+                   "blue below (read its comments)", "brainnet")
+        from eeg_gnn.review.content import compose
 
-        if len(class_power) == 2:
-            difference_power = class_power[classes[1]] - class_power[classes[0]]
-        else:
-            difference_power = None
-        figure_list.append({"section": "band_power", "caption": "relative band power per class" +
-                            (f" and {classes[1]} minus {classes[0]}" if difference_power is not None else ""),
-                            "path": figures.topomap_grid_png(class_power, band_names, node_names,
-                                                             work / "figures" / "band_power.png",
-                                                             title="relative band power", difference=difference_power)})
-        for name in MODEL_NAMES:
-            figure_list.append({"section": "performance", "caption": f"confusion matrix, {name}, windows",
-                                "path": figures.confusion_png(recomputed[name]["window"]["confusion_matrix"], classes,
-                                                              work / "figures" / f"confusion_{name}.png",
-                                                              title=f"{name} (windows)")})
-        figure_list.append({"section": "performance", "caption": "ROC curves, windows",
-                            "path": figures.roc_png(run.predictions.labels, run.predictions.proba, classes,
-                                                    work / "figures" / "roc.png", title="ROC (windows)")})
-
-        edge_importance, node_importance, n_explained = model_importance(run, dataset, progress=progress)
-        figure_list.append({"section": "importance", "caption": "gradient x input on edges and nodes, averaged over "
-                            f"{n_explained} test windows of all folds",
-                            "path": figures.connectome_png(edge_importance, node_names,
-                                                           work / "figures" / "model_importance.png",
-                                                           title="model importance", node_values=node_importance)})
-        for path in export.write_pair(work / "brainnet", "model_importance", edge_importance, node_names,
-                                      node_values=node_importance,
-                                      header="model importance: mean |gradient x input| over test windows"):
-            exports.append({"file": str(path.relative_to(work)), "description": "model importance (edges, nodes)"})
-        order = np.dstack(np.unravel_index(np.argsort(-np.triu(edge_importance, 1), axis=None), edge_importance.shape))[0]
-        importance = {
-            "method": "gradient x input on edge weights and node features (|d logit / d input x input|), mean over "
-                      "each fold's test windows, true class",
-            "top_edges": [{"node_a": node_names[i], "node_b": node_names[j], "importance": float(edge_importance[i, j])}
-                          for i, j in order[:TOP_EDGES]],
-            "top_nodes": [{"node": node_names[i], "importance": float(node_importance[i])}
-                          for i in np.argsort(-node_importance)[:TOP_EDGES]],
-        }
-        review = _review_dict(run, dataset, recomputed, method, band_sections, importance, exports, units)
-        render_report(review, figure_list, work / "report.html")
+        review = compose(ctx, tests=tests, power_test=power_test, class_maps=class_maps, differences=differences,
+                         power_figure=power_figure, importance=importance,
+                         importance_values=(edge_importance, node_importance, n_explained), entries=entries,
+                         comparisons=comparisons, level=level, performance_figures=performance_figures, psd=psd)
+        render_report(review, work / "report.html")
         if target.exists():
             shutil.rmtree(target)
         os.replace(work, target)
@@ -332,47 +572,18 @@ def build_review(run: Run, *, connectivity_method: str | None = None, n_permutat
     return target
 
 
-def _review_dict(run, dataset, recomputed, method, band_sections, importance, exports, units) -> dict:
-    results, config = run.results, run.config
-    per_class = {name: dataset.class_counts().get(name, {"subjects": 0, "recordings": 0}) for name in run.classes}
-    cv, protocol_caveat = describe_protocol(config.cv, results["n_folds"])
-    if protocol_caveat is None:
-        cv += (": every subject's windows are tested by a model that never saw that subject"
-               + ("; early stopping used validation subjects from the training side only" if config.val_fraction else ""))
-    n_subjects = results["n_subjects"]
-    caveats = [
-        f"{n_subjects} subjects: the 95 % intervals are wide, and a difference between models smaller than them is "
-        "not evidence that one is better.",
-        "Group differences are associations in this cohort, tested across subjects with FDR control; they are not "
-        "diagnostic markers and were not validated on an independent cohort.",
-        f"Connectivity is {method} of scalp signals, affected by volume conduction and the reference "
-        f"({config.reference}); it is not connectivity between brain regions.",
-        "Model importance shows what the trained models used on the test windows, not what causes the condition.",
-    ]
-    if dataset.label_level == "recording":
-        caveats.append("Labels belong to recordings of the same subjects (e.g. rest vs task), so the model contrasts "
-                       "conditions, not people.")
-    if protocol_caveat:
-        caveats.insert(0, protocol_caveat[0].upper() + protocol_caveat[1:] + ".")
-    if dataset.descriptor.get("access") == "local":
-        caveats.append("This dataset may not be redistributed: keep the review internal.")
-    return {
-        "title": f"{dataset.descriptor.get('title', dataset.name)}: {' vs '.join(run.classes)}",
-        "created": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "run_dir": str(run.path),
-        "cohort": {"dataset": dataset.name, "task": config.task, "classes": run.classes,
-                   "label_level": dataset.label_level, "n_subjects": n_subjects,
-                   "n_recordings": results["n_recordings"], "n_windows": results["n_windows"], "per_class": per_class,
-                   "license": dataset.descriptor.get("license", ""), "citation": dataset.descriptor.get("citation", "")},
-        "protocol": {"cv": cv, "n_folds": results["n_folds"], "model": config.model, "graph": config.graph,
-                     "features": config.features, "bands": {k: list(v) for k, v in config.bands.items()},
-                     "window_s": config.window, "preprocessing_steps": config.preprocessing().steps()},
-        "performance": {"level": aggregation_level(results["label_level"]),
-                        "rows": _performance_rows(run, recomputed)},
-        "connectivity": {"method": method, "test_description": band_sections[0]["describe"].split(":")[0] + ", per band"
-                         if band_sections else "",
-                         "bands": band_sections},
-        "importance": importance,
-        "exports": exports,
-        "caveats": caveats,
-    }
+def _band_power_figure(ctx: _Context, power: dict, power_test) -> Path:
+    classes = ctx.classes
+    values = {classes[k]: table * 100 for k, table in power.items()}
+    difference = significant = None
+    if power_test is not None:
+        difference = (power[1] - power[0]) * 100
+        significant = power_test.significant.reshape(len(ctx.names), len(ctx.bands))
+    return figures.topomap_grid_png(
+        values, list(ctx.bands), ctx.names, ctx.figure("band_power"),
+        title="relative band power" + ("; circled: difference significant (FDR over electrodes and bands)"
+                                       if power_test is not None else ""),
+        difference=difference, difference_label=f"{classes[1]} − {classes[0]}" if difference is not None else "",
+        colorbar_label="relative power (% of the total)",
+        difference_colorbar_label="difference (percentage points)", significant=significant)
+

@@ -505,3 +505,67 @@ def read_edge(path: PathLike, node_names: Sequence[str] | None = None) -> np.nda
     if len(matrix) != width:
         raise ValueError(f"{path} holds a {len(matrix)} x {width} matrix; an edge file must be square.")
     return np.array(matrix, dtype=float)
+
+
+# --------------------------------------------------------------------------------------------- BrainNet settings
+
+_OPTIONS = """% BrainNet Viewer settings for the *_difference_significant.edge files beside this file.
+% Those files hold {positive} minus {negative} for the significant electrode pairs and 0 elsewhere. BrainNet's
+% defaults draw every pair (the zeros too) in one colour; these settings draw only the non-zero pairs, red where
+% the difference is positive (higher in {positive}) and blue where it is negative (higher in {negative}).
+%
+% By hand: File > Load file: a surface (BrainMesh_ICBM152.nv), the .node and the _difference_significant.edge
+% of one band; then Option:
+%   Edge   > Display: "Above threshold" 0, "Absolute" ticked   (EC.edg.draw = 2, draw_threshold = 0, draw_abs = 1)
+%   Edge   > Colour:  "Threshold" 0: above red, below blue     (EC.edg.color = 3, color_threshold = 0, color_abs = 0)
+%   Edge   > Size:    "Value", "Absolute" ticked               (EC.edg.size = 2, size_abs = 1)
+%   Node   > Colour:  "Modular" (column 4: region 1 prefrontal ... 6 occipital)   (EC.nod.color = 3)
+%   Node   > Size:    "Value" (column 5, named in the .node header)               (EC.nod.size = 2)
+%   Global > Label:   "Label all"                                                  (EC.lbl = 1)
+% From MATLAB: save any options once in BrainNet (Option > Save, e.g. cfg.mat), then
+%   load cfg.mat; run brainnet_options.m; save cfg.mat EC
+%   BrainNet_MapCfg('BrainMesh_ICBM152.nv', 'beta_difference_significant.node', ...
+%                   'beta_difference_significant.edge', 'cfg.mat', 'beta_difference.png');
+% Field names of BrainNet Viewer 1.6 and 1.7 (BrainNet_Option.m, BrainNet_MapCfg.m).
+EC.edg.draw = 2;
+EC.edg.draw_threshold = 0;
+EC.edg.draw_abs = 1;
+EC.edg.color = 3;
+EC.edg.color_threshold = 0;
+EC.edg.color_abs = 0;
+EC.edg.CM = [repmat([0.80 0.10 0.15], 32, 1); repmat([0.13 0.40 0.75], 32, 1)];  % rows 1-32: above 0; 33-64: below
+EC.edg.size = 2;
+EC.edg.size_value = 1;
+EC.edg.size_abs = 1;
+EC.nod.color = 3;
+EC.nod.ModularNumber = 1:6;
+EC.nod.size = 2;
+EC.nod.size_value = 1;
+EC.lbl = 1;
+"""
+
+
+def write_brainnet_options(path: PathLike, class_names: Sequence[str], *, overwrite: bool = False) -> Path:
+    """Write the BrainNet Viewer settings that draw a file of significant signed differences correctly.
+
+    A MATLAB script (``.m``) of ``EC`` option fields with comments giving the same settings as BrainNet's Option
+    panel, so no ``.mat`` file is shipped: run it on options saved by BrainNet, or set the panel by hand.
+
+    Parameters
+    ----------
+    path : str | os.PathLike
+        The file to write (``brainnet_options.m``).
+    class_names : sequence of str
+        The two classes; the difference is the second minus the first.
+    overwrite : bool
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    names = [str(name) for name in class_names]
+    if len(names) != 2:
+        raise ValueError(f"A difference has two classes, got {len(names)}: {names}.")
+    path = Path(os.fspath(path))
+    _write_files([(path, _OPTIONS.format(positive=names[1], negative=names[0]))], overwrite)
+    return path

@@ -286,6 +286,8 @@ def connectome_html(
     title: str,
     edge_threshold: str | float = "90%",
     signed: bool = False,
+    vmin: float | None = None,
+    vmax: float | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write an interactive 3-D connectome (nilearn ``view_connectome``) as one HTML page that works offline.
@@ -304,6 +306,9 @@ def connectome_html(
         As in :func:`connectome_png`.
     signed : bool
         As in :func:`connectome_png`: a colour map symmetric around 0 when True.
+    vmin, vmax : float, optional
+        The range of the edge colour scale, to share one scale between several views (nilearn otherwise spans
+        the edges of this view). With ``signed``, give ``vmax`` only: the scale is ``-vmax`` to ``vmax``.
     overwrite : bool
         Replace an existing file.
 
@@ -348,6 +353,13 @@ def connectome_html(
     finally:
         del view  # nilearn warns once more than 10 views are alive at a time
     page = _FAVICON_LINK.sub(_OFFLINE_FAVICON, page)
+    if signed and vmax is not None:
+        vmin = -float(vmax)
+    for key, value in (("line_cmin", vmin), ("line_cmax", vmax)):
+        if value is not None:
+            page, count = re.subn(rf'"{key}": [-+0-9.eE]+', f'"{key}": {float(value)!r}', page)
+            if count != 1:
+                raise RuntimeError(f"nilearn's page holds {count} {key} entries, not 1: cannot set the colour scale.")
     return write_text_atomic(path, page, overwrite=overwrite)
 
 
@@ -407,6 +419,9 @@ def topomap_grid_png(
     difference: ArrayLike | None = None,
     difference_label: str = "difference",
     colorbar_label: str = "",
+    difference_colorbar_label: str | None = None,
+    significant: ArrayLike | None = None,
+    names: bool = True,
     overwrite: bool = False,
 ) -> Path:
     """Draw a grid of scalp maps (rows: groups, plus an optional difference row; columns: bands) as a PNG.
@@ -430,6 +445,12 @@ def topomap_grid_png(
         Label of the difference row (e.g. ``'task - rest'``).
     colorbar_label : str
         Unit or quantity written under the colour bars (e.g. ``'log10 power (uV^2/Hz)'``).
+    difference_colorbar_label : str, optional
+        Title of the difference row's colour bars (default: ``colorbar_label`` followed by ``(difference)``).
+    significant : array_like of bool, shape (n_nodes, n_bands), optional
+        Electrodes circled on the difference row (e.g. those whose difference survives a test).
+    names : bool
+        Write each electrode's name on every map.
     overwrite : bool
         Replace an existing file.
 
@@ -444,7 +465,8 @@ def topomap_grid_png(
         If ``path`` exists and ``overwrite`` is False.
     ValueError
         If ``values`` is empty, a table's shape does not match ``(n_nodes, n_bands)``, a value is not finite,
-        there are fewer than 3 nodes, or a node name is unknown.
+        there are fewer than 3 nodes, a node name is unknown, or ``significant`` is given without
+        ``difference`` or has another shape.
 
     Notes
     -----
@@ -471,6 +493,13 @@ def topomap_grid_png(
     tables = {str(key): _check_node_values_table(f"values[{key!r}]", table, len(names), len(bands))
               for key, table in values.items()}
     diff = None if difference is None else _check_node_values_table("difference", difference, len(names), len(bands))
+    marked = None
+    if significant is not None:
+        marked = np.asarray(significant, dtype=bool)
+        if diff is None or marked.shape != (len(names), len(bands)):
+            raise ValueError(f"significant marks electrodes of the difference row: it needs difference and shape "
+                             f"(n_nodes, n_bands) = ({len(names)}, {len(bands)}), got {marked.shape}"
+                             + ("" if diff is not None else " without difference") + ".")
     path = check_destination(path, overwrite)
 
     import mne
@@ -482,7 +511,8 @@ def topomap_grid_png(
     n_columns = len(bands)
     fig = Figure(figsize=(2.3 * n_columns + 0.8, 2.2 * n_rows + 1.4 + 0.6 * (diff is not None)), layout="constrained")
     axes = np.atleast_2d(fig.subplots(n_rows, n_columns, squeeze=False))
-    common = {"sensors": True, "contours": 4, "sphere": sphere, "show": False, "extrapolate": "head"}
+    common = {"sensors": not names, "contours": 4, "sphere": sphere, "show": False, "extrapolate": "head",
+              "names": names if names else None}
     group_rows = list(tables.items())
     for column, band in enumerate(bands):
         stacked = np.stack([table[:, column] for table in tables.values()])
@@ -501,12 +531,21 @@ def topomap_grid_png(
             bar.set_label(colorbar_label, fontsize=8)
         if diff is not None:
             limit = float(np.abs(diff[:, column]).max()) or 1.0
+            mask = {} if marked is None else {
+                "mask": marked[:, column], "mask_params": {"marker": "o", "markerfacecolor": "none",
+                                                           "markeredgecolor": "black", "markersize": 11,
+                                                           "markeredgewidth": 1.6}}
             image, _ = mne.viz.plot_topomap(diff[:, column], info, axes=axes[-1, column], cmap=DIVERGING_CMAP,
-                                            vlim=(-limit, limit), **common)
+                                            vlim=(-limit, limit), **common, **mask)
             bar = fig.colorbar(image, ax=axes[-1, column], location="bottom", shrink=0.8, aspect=15)
             bar.ax.tick_params(labelsize=8)
-            if colorbar_label:
-                bar.set_label(f"{colorbar_label} (difference)", fontsize=8)
+            label = difference_colorbar_label or (f"{colorbar_label} (difference)" if colorbar_label else "")
+            if label:
+                bar.set_label(label, fontsize=8)
+    if names:
+        for ax in axes.ravel():
+            for text in ax.texts:
+                text.set_fontsize(6.5)
     for row, (key, _) in enumerate(group_rows):
         _row_label(axes[row, 0], key)
     if diff is not None:

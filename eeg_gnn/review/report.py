@@ -1,19 +1,26 @@
 """The review report: one self-contained HTML file that clinicians open offline.
 
-:func:`render_report` turns a ``review`` dictionary (cohort, protocol, performance, group differences, what the
-model relied on, files, caveats) and a list of PNG figures into a single HTML page:
+:func:`render_report` turns a ``review`` dictionary into a single page laid out like an ``mne.Report``:
 
-* every image is embedded as a ``data:image/png;base64,...`` URI and the CSS is inline, so the page references no
-  other file and no server (no CDN, no web fonts); only the links of the *Files* section point to the
-  interactive connectome pages and tables written beside the report (relative paths);
-* a Content-Security-Policy in the page forbids loading anything from anywhere except ``data:`` images and the
-  page's own style sheet and script (allowed by their SHA-256 hashes);
-* every text that comes from ``review`` or a caption is HTML-escaped;
-* a small script counts, once the page has loaded, the images that decoded
-  (``img.complete && img.naturalWidth > 0``) and writes ``"<ok>/<total>"`` to ``document.body.dataset.imagesOk``
-  (the ``data-images-ok`` attribute of ``<body>``), which ``scripts/check_report_in_browser.py`` reads.
+* a first screen with the verdict (``review["verdict"]``), then sections (``review["sections"]``) that fold
+  (``<details open>``) under a contents list that stays on screen (a sidebar on wide screens, a bar on top on
+  narrow ones);
+* one band selector in the contents (radio buttons styled as tabs, pure CSS: no script needed) that switches every
+  band-dependent block of the page at once, instead of stacking one figure per band;
+* tables whose columns sort when their title is clicked (a few lines of inline script);
+* every image embedded as a ``data:image/png;base64,...`` URI and the CSS inline, so the page references no other
+  file and no server; only links (``{"kind": "links"}`` blocks) point to files beside the report, by relative
+  path;
+* a Content-Security-Policy that forbids loading anything except ``data:`` images and the page's own style sheet
+  and script (allowed by their SHA-256 hashes);
+* every text HTML-escaped;
+* a script that writes ``"<ok>/<total>"`` decoded images to ``document.body.dataset.imagesOk`` once the page has
+  loaded, which ``scripts/check_report_in_browser.py`` reads.
 
-The file is written atomically and an existing report is only replaced with ``overwrite=True``.
+The layout reads at 480 px as at 1400 px: figures sit in a grid that becomes one column, wide tables scroll inside
+their own box, and nothing else is wider than the screen.
+
+The file is written atomically and an existing report is replaced only with ``overwrite=True``.
 """
 
 from __future__ import annotations
@@ -29,75 +36,135 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from eeg_gnn.utils.files import atomic_write
+from eeg_gnn.utils.files import write_text_atomic
 
-__all__ = ["FIGURE_SECTIONS", "REQUIRED_KEYS", "format_ci", "format_p", "render_report"]
+__all__ = ["BLOCK_KINDS", "VERDICTS", "format_ci", "format_p", "format_signed_ci", "render_report"]
 
 PathLike = str | os.PathLike
 
-#: Sections a figure can be placed in.
-FIGURE_SECTIONS = ("performance", "connectivity", "band_power", "importance")
-#: Top-level keys of ``review`` that must be present (``importance`` may be absent or None).
-REQUIRED_KEYS = ("title", "created", "run_dir", "cohort", "protocol", "performance", "connectivity", "exports",
-                 "caveats")
+#: The kinds of content block a section holds (see :func:`render_report`).
+BLOCK_KINDS = ("paragraph", "heading", "facts", "list", "table", "figures", "bands", "links")
+#: Verdicts drawn as coloured labels.
+VERDICTS = ("better", "not distinguishable", "worse")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 NA = "n/a"
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+_SLUG = re.compile(r"[^a-z0-9]+")
 
 _CSS = """
-:root { color-scheme: light; }
+:root { color-scheme: light; --accent: #1f4e96; --muted: #57606a; --line: #d0d7de; --soft: #f6f8fa;
+        --good: #1a7f37; --bad: #b42318; --neutral: #7a5a00; }
+* { box-sizing: border-box; }
+html { scroll-padding-top: 5rem; }
 body { font-family: system-ui, -apple-system, "Segoe UI", "Helvetica Neue", Arial, sans-serif; font-size: 16px;
-       line-height: 1.5; color: #1f2328; background: #ffffff; margin: 0; }
-main { max-width: 1100px; margin: 0 auto; padding: 1.5rem 1.5rem 4rem; }
-header.report { border-bottom: 3px solid #2b5797; margin-bottom: 1.5rem; padding-bottom: 0.75rem; }
-h1 { font-size: 1.8rem; margin: 0 0 0.4rem; }
-h2 { font-size: 1.35rem; margin: 2.2rem 0 0.6rem; border-bottom: 1px solid #d0d7de; padding-bottom: 0.25rem;
-     color: #2b5797; }
-h3 { font-size: 1.1rem; margin: 1.4rem 0 0.4rem; }
-.meta { color: #57606a; margin: 0.1rem 0; }
-.meta code, td code { font-size: 0.9em; background: #f6f8fa; padding: 0 0.2em; border-radius: 3px;
-                      overflow-wrap: anywhere; }
-nav.toc { font-size: 0.95rem; margin: 0.8rem 0 0; }
-nav.toc a { margin-right: 1rem; color: #2b5797; text-decoration: none; }
-nav.toc a:hover { text-decoration: underline; }
-table { border-collapse: collapse; margin: 0.6rem 0 0.2rem; font-size: 0.95rem; }
-th, td { border: 1px solid #d0d7de; padding: 0.3rem 0.65rem; text-align: left; vertical-align: top; }
-th { background: #f0f3f6; font-weight: 600; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-tr.total td { font-weight: 600; background: #fafbfc; }
-.explain { color: #57606a; font-size: 0.88rem; margin: 0.2rem 0 1.2rem; max-width: 60rem; }
-.strong { font-weight: 700; }
-dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.2rem 1.2rem; margin: 0.6rem 0; }
+       line-height: 1.5; color: #1f2328; background: #fff; margin: 0; }
+.band-choice { position: absolute; opacity: 0; width: 1px; height: 1px; margin: 0; pointer-events: none; }
+.layout { display: grid; grid-template-columns: 15rem minmax(0, 1fr); gap: 0 2rem; max-width: 90rem;
+          margin: 0 auto; padding: 0 1.5rem; }
+nav.toc { position: sticky; top: 0; align-self: start; max-height: 100vh; overflow-y: auto; padding: 1.2rem 0;
+          font-size: 0.92rem; }
+nav.toc .toc-title { font-weight: 700; margin: 0 0 0.4rem; color: var(--accent); }
+nav.toc ol { list-style: none; margin: 0; padding: 0; }
+nav.toc li a { display: block; padding: 0.15rem 0.5rem; border-left: 3px solid transparent; color: #1f2328;
+               text-decoration: none; }
+nav.toc li a:hover { border-left-color: var(--accent); background: var(--soft); }
+.bands { margin: 1rem 0 0; }
+.bands p { margin: 0 0 0.3rem; font-weight: 600; }
+.bands label { display: inline-block; margin: 0 0.25rem 0.3rem 0; padding: 0.1rem 0.55rem; cursor: pointer;
+               border: 1px solid var(--line); border-radius: 1rem; font-size: 0.88rem; background: #fff; }
+.bands label .count { color: var(--muted); font-size: 0.8rem; }
+main { min-width: 0; padding: 1.2rem 0 4rem; }
+header.report h1 { font-size: 1.7rem; margin: 0 0 0.2rem; line-height: 1.25; }
+header.report .meta { color: var(--muted); margin: 0; font-size: 0.9rem; }
+section.verdict { border: 2px solid var(--accent); border-radius: 8px; padding: 0.9rem 1.2rem; margin: 1rem 0 1.5rem;
+                  background: #f5f8fd; }
+section.verdict h2 { margin: 0 0 0.4rem; font-size: 1.2rem; color: var(--accent); }
+.headline { font-size: 1.15rem; font-weight: 700; margin: 0 0 0.5rem; }
+.pill { display: inline-block; padding: 0 0.5rem; border-radius: 1rem; font-size: 0.85rem; font-weight: 600;
+        white-space: nowrap; }
+.pill.better { background: #dafbe1; color: var(--good); }
+.pill.worse { background: #ffebe9; color: var(--bad); }
+.pill.not-distinguishable { background: #fff8c5; color: var(--neutral); }
+dl.facts { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 0.25rem 1rem; margin: 0.6rem 0; }
 dl.facts dt { font-weight: 600; }
 dl.facts dd { margin: 0; }
-figure { margin: 1rem 0 1.6rem; }
-figure img { max-width: 100%; height: auto; border: 1px solid #d0d7de; }
-figcaption { color: #3d444d; font-size: 0.92rem; margin-top: 0.3rem; max-width: 60rem; }
-.none { color: #57606a; font-style: italic; }
-ul.caveats li { margin-bottom: 0.35rem; }
-@media print { main { max-width: none; } h2 { page-break-after: avoid; } figure, table { page-break-inside: avoid; } }
+details.section { border-top: 1px solid var(--line); padding: 0.4rem 0 0.8rem; }
+details.section > summary { cursor: pointer; list-style: none; }
+details.section > summary::-webkit-details-marker { display: none; }
+details.section > summary h2 { display: inline; font-size: 1.35rem; color: var(--accent); margin: 0; }
+details.section > summary::before { content: "\\25B8"; display: inline-block; width: 1.2rem; color: var(--accent); }
+details.section[open] > summary::before { content: "\\25BE"; }
+h3 { font-size: 1.08rem; margin: 1.2rem 0 0.4rem; }
+p, li { max-width: 62rem; }
+p.explain { color: var(--muted); font-size: 0.9rem; }
+p.note { background: var(--soft); border-left: 4px solid var(--accent); padding: 0.4rem 0.8rem; }
+.table-wrap { overflow-x: auto; max-width: 100%; margin: 0.5rem 0; }
+table { border-collapse: collapse; font-size: 0.92rem; }
+th, td { border: 1px solid var(--line); padding: 0.28rem 0.55rem; text-align: left; vertical-align: top; }
+th { background: #eef1f5; font-weight: 600; }
+th[data-sort] { cursor: pointer; }
+th[data-sort]::after { content: " \\2195"; color: var(--muted); font-size: 0.8em; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.nowrap { white-space: nowrap; }
+.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 24rem), 1fr)); gap: 1rem;
+           align-items: start; }
+figure { margin: 0.5rem 0; min-width: 0; }
+figure img { width: 100%; height: auto; border: 1px solid var(--line); border-radius: 4px; background: #fff; }
+figure.wide { grid-column: 1 / -1; }
+figcaption { color: #3d444d; font-size: 0.88rem; margin-top: 0.25rem; }
+.band-panel { display: none; }
+.none { color: var(--muted); font-style: italic; }
+a { color: var(--accent); }
+code { background: var(--soft); padding: 0 0.2em; border-radius: 3px; overflow-wrap: anywhere; }
+@media (max-width: 60rem) {
+  html { scroll-padding-top: 6rem; }
+  .layout { display: block; padding: 0 0.8rem; }
+  nav.toc { z-index: 5; background: #fff; border-bottom: 1px solid var(--line); max-height: none; padding: 0.35rem 0; }
+  nav.toc .toc-title { display: none; }
+  nav.toc ol { display: flex; gap: 0 0.1rem; overflow-x: auto; white-space: nowrap; }
+  nav.toc li a { border-left: 0; padding: 0.1rem 0.4rem; font-size: 0.85rem; }
+  .bands { margin: 0.2rem 0 0; display: flex; align-items: center; gap: 0.2rem; overflow-x: auto;
+           white-space: nowrap; }
+  .bands p { margin: 0 0.3rem 0 0; font-size: 0.85rem; }
+  .bands label { margin: 0; font-size: 0.8rem; padding: 0 0.45rem; }
+  header.report h1 { font-size: 1.35rem; }
+  .headline { font-size: 1.02rem; }
+  section.verdict { padding: 0.7rem 0.8rem; }
+  dl.facts { grid-template-columns: minmax(0, 1fr); gap: 0; }
+  dl.facts dd { margin-bottom: 0.4rem; }
+}
+@media print { nav.toc { display: none; } .layout { display: block; } .band-panel { display: block !important; } }
 """
 
 _SCRIPT = """
 window.addEventListener("load", function () {
-  var images = document.images;
-  var ok = 0;
-  for (var i = 0; i < images.length; i++) {
-    if (images[i].complete && images[i].naturalWidth > 0) { ok += 1; }
-  }
+  var images = document.images, ok = 0;
+  for (var i = 0; i < images.length; i++) { if (images[i].complete && images[i].naturalWidth > 0) { ok += 1; } }
   document.body.dataset.imagesOk = ok + "/" + images.length;
+});
+document.addEventListener("click", function (event) {
+  var th = event.target.closest("th[data-sort]");
+  if (!th) { return; }
+  var table = th.closest("table"), body = table.tBodies[0], column = th.cellIndex;
+  var numeric = th.dataset.sort === "number", ascending = th.dataset.order !== "ascending";
+  var key = function (row) {
+    var cell = row.cells[column];
+    return cell.dataset.value !== undefined ? cell.dataset.value : cell.textContent;
+  };
+  var rows = Array.prototype.slice.call(body.rows);
+  rows.sort(function (a, b) {
+    var order = numeric ? parseFloat(key(a)) - parseFloat(key(b)) : key(a).localeCompare(key(b));
+    return ascending ? order : -order;
+  });
+  rows.forEach(function (row) { body.appendChild(row); });
+  Array.prototype.forEach.call(table.querySelectorAll("th[data-sort]"), function (h) { delete h.dataset.order; });
+  th.dataset.order = ascending ? "ascending" : "descending";
 });
 """
 
 
 def _csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
-
-
-_CSP = (
-    "default-src 'none'; img-src data:; "
-    f"style-src {_csp_hash(_CSS)}; script-src {_csp_hash(_SCRIPT)}; base-uri 'none'; form-action 'none'"
-)
 
 
 # --------------------------------------------------------------------------------------------- formatting
@@ -119,21 +186,12 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _fmt(value: Any, digits: int = 2) -> str:
-    """``0.62``-style fixed decimals; ``n/a`` for missing values."""
-    number = _number(value)
-    return NA if number is None else f"{number:.{digits}f}"
-
-
-def _fmt_general(value: Any) -> str:
-    """Three significant digits (``0.0123``, ``12.3``, ``1.23e+04``); ``n/a`` for missing values."""
-    number = _number(value)
-    return NA if number is None else f"{number:.3g}"
-
-
-def _fmt_signed(value: Any, digits: int = 2) -> str:
-    number = _number(value)
-    return NA if number is None else f"{number:+.{digits}f}"
+def _interval(ci: Any) -> tuple[float, float] | None:
+    if isinstance(ci, Sequence) and not isinstance(ci, str) and len(ci) == 2:
+        low, high = (_number(bound) for bound in ci)
+        if low is not None and high is not None:
+            return low, high
+    return None
 
 
 def format_ci(value: Any, ci: Any, digits: int = 2) -> str:
@@ -151,14 +209,24 @@ def format_ci(value: Any, ci: Any, digits: int = 2) -> str:
     str
         ``n/a`` when the value is missing; ``0.62 [CI n/a]`` when only the interval is.
     """
-    text = _fmt(value, digits)
-    if text == NA:
+    number = _number(value)
+    if number is None:
         return NA
-    if isinstance(ci, Sequence) and not isinstance(ci, str) and len(ci) == 2:
-        low, high = (_number(bound) for bound in ci)
-        if low is not None and high is not None:
-            return f"{text} [{low:.{digits}f}, {high:.{digits}f}]"
-    return f"{text} [CI {NA}]"
+    bounds = _interval(ci)
+    if bounds is None:
+        return f"{number:.{digits}f} [CI {NA}]"
+    return f"{number:.{digits}f} [{bounds[0]:.{digits}f}, {bounds[1]:.{digits}f}]"
+
+
+def format_signed_ci(value: Any, ci: Any, digits: int = 2) -> str:
+    """A signed value (a difference, an effect size) with its interval: ``+0.04 [-0.08, +0.17]``."""
+    number = _number(value)
+    if number is None:
+        return NA
+    bounds = _interval(ci)
+    if bounds is None:
+        return f"{number:+.{digits}f} [CI {NA}]"
+    return f"{number:+.{digits}f} [{bounds[0]:+.{digits}f}, {bounds[1]:+.{digits}f}]"
 
 
 def format_p(value: Any) -> str:
@@ -173,399 +241,199 @@ def format_p(value: Any) -> str:
     return f"{number:.2f}"
 
 
-def _table(
-    header: Sequence[tuple[str, bool]],
-    rows: Sequence[Sequence[tuple[str, str]]],
-    explain: str,
-    *,
-    total_last: bool = False,
-) -> str:
-    """An HTML table. ``header``: (escaped label, numeric); rows of (escaped html, css class)."""
-    head = "".join(f'<th class="num">{label}</th>' if numeric else f"<th>{label}</th>" for label, numeric in header)
-    body = []
-    for number, row in enumerate(rows):
-        cells = "".join(f'<td class="{css}">{cell}</td>' if css else f"<td>{cell}</td>" for cell, css in row)
-        opening = '<tr class="total">' if total_last and number == len(rows) - 1 else "<tr>"
-        body.append(f"{opening}{cells}</tr>")
-    return (
-        f'<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n' + "\n".join(body) + "\n</tbody>\n</table>\n"
-        f'<p class="explain">{explain}</p>\n'
-    )
+def slug(text: str) -> str:
+    """An id made of lowercase letters, digits and dashes (``'Band power'`` -> ``'band-power'``)."""
+    return _SLUG.sub("-", str(text).lower()).strip("-") or "x"
+
+
+def _pill(verdict: Any) -> str:
+    return f'<span class="pill {slug(verdict)}">{_e(verdict)}</span>'
+
+
+# --------------------------------------------------------------------------------------------- checks
 
 
 def _get(mapping: Any, key: str, default: Any = None) -> Any:
     return mapping.get(key, default) if isinstance(mapping, Mapping) else default
 
 
-def _list(value: Any) -> list[Any]:
-    return list(value) if isinstance(value, Sequence) and not isinstance(value, str) else []
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        raise ValueError(f"{where} must be a list, got {type(value).__name__}: {value!r}.")
+    return list(value)
 
 
-# --------------------------------------------------------------------------------------------- checks
+def _relative_link(target: Any, where: str) -> str:
+    if not isinstance(target, str) or not target.strip():
+        raise ValueError(f"{where} needs a 'file' (a path relative to the report), got {target!r}.")
+    if _SCHEME.match(target) or target.startswith(("/", "\\", "//")):
+        raise ValueError(f"{where}['file'] must be a path relative to the report, got {target!r} (the report links "
+                         "no URL and no absolute path, so that it works when moved with its folder).")
+    return html.escape(quote(target.replace("\\", "/"), safe="/._-~#"), quote=True)
 
 
-def _check_review(review: Any) -> None:
-    if not isinstance(review, Mapping):
-        raise TypeError(f"review must be a dict, got {type(review).__name__}.")
-    missing = [key for key in REQUIRED_KEYS if key not in review]
-    if missing:
-        raise ValueError(f"review lacks the key(s) {', '.join(map(repr, missing))}; it has {sorted(review)}.")
-    for key in ("cohort", "protocol", "performance", "connectivity"):
-        if not isinstance(review[key], Mapping):
-            raise ValueError(f"review[{key!r}] must be a dict, got {type(review[key]).__name__}: {review[key]!r}.")
-    importance = review.get("importance")
-    if importance is not None and not isinstance(importance, Mapping):
-        raise ValueError(f"review['importance'] must be a dict or None, got {type(importance).__name__}.")
-    for key in ("exports", "caveats"):
-        if not isinstance(review[key], Sequence) or isinstance(review[key], str):
-            raise ValueError(f"review[{key!r}] must be a list, got {type(review[key]).__name__}: {review[key]!r}.")
-    for number, item in enumerate(review["exports"]):
-        target = _get(item, "file")
-        if not isinstance(target, str) or not target.strip():
-            raise ValueError(f"review['exports'][{number}] needs a 'file' (relative path), got {item!r}.")
-        if _SCHEME.match(target) or target.startswith(("/", "\\", "//")):
-            raise ValueError(
-                f"review['exports'][{number}]['file'] must be a path relative to the report, got {target!r} "
-                "(the report links no URL and no absolute path, so that it works when moved with its folder)."
-            )
+def _image(path: Any, where: str) -> str:
+    file = Path(os.fspath(path))
+    if not file.is_file():
+        raise FileNotFoundError(f"{where}: PNG file {file} does not exist.")
+    data = file.read_bytes()
+    if not data.startswith(PNG_SIGNATURE):
+        raise ValueError(f"{where}: {file} is not a PNG file (its first bytes are {data[:8]!r}).")
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
-def _load_figures(figures: Any) -> dict[str, list[tuple[str, str]]]:
-    """Read and check the PNG files; return per section a list of (data URI, escaped caption)."""
-    if not isinstance(figures, Sequence) or isinstance(figures, str):
-        raise TypeError(f"figures must be a list of dicts, got {type(figures).__name__}.")
-    by_section: dict[str, list[tuple[str, str]]] = {section: [] for section in FIGURE_SECTIONS}
-    for number, item in enumerate(figures):
-        if not isinstance(item, Mapping):
-            raise TypeError(f"figures[{number}] must be a dict with 'section', 'path' and 'caption', got {item!r}.")
-        section = item.get("section")
-        if section not in FIGURE_SECTIONS:
-            listed = ", ".join(repr(s) for s in FIGURE_SECTIONS)
-            raise ValueError(
-                f"Invalid value for figures[{number}]['section']. Allowed values are {listed}, but got {section!r} "
-                "instead."
-            )
-        if "path" not in item:
-            raise ValueError(f"figures[{number}] has no 'path'.")
-        path = Path(item["path"])
-        if not path.is_file():
-            raise FileNotFoundError(f"figures[{number}]: PNG file {path} does not exist.")
-        data = path.read_bytes()
-        if not data.startswith(PNG_SIGNATURE):
-            raise ValueError(f"figures[{number}]: {path} is not a PNG file (its first bytes are {data[:8]!r}).")
-        uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-        by_section[section].append((uri, _e(item.get("caption", ""))))
-    return by_section
+# --------------------------------------------------------------------------------------------- blocks
 
 
-# --------------------------------------------------------------------------------------------- sections
+def _cell(cell: Any) -> str:
+    if isinstance(cell, Mapping):
+        classes = [css for css, on in (("num", cell.get("numeric")), ("nowrap", cell.get("nowrap"))) if on]
+        attributes = f' class="{" ".join(classes)}"' if classes else ""
+        value = _number(cell.get("value"))
+        if value is not None:
+            attributes += f' data-value="{value!r}"'
+        text = _pill(cell["verdict"]) if cell.get("verdict") else _e(cell.get("text"))
+        return f"<td{attributes}>{text}</td>"
+    return f"<td>{_e(cell)}</td>"
 
 
-def _figures_html(items: list[tuple[str, str]], empty: str) -> str:
-    if not items:
-        return f'<p class="none">{empty}</p>\n'
+def _table(block: Mapping[str, Any], where: str) -> str:
+    columns = _list(block.get("columns"), f"{where}['columns']")
+    head = []
+    for column in columns:
+        label = column if isinstance(column, str) else _get(column, "label")
+        numeric = bool(_get(column, "numeric"))
+        attributes = ' class="num"' if numeric else ""
+        if block.get("sortable"):
+            attributes += f' data-sort="{"number" if numeric else "text"}"'
+        head.append(f"<th{attributes}>{_e(label)}</th>")
+    rows = []
+    for number, row in enumerate(_list(block.get("rows"), f"{where}['rows']")):
+        cells = _list(row, f"{where}['rows'][{number}]")
+        if len(cells) != len(columns):
+            raise ValueError(f"{where}['rows'][{number}] has {len(cells)} cells for {len(columns)} columns.")
+        rows.append("<tr>" + "".join(_cell(cell) for cell in cells) + "</tr>")
+    if not rows:
+        return f'<p class="none">{_e(block.get("empty", "Nothing to list."))}</p>\n'
+    return (f'<div class="table-wrap"><table><thead><tr>{"".join(head)}</tr></thead>\n<tbody>\n'
+            + "\n".join(rows) + "\n</tbody></table></div>\n")
+
+
+def _figures(block: Mapping[str, Any], where: str) -> str:
     parts = []
-    for uri, caption in items:
-        alt = caption or "figure"
-        parts.append(f'<figure>\n<img src="{uri}" alt="{alt}">\n<figcaption>{caption}</figcaption>\n</figure>\n')
-    return "".join(parts)
+    for number, item in enumerate(_list(block.get("items"), f"{where}['items']")):
+        if "path" not in item:
+            raise ValueError(f"{where}['items'][{number}] has no 'path'.")
+        caption = _e(item.get("caption", ""))
+        css = ' class="wide"' if item.get("wide") else ""
+        parts.append(f'<figure{css}><img src="{_image(item["path"], f"{where}[items][{number}]")}" '
+                     f'alt="{caption or "figure"}"><figcaption>{caption}</figcaption></figure>\n')
+    if not parts:
+        return f'<p class="none">{_e(block.get("empty", "No figure."))}</p>\n'
+    return '<div class="figures">\n' + "".join(parts) + "</div>\n"
 
 
-def _header(review: Mapping[str, Any]) -> str:
-    links = [("cohort", "Cohort"), ("protocol", "Protocol"), ("performance", "Performance"),
-             ("connectivity-maps", "Connectivity maps"), ("group-differences", "Group differences"),
-             ("band-power", "Band power"), ("importance", "What the model relied on"), ("files", "Files"),
-             ("caveats", "Caveats")]
-    toc = "".join(f'<a href="#{anchor}">{label}</a>' for anchor, label in links)
+def _blocks(blocks: Any, where: str, bands: list[str]) -> str:
+    out = []
+    for number, block in enumerate(_list(blocks, where)):
+        here = f"{where}[{number}]"
+        kind = _get(block, "kind")
+        if kind not in BLOCK_KINDS:
+            listed = ", ".join(repr(k) for k in BLOCK_KINDS)
+            raise ValueError(f"Invalid value for {here}['kind']. Allowed values are {listed}, but got {kind!r} "
+                             "instead.")
+        if kind == "paragraph":
+            css = f' class="{_e(block["css"])}"' if block.get("css") else ""
+            lead = f"<strong>{_e(block['lead'])}</strong> " if block.get("lead") else ""
+            out.append(f"<p{css}>{lead}{_e(block.get('text', ''))}</p>\n")
+        elif kind == "heading":
+            out.append(f"<h3>{_e(block.get('text', ''))}</h3>\n")
+        elif kind == "facts":
+            items = "".join(f"<dt>{_e(label)}</dt><dd>{_e(text)}</dd>"
+                            for label, text in _list(block.get("items"), f"{here}['items']"))
+            out.append(f'<dl class="facts">{items}</dl>\n')
+        elif kind == "list":
+            tag = "ol" if block.get("ordered") else "ul"
+            items = "".join(f"<li>{_e(item)}</li>" for item in _list(block.get("items"), f"{here}['items']"))
+            out.append(f"<{tag}>{items}</{tag}>\n")
+        elif kind == "table":
+            out.append(_table(block, here))
+        elif kind == "figures":
+            out.append(_figures(block, here))
+        elif kind == "links":
+            items = []
+            for k, item in enumerate(_list(block.get("items"), f"{here}['items']")):
+                href = _relative_link(_get(item, "file"), f"{here}['items'][{k}]")
+                items.append(f'<li><a href="{href}"><code>{_e(item["file"])}</code></a> &mdash; '
+                             f"{_e(item.get('description', ''))}</li>")
+            out.append("<ul>" + "".join(items) + "</ul>\n" if items else '<p class="none">No file.</p>\n')
+        else:
+            panels = _get(block, "panels")
+            if not isinstance(panels, Mapping):
+                raise ValueError(f"{here}['panels'] must be a dict of band name -> blocks, got {panels!r}.")
+            unknown = [band for band in panels if band not in bands]
+            if unknown:
+                raise ValueError(f"{here}['panels'] has bands {unknown} that the band selector does not offer "
+                                 f"({bands}).")
+            for band, content in panels.items():
+                out.append(f'<div class="band-panel band-{slug(band)}">\n'
+                           + _blocks(content, f"{here}['panels'][{band!r}]", bands) + "</div>\n")
+    return "".join(out)
+
+
+def _verdict(verdict: Any) -> str:
+    if not isinstance(verdict, Mapping):
+        raise ValueError(f"review['verdict'] must be a dict, got {type(verdict).__name__}.")
+    items = []
+    for item in _list(verdict.get("items", []), "review['verdict']['items']"):
+        pill = f" {_pill(item['verdict'])}" if item.get("verdict") else ""
+        items.append(f"<li><strong>{_e(item.get('title', ''))}</strong>{pill}: {_e(item.get('text', ''))}</li>")
+    facts = "".join(f"<dt>{_e(label)}</dt><dd>{_e(text)}</dd>"
+                    for label, text in _list(verdict.get("facts", []), "review['verdict']['facts']"))
+    caveats = "".join(f"<li>{_e(c)}</li>" for c in _list(verdict.get("caveats", []), "review['verdict']['caveats']"))
     return (
-        '<header class="report">\n'
-        f"<h1>{_e(review['title'])}</h1>\n"
-        f'<p class="meta">Created: {_e(review["created"])}</p>\n'
-        f'<p class="meta">Run folder: <code>{_e(review["run_dir"])}</code></p>\n'
-        f'<nav class="toc">{toc}</nav>\n'
-        "</header>\n"
-    )
-
-
-def _cohort(cohort: Mapping[str, Any]) -> str:
-    classes = [str(c) for c in _list(_get(cohort, "classes"))]
-    per_class = _get(cohort, "per_class", {}) or {}
-    level = _get(cohort, "label_level")
-    facts = [
-        ("Dataset", _e(_get(cohort, "dataset"))),
-        ("Task", _e(_get(cohort, "task"))),
-        ("Groups compared", ", ".join(_e(c) for c in classes) or NA),
-        ("Labels given per", _e(level)),
-        ("License", _e(_get(cohort, "license"))),
-        ("Citation", _e(_get(cohort, "citation"))),
-    ]
-    out = ['<h2 id="cohort">Cohort</h2>\n<dl class="facts">\n']
-    out += [f"<dt>{label}</dt><dd>{value}</dd>\n" for label, value in facts]
-    out.append("</dl>\n")
-    names = classes or [str(k) for k in per_class]
-    rows = []
-    for name in names:
-        counts = _get(per_class, name, {})
-        rows.append([(_e(name), ""), (_e(_get(counts, "subjects")), "num"), (_e(_get(counts, "recordings")), "num"),
-                     ("&ndash;", "num")])
-    rows.append([("All", ""), (_e(_get(cohort, "n_subjects")), "num"), (_e(_get(cohort, "n_recordings")), "num"),
-                 (_e(_get(cohort, "n_windows")), "num")])
-    out.append(_table(
-        [("Group", False), ("Subjects", True), ("Recordings", True), ("Analysis windows", True)],
-        rows,
-        "One row per group (class). Subjects: people; recordings: EEG files; analysis windows: the short EEG "
-        "segments the model scores (only counted in total). A subject can contribute several recordings.",
-        total_last=True,
-    ))
-    return "".join(out)
-
-
-def _step_text(step: Any) -> str:
-    if not isinstance(step, Mapping):
-        return _e(step)
-    label_key = next((k for k in ("name", "step", "kind", "type") if k in step), None)
-    label = _e(step[label_key]) if label_key else ""
-    details = ", ".join(f"{_e(key)} = {_e(value)}" for key, value in step.items() if key != label_key)
-    if label and details:
-        return f'<span class="strong">{label}</span>: {details}'
-    return label or details or NA
-
-
-def _protocol(protocol: Mapping[str, Any]) -> str:
-    bands = _get(protocol, "bands", {}) or {}
-    band_text = []
-    for name, limits in (bands.items() if isinstance(bands, Mapping) else []):
-        bounds = _list(limits)
-        if len(bounds) == 2:
-            band_text.append(f"{_e(name)} {_fmt_general(bounds[0])}&ndash;{_fmt_general(bounds[1])} Hz")
-        else:
-            band_text.append(_e(name))
-    window = _number(_get(protocol, "window_s"))
-    facts = [
-        ("Validation", _e(_get(protocol, "cv"))),
-        ("Number of folds", _e(_get(protocol, "n_folds"))),
-        ("Model", _e(_get(protocol, "model"))),
-        ("Brain graph", _e(_get(protocol, "graph"))),
-        ("Features", _e(_get(protocol, "features"))),
-        ("Frequency bands", ", ".join(band_text) or NA),
-        ("Window length", NA if window is None else f"{window:g} s"),
-    ]
-    out = ['<h2 id="protocol">Protocol</h2>\n']
-    out.append(
-        "<p><strong>Folds are split by subject:</strong> in every fold, all recordings of a person are either "
-        "used for training or held out for testing, never both. Every score below is therefore measured on "
-        "people the model had not seen.</p>\n"
-    )
-    out.append('<dl class="facts">\n')
-    out += [f"<dt>{label}</dt><dd>{value}</dd>\n" for label, value in facts]
-    out.append("</dl>\n<h3>Preprocessing steps (in order)</h3>\n")
-    steps = _list(_get(protocol, "preprocessing_steps"))
-    if steps:
-        out.append("<ol>\n" + "".join(f"<li>{_step_text(step)}</li>\n" for step in steps) + "</ol>\n")
-    else:
-        out.append('<p class="none">No preprocessing steps were recorded.</p>\n')
-    return "".join(out)
-
-
-def _performance(performance: Mapping[str, Any], classes: list[str], figures: list[tuple[str, str]]) -> str:
-    level = _get(performance, "level")
-    out = ['<h2 id="performance">Performance</h2>\n']
-    out.append(f"<p>Scores at the <strong>{_e(level)}</strong> level, on held-out subjects, with 95 % confidence "
-               "intervals in brackets.</p>\n")
-    rows = []
-    for row in _list(_get(performance, "rows")):
-        rows.append([
-            (_e(_get(row, "model")), ""),
-            (_e(_get(row, "level")), ""),
-            (format_ci(_get(row, "balanced_accuracy"), _get(row, "balanced_accuracy_ci")), "num"),
-            (format_ci(_get(row, "roc_auc"), _get(row, "roc_auc_ci")), "num"),
-            (format_ci(_get(row, "sensitivity"), _get(row, "sensitivity_ci")), "num"),
-            (format_ci(_get(row, "specificity"), _get(row, "specificity_ci")), "num"),
-            (_e(_get(row, "n")), "num"),
-        ])
-    if len(classes) == 2:
-        auc = (f"chance that the model rates a random <em>{_e(classes[1])}</em> case higher than a random "
-               f"<em>{_e(classes[0])}</em> case")
-        roles = (f"Sensitivity: share of <em>{_e(classes[1])}</em> cases correctly recognised; specificity: share "
-                 f"of <em>{_e(classes[0])}</em> cases correctly recognised. ")
-    else:
-        auc = "for each group against all others, the chance that the model rates a case of that group higher, averaged"
-        roles = "Sensitivity and specificity are defined for two groups only (n/a here). "
-    explain = (
-        "Each row is one model; the non-graph baseline is the reference the graph model has to beat. "
-        "Balanced accuracy: average of the correct-recognition rates of the groups (chance: 1 / number of "
-        f"groups). ROC AUC: {auc} (0.50 = chance, 1.00 = perfect). {roles}"
-        "Brackets: 95 % confidence interval from resampling whole subjects; n: number of units scored; "
-        "n/a: not defined or not computed."
-    )
-    if rows:
-        out.append(_table(
-            [("Model", False), ("Level", False), ("Balanced accuracy", True), ("ROC AUC", True),
-             ("Sensitivity", True), ("Specificity", True), ("n", True)],
-            rows, explain))
-    else:
-        out.append('<p class="none">No performance results were recorded.</p>\n')
-    out.append(_figures_html(figures, "No performance figures."))
-    return "".join(out)
-
-
-def _group_differences(connectivity: Mapping[str, Any], classes: list[str]) -> str:
-    out = ['<h2 id="group-differences">Group differences</h2>\n']
-    out.append('<dl class="facts">\n'
-               f"<dt>Connectivity measure</dt><dd>{_e(_get(connectivity, 'method'))}</dd>\n"
-               f"<dt>Statistical test</dt><dd>{_e(_get(connectivity, 'test_description'))}</dd>\n"
-               "</dl>\n")
-    name_a = _e(classes[0]) if len(classes) >= 1 else "group A"
-    name_b = _e(classes[1]) if len(classes) >= 2 else "group B"
-    bands = _list(_get(connectivity, "bands"))
-    direction = _difference_direction(
-        [edge for band in bands for edge in _list(_get(band, "top_edges"))], name_a, name_b
-    )
-    if not bands:
-        out.append('<p class="none">No group comparison was recorded.</p>\n')
-    for band in bands:
-        out.append(f"<h3>{_e(_get(band, 'band'))} band</h3>\n")
-        describe = _get(band, "describe")
-        if describe:
-            out.append(f"<p>{_e(describe)}</p>\n")
-        rows = []
-        for edge in _list(_get(band, "top_edges")):
-            p_fdr = _number(_get(edge, "p_fdr"))
-            significant = p_fdr is not None and p_fdr < 0.05
-            rows.append([
-                (f"{_e(_get(edge, 'node_a'))} &ndash; {_e(_get(edge, 'node_b'))}", ""),
-                (_fmt_general(_get(edge, "mean_a")), "num"),
-                (_fmt_general(_get(edge, "mean_b")), "num"),
-                (_fmt_general(_get(edge, "difference")), "num"),
-                (_fmt_signed(_get(edge, "effect_size")), "num"),
-                (_e(format_p(_get(edge, "p_value"))), "num"),
-                (_e(format_p(_get(edge, "p_fdr"))), "num strong" if significant else "num"),
-            ])
-        if not rows:
-            out.append('<p class="none">No electrode pairs listed for this band.</p>\n')
-            continue
-        out.append(_table(
-            [("Electrode pair", False), (f"Mean in {name_a}", True), (f"Mean in {name_b}", True),
-             ("Difference", True), ("Effect size", True), ("p", True), ("p (FDR-corrected)", True)],
-            rows,
-            "Each row is a pair of electrodes whose connectivity differs most between the groups. "
-            f"Means: average connectivity of the pair in each group. Difference: {direction}. "
-            "Effect size: the difference relative to the spread between subjects (its exact definition is in the "
-            "statistical test above); the further from 0, the clearer the separation of the groups. "
-            "p: uncorrected p-value; p (FDR-corrected): corrected for testing many electrode pairs at once "
-            "(false discovery rate); values below 0.05 are in bold.",
-        ))
-    return "".join(out)
-
-
-def _difference_direction(edges: list[Any], name_a: str, name_b: str) -> str:
-    """Say which mean is subtracted from which, as the numbers show it (names already escaped)."""
-    signs = set()
-    for edge in edges:
-        mean_a, mean_b, difference = (_number(_get(edge, key)) for key in ("mean_a", "mean_b", "difference"))
-        if None in (mean_a, mean_b, difference) or mean_a == mean_b:
-            continue
-        tolerance = 1e-6 * max(abs(mean_a), abs(mean_b), abs(difference), 1e-12)
-        if abs(difference - (mean_b - mean_a)) <= tolerance:
-            signs.add("b-a")
-        elif abs(difference - (mean_a - mean_b)) <= tolerance:
-            signs.add("a-b")
-        else:
-            signs.add("other")
-    if signs == {"b-a"}:
-        return f"mean in {name_b} minus mean in {name_a}"
-    if signs == {"a-b"}:
-        return f"mean in {name_a} minus mean in {name_b}"
-    return "as defined by the statistical test above"
-
-
-def _importance(importance: Mapping[str, Any] | None, figures: list[tuple[str, str]]) -> str:
-    out = ['<h2 id="importance">What the model relied on</h2>\n']
-    if importance is None:
-        out.append('<p class="none">No importance analysis was run for this model, so this report cannot say '
-                   "which connections or electrodes drove its decisions.</p>\n")
-        if figures:
-            out.append(_figures_html(figures, ""))
-        return "".join(out)
-    out.append(f"<p>Method: {_e(_get(importance, 'method'))}</p>\n")
-    out.append(_figures_html(figures, "No importance figures."))
-    edges = [[(f"{_e(_get(e, 'node_a'))} &ndash; {_e(_get(e, 'node_b'))}", ""),
-              (_fmt_general(_get(e, "importance")), "num")] for e in _list(_get(importance, "top_edges"))]
-    nodes = [[(_e(_get(n, "node")), ""), (_fmt_general(_get(n, "importance")), "num")]
-             for n in _list(_get(importance, "top_nodes"))]
-    if edges:
-        out.append("<h3>Connections</h3>\n")
-        out.append(_table([("Electrode pair", False), ("Importance", True)], edges,
-                          "Connections whose values changed the model's output most, most important first; the "
-                          "scale is relative (compare rows with each other, not with other reports)."))
-    if nodes:
-        out.append("<h3>Electrodes</h3>\n")
-        out.append(_table([("Electrode", False), ("Importance", True)], nodes,
-                          "Electrodes whose signals changed the model's output most, most important first "
-                          "(relative scale). Importance shows what the model used, not what causes the "
-                          "condition."))
-    if not edges and not nodes:
-        out.append('<p class="none">No importance values were recorded.</p>\n')
-    return "".join(out)
-
-
-def _files(exports: list[Any]) -> str:
-    out = ['<h2 id="files">Files</h2>\n']
-    if not exports:
-        out.append('<p class="none">No other files were exported.</p>\n')
-        return "".join(out)
-    out.append("<p>Written beside this report (open them from the same folder; the interactive 3-D "
-               "connectomes open in any web browser, without a network).</p>\n<ul>\n")
-    for item in exports:
-        target = str(item["file"])
-        href = html.escape(quote(target.replace("\\", "/"), safe="/._-~"), quote=True)
-        out.append(f'<li><a href="{href}"><code>{_e(target)}</code></a> &mdash; {_e(_get(item, "description"))}</li>\n')
-    out.append("</ul>\n")
-    return "".join(out)
-
-
-def _caveats(caveats: list[Any]) -> str:
-    out = ['<h2 id="caveats">Caveats</h2>\n']
-    if not caveats:
-        out.append('<p class="none">None recorded.</p>\n')
-        return "".join(out)
-    out.append('<ul class="caveats">\n' + "".join(f"<li>{_e(c)}</li>\n" for c in caveats) + "</ul>\n")
-    return "".join(out)
+        '<section class="verdict" id="verdict" aria-labelledby="verdict-title">\n'
+        '<h2 id="verdict-title">Verdict</h2>\n'
+        f'<p class="headline">{_e(verdict.get("headline", ""))}</p>\n'
+        + (f"<ul>{''.join(items)}</ul>\n" if items else "")
+        + (f'<dl class="facts">{facts}</dl>\n' if facts else "")
+        + (f'<p><strong>Caveats that matter</strong> (all of them under <a href="#caveats">Caveats</a>):</p>'
+           f"<ul>{caveats}</ul>\n" if caveats else "")
+        + "</section>\n")
 
 
 # --------------------------------------------------------------------------------------------- page
 
 
-def render_report(
-    review: Mapping[str, Any], figures: Sequence[Mapping[str, Any]], path: PathLike, *, overwrite: bool = False
-) -> Path:
+def render_report(review: Mapping[str, Any], path: PathLike, *, overwrite: bool = False) -> Path:
     """Write the review report: one self-contained HTML file.
 
     Parameters
     ----------
     review : dict
-        What to report. Keys ``title``, ``created`` (ISO time), ``run_dir``, ``cohort``, ``protocol``,
-        ``performance``, ``connectivity``, ``exports`` and ``caveats`` are required, ``importance`` may be
-        absent or None. Inside them a missing or None value is shown as ``n/a``. The schema (see the project's
-        report documentation)::
+        What to show::
 
-            cohort: dataset, task, classes [str], label_level, n_subjects, n_recordings, n_windows,
-                    per_class {class: {subjects, recordings}}, license, citation
-            protocol: cv (a sentence), n_folds, model, graph, features, bands {name: [fmin, fmax]},
-                      window_s, preprocessing_steps [dict]
-            performance: level, rows [{model, level, balanced_accuracy, balanced_accuracy_ci [lo, hi],
-                         roc_auc, roc_auc_ci, sensitivity, sensitivity_ci, specificity, specificity_ci, n}]
-            connectivity: method, test_description, bands [{band, describe, top_edges [{node_a, node_b,
-                          mean_a, mean_b, difference, effect_size, p_value, p_fdr}]}]
-            importance: method, top_edges [{node_a, node_b, importance}], top_nodes [{node, importance}]
-            exports: [{file (path relative to the report), description}]
-            caveats: [str]
+            title: str
+            subtitle: str                       (e.g. the run's name and the date; no local path)
+            verdict: {headline: str, items: [{title, verdict, text}], facts: [[label, text]], caveats: [str]}
+            bands: [{name: str, count: int | None}]   (the band selector; may be empty)
+            default_band: str                   (the band shown first)
+            sections: [{id: str, title: str, blocks: [block]}]
 
-        ``mean_a``/``mean_b`` refer to ``cohort.classes[0]``/``[1]``; with two classes, class 1 is the
-        positive class of sensitivity.
-    figures : list of dict
-        ``{"section": "performance" | "connectivity" | "band_power" | "importance", "path": PNG file,
-        "caption": str}``; each image is embedded in its section, in list order, with its caption.
+        A block is a dict with a ``kind`` (:data:`BLOCK_KINDS`)::
+
+            {kind: "paragraph", text, lead (bold start, optional), css ("explain" | "note", optional)}
+            {kind: "heading", text}
+            {kind: "facts", items: [[label, text]]}
+            {kind: "list", items: [str], ordered: bool}
+            {kind: "table", columns: [{label, numeric}], rows: [[cell]], sortable: bool, empty: str}
+                a cell is a str, or {text, value (sort key), numeric, nowrap, verdict}
+            {kind: "figures", items: [{path (PNG file), caption, wide}], empty: str}
+            {kind: "bands", panels: {band: [block]}}   (shown when that band is chosen)
+            {kind: "links", items: [{file (relative path), description}]}
+
+        The contents list names the verdict and every section; a section ``id`` of ``caveats`` is expected (the
+        verdict links to it).
     path : str or path-like
         Destination HTML file.
     overwrite : bool
@@ -583,41 +451,68 @@ def render_report(
     FileNotFoundError
         If a figure's PNG file does not exist.
     ValueError
-        If a required key is missing, a figure's section is unknown or its file is not a PNG, or an export's
-        ``file`` is a URL or an absolute path.
+        If a required key is missing, a block's kind is unknown, a figure is not a PNG, a link is a URL or an
+        absolute path, a band panel names a band the selector lacks, or two sections share an id.
     """
-    _check_review(review)
-    sections = _load_figures(figures)
-    cohort = review["cohort"]
-    classes = [str(c) for c in _list(_get(cohort, "classes"))]
-    body = [
-        _header(review),
-        _cohort(cohort),
-        _protocol(review["protocol"]),
-        _performance(review["performance"], classes, sections["performance"]),
-        '<h2 id="connectivity-maps">Connectivity maps</h2>\n',
-        _figures_html(sections["connectivity"], "No connectivity maps."),
-        _group_differences(review["connectivity"], classes),
-        '<h2 id="band-power">Band power</h2>\n',
-        _figures_html(sections["band_power"], "No band-power maps."),
-        _importance(review.get("importance"), sections["importance"]),
-        _files(_list(review["exports"])),
-        _caveats(_list(review["caveats"])),
-    ]
+    if not isinstance(review, Mapping):
+        raise TypeError(f"review must be a dict, got {type(review).__name__}.")
+    missing = [key for key in ("title", "verdict", "sections") if key not in review]
+    if missing:
+        raise ValueError(f"review lacks the key(s) {', '.join(map(repr, missing))}; it has {sorted(review)}.")
+    bands = [str(_get(band, "name")) for band in _list(review.get("bands", []), "review['bands']")]
+    default = review.get("default_band") or (bands[0] if bands else None)
+    if bands and default not in bands:
+        raise ValueError(f"review['default_band'] is {default!r}, not one of the bands {bands}.")
+    sections = _list(review["sections"], "review['sections']")
+    ids = [str(_get(section, "id")) for section in sections]
+    duplicated = sorted({i for i in ids if ids.count(i) > 1} | ({"verdict"} & set(ids)))
+    if duplicated:
+        raise ValueError(f"Section ids must be unique and not 'verdict'; repeated: {duplicated}.")
+    body = [_verdict(review["verdict"])]
+    toc = ['<li><a href="#verdict">Verdict</a></li>']
+    for number, section in enumerate(sections):
+        anchor = slug(ids[number])
+        title = _e(_get(section, "title", anchor))
+        toc.append(f'<li><a href="#{anchor}">{title}</a></li>')
+        body.append(f'<details class="section" id="{anchor}" open><summary><h2>{title}</h2></summary>\n'
+                    + _blocks(_get(section, "blocks", []), f"review['sections'][{number}]['blocks']", bands)
+                    + "</details>\n")
+    band_css, inputs, labels = [], [], []
+    for band, entry in zip(bands, review.get("bands", []), strict=True):
+        key = slug(band)
+        band_css += [
+            f"#band-{key}:checked ~ .layout .band-{key} {{ display: block; }}",
+            f"#band-{key}:checked ~ .layout label[for=band-{key}] {{ background: var(--accent); color: #fff; "
+            "border-color: var(--accent); }",
+            f"#band-{key}:checked ~ .layout label[for=band-{key}] .count {{ color: #dfe7f5; }}",
+            f"#band-{key}:focus-visible ~ .layout label[for=band-{key}] {{ outline: 2px solid var(--accent); "
+            "outline-offset: 2px; }",
+        ]
+        checked = " checked" if band == default else ""
+        inputs.append(f'<input type="radio" class="band-choice" name="band" id="band-{key}" '
+                      f'aria-label="{_e(band)} band"{checked}>')
+        count = _get(entry, "count")
+        count_text = f' <span class="count">{_e(count)}</span>' if count is not None else ""
+        labels.append(f'<label for="band-{key}">{_e(band)}{count_text}</label>')
+    selector = ""
+    if bands:
+        selector = (f'<div class="bands"><p>{_e(review.get("band_title", "Band"))}</p>{"".join(labels)}</div>')
+    css = _CSS + "\n".join(band_css) + "\n"
+    csp = (f"default-src 'none'; img-src data:; style-src {_csp_hash(css)}; script-src {_csp_hash(_SCRIPT)}; "
+           "base-uri 'none'; form-action 'none'")
+    title = _e(review["title"])
+    subtitle = f'<p class="meta">{_e(review["subtitle"])}</p>' if review.get("subtitle") else ""
     page = (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="referrer" content="no-referrer">\n'
-        f"<title>{_e(review['title'])}</title>\n"
-        f"<style>{_CSS}</style>\n"
-        f"<script>{_SCRIPT}</script>\n"
-        "</head>\n<body>\n<main>\n" + "".join(body) + "</main>\n</body>\n</html>\n"
+        f"<title>{title}</title>\n<style>{css}</style>\n<script>{_SCRIPT}</script>\n</head>\n<body>\n"
+        + "".join(inputs)
+        + '\n<div class="layout">\n<nav class="toc" aria-label="Contents"><p class="toc-title">Contents</p>'
+        + f'<ol>{"".join(toc)}</ol>{selector}</nav>\n<main>\n'
+        + f'<header class="report"><h1>{title}</h1>{subtitle}</header>\n'
+        + "".join(body) + "</main>\n</div>\n</body>\n</html>\n"
     )
-
-    def write(temp: Path) -> None:
-        with open(temp, "x", encoding="utf-8", newline="\n") as handle:
-            handle.write(page)
-
-    return atomic_write(Path(path), write, overwrite=overwrite)
+    return write_text_atomic(Path(path), page, overwrite=overwrite)
