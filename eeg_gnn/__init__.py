@@ -38,7 +38,7 @@ _API = {
     "GCNClassifier": "eeg_gnn.models.classifiers",
     "ChebClassifier": "eeg_gnn.models.classifiers",
     "GraphClassifier": "eeg_gnn.models.estimator",
-    "make_baseline": "eeg_gnn.models.classifiers",
+    "make_baseline": "eeg_gnn.models.baselines",
     # runs
     "TrainConfig": "eeg_gnn.pipeline.config",
     "run_cv": "eeg_gnn.pipeline.experiment",

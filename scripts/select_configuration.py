@@ -3,7 +3,7 @@
     python scripts/select_configuration.py --task workload [--out runs/selection]
 
 Each candidate is a full `run_cv`; within every fold, early stopping and this selection look only at validation
-subjects drawn from the fold's training side (results.json: model.validation). The test metrics of all candidates
+subjects drawn from the fold's training side (results.json: models.graph.validation). The test metrics of all candidates
 are printed next to it, so the choice can be checked but was not made from them.
 """
 
@@ -29,9 +29,10 @@ def main() -> None:
         settings = dict(zip(GRID, values))
         results = run_cv(TrainConfig(task=args.task, data_dir=args.data_dir, out=args.out, progress=False,
                                      **settings)).results
-        validation = results["model"]["validation"]
+        graph = results["models"]["graph"]
+        validation = graph["validation"]
         rows.append((settings, validation.get("mean_val_balanced_accuracy"), validation.get("mean_val_loss"),
-                     results["model"]["window"]["balanced_accuracy"], results["baseline"]["window"]["balanced_accuracy"]))
+                     graph["window"]["balanced_accuracy"], results["models"]["logreg"]["window"]["balanced_accuracy"]))
         print(f"{settings}: validation bacc {rows[-1][1]:.3f}, loss {rows[-1][2]:.3f} | test window bacc "
               f"model {rows[-1][3]:.3f}, baseline {rows[-1][4]:.3f}", flush=True)
     best = max(rows, key=lambda row: (row[1], -row[2]))

@@ -75,8 +75,8 @@ def test_a_runs_config_toml_reruns_it_exactly(eegmat_dir, tmp_path):
     first = run_cv(config)
     again = run_cv(eeg_gnn.TrainConfig.from_toml(first.run_dir / "config.toml"))
     assert again.run_dir != first.run_dir
-    for name in ("model", "baseline"):
-        assert again.results[name] == first.results[name]
+    assert again.results["models"] == first.results["models"]
+    assert again.results["comparisons"] == first.results["comparisons"]
 
 
 def test_console_script_lists_every_command(capsys):

@@ -260,8 +260,8 @@ def test_run_cv_on_generated_patients(chbmit_root, tmp_path):
     from eeg_gnn.pipeline.experiment import run_cv
 
     assert TASKS["seizure"] == "chbmit"
-    config = TrainConfig(task="seizure", data_dir=str(chbmit_root), folds=2, epochs=2, n_boot=20, progress=False,
-                         out=str(tmp_path / "runs"))
+    config = TrainConfig(task="seizure", data_dir=str(chbmit_root), folds=3, epochs=2, n_boot=20, progress=False,
+                         out=str(tmp_path / "runs"), controls=(), baselines=("logreg",))
     assert config.dataset == "chbmit" and config.cv == "group-kfold"
     results = run_cv(config).results
     assert results["classes"] == ["non-ictal", "ictal"]
@@ -269,9 +269,9 @@ def test_run_cv_on_generated_patients(chbmit_root, tmp_path):
     assert results["node_names"] == NODES
     # 4 cases x (50 non-ictal + 5 non-ictal + 15 ictal windows of 4 s)
     assert results["n_windows"] == 4 * 70
-    for name in ("model", "baseline"):
-        assert "false_alarms_per_hour" in results[name]["window"]
-    assert results["baseline"]["window"]["balanced_accuracy"] > 0.8
+    for name in ("graph", "logreg"):
+        assert "false_alarms_per_hour" in results["models"][name]["window"]
+    assert results["models"]["logreg"]["window"]["balanced_accuracy"] > 0.8
     (run_dir,) = (tmp_path / "runs").iterdir()
     with (run_dir / "predictions.csv").open() as stream:
         rows = list(csv.DictReader(stream))

@@ -102,3 +102,29 @@ def test_holm_matches_hand_computation():
 def test_significant_p_with_interval_across_zero_is_not_distinguishable():
     assert verdict([-0.01, 0.2], 0.01) == "not distinguishable"
     assert verdict([0.02, 0.2], 0.06) == "not distinguishable"
+
+
+def test_compare_models_pairs_every_model_with_the_primary_per_level_and_metric():
+    from eeg_gnn.evaluation.scoring import Predictions, compare_models
+
+    rng = np.random.default_rng(5)
+    n_subjects, per = 12, 20
+    subjects = np.repeat([f"s{i:02d}" for i in range(n_subjects)], per)
+    recordings = np.char.add(subjects, np.tile(np.repeat(["_1", "_2"], per // 2), n_subjects))
+    labels = np.tile(np.repeat([0, 1], per // 2), n_subjects)
+    good = np.clip(0.5 + 0.3 * (2 * labels - 1) + rng.normal(0, 0.15, labels.size), 0.01, 0.99)
+    noise = rng.uniform(0.01, 0.99, labels.size)
+    predictions = Predictions(labels=labels, subjects=subjects, recordings=recordings, groups=subjects,
+                              window_index=np.tile(np.arange(per), n_subjects), onsets=np.zeros(labels.size),
+                              folds=np.zeros(labels.size, int), classes=["rest", "task"],
+                              proba={"graph": _proba(good), "chance": _proba(noise), "copy": _proba(good)})
+    comparisons = compare_models(predictions, "recording", "graph", n_boot=200, seed=0)
+    assert {(c["against"], c["level"], c["metric"]) for c in comparisons} == {
+        (name, level, metric) for name in ("chance", "copy") for level in ("window", "recording")
+        for metric in ("balanced_accuracy", "roc_auc")}
+    by_key = {(c["against"], c["level"], c["metric"]): c for c in comparisons}
+    assert by_key["chance", "window", "balanced_accuracy"]["verdict"] == "better"
+    assert by_key["chance", "window", "roc_auc"]["p_holm"] >= by_key["chance", "window", "roc_auc"]["p_value"]
+    assert by_key["copy", "window", "roc_auc"]["verdict"] == "not distinguishable"
+    assert by_key["copy", "recording", "balanced_accuracy"]["mean_difference"] == 0
+    assert all(c["n_subjects"] == n_subjects for c in comparisons)

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import torch
 
-from eeg_gnn.models.training import baseline_path
 from eeg_gnn.pipeline.config import TrainConfig
 from eeg_gnn.pipeline.experiment import INCOMPLETE, run_cv
 from eeg_gnn.pipeline.runs import load_run, recompute_results
@@ -29,7 +28,8 @@ NODES = node_sets()["10-20"]
 def finished_run(cohort, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("runs")
     config = TrainConfig(task="schizophrenia", dataset="folder", data_dir=str(cohort), out=str(out), epochs=6,
-                         folds=4, n_boot=50, progress=False, hidden=16, bands={"theta": (4, 8), "alpha": (8, 13)})
+                         folds=4, n_boot=50, progress=False, hidden=16, bands={"theta": (4, 8), "alpha": (8, 13)},
+                         controls=("no_edges",), baselines=("logreg",))
     return run_cv(config).run_dir
 
 
@@ -48,14 +48,32 @@ def test_recomputed_metrics_equal_the_saved_ones(finished_run):
     run = load_run(finished_run)
     recomputed = recompute_results(run)
     saved = json.loads((finished_run / "results.json").read_text())
-    assert recomputed["model"]["window"]["balanced_accuracy"] == saved["model"]["window"]["balanced_accuracy"]
-    assert recomputed["baseline"]["subject"]["ci95"] == saved["baseline"]["subject"]["ci95"]
+    models = saved["models"]
+    assert recomputed["graph"]["window"]["balanced_accuracy"] == models["graph"]["window"]["balanced_accuracy"]
+    assert recomputed["logreg"]["subject"]["ci95"] == models["logreg"]["subject"]["ci95"]
+    assert set(recomputed) == set(models)
 
 
-def test_tampered_results_are_refused(run_copy):
+@pytest.mark.parametrize("tamper", ["metric", "comparison", "threshold"])
+def test_tampered_results_are_refused(run_copy, tamper):
     results = json.loads((run_copy / "results.json").read_text())
-    results["model"]["window"]["balanced_accuracy"] += 0.1
-    (run_copy / "results.json").write_text(json.dumps(results))
+    if tamper == "metric":
+        results["models"]["graph"]["window"]["balanced_accuracy"] += 0.1
+    elif tamper == "comparison":
+        results["comparisons"][0]["p_value"] /= 2
+    if tamper == "threshold":
+        path = run_copy / "predictions.csv"
+        lines = path.read_text().splitlines()
+        header = lines[0].split(",")
+        column = header.index("threshold")
+        for index in range(1, len(lines)):
+            cells = lines[index].split(",")
+            if cells[0] == "logreg":
+                cells[column] = "0.010000"
+                lines[index] = ",".join(cells)
+        path.write_text("\n".join(lines) + "\n")
+    else:
+        (run_copy / "results.json").write_text(json.dumps(results))
     with pytest.raises(ValueError, match="differ from results.json"):
         recompute_results(load_run(run_copy))
 
@@ -145,8 +163,13 @@ def test_apply_to_training_subjects_uses_only_the_fold_that_held_them_out(run_co
     for row in rows:
         assert row["n_folds_used"] == "1" and row["in_training_data"].startswith("yes: only fold")
         assert float(row["sd_over_folds_patient"]) == 0
-    baseline_rows = [r for r in rows if r["model"] == "baseline"]
+    assert {r["model"] for r in rows} == {"graph", "logreg"}
+    baseline_rows = [r for r in rows if r["model"] == "logreg"]
     assert sum(r["predicted"] == r["label"] for r in baseline_rows) >= 2 * N_PER_CLASS - 2
+    saved = load_run(run_copy)
+    for row in baseline_rows:
+        fold = int(row["in_training_data"].split("fold ")[1].split(",")[0])
+        assert float(row["threshold"]) == pytest.approx(saved.load_fold(fold).thresholds["logreg"], abs=1e-4)
 
 
 def test_apply_to_new_subjects_uses_every_fold(run_copy, tmp_path, capsys):
@@ -217,8 +240,8 @@ def test_real_seizure_recording_within_patient_and_not_applied_to_itself(umich_d
     result = run_cv(config)
     results = result.results
     assert results["cv"] == "time-blocks" and results["classes"] == ["preictal", "ictal"]
-    assert "false_alarms_per_hour" in results["model"]["window"]
-    assert results["baseline"]["window"]["balanced_accuracy"] > 0.8
+    assert "false_alarms_per_hour" in results["models"]["graph"]["window"]
+    assert results["models"]["logreg"]["window"]["balanced_accuracy"] > 0.8
     assert "within-patient" in result.summary()
     code, _, err = _evaluate_cli([str(result.run_dir), "--data-dir", str(umich_dir), "--quiet"], capsys)
     assert code == 2 and "not by subject" in err
@@ -235,9 +258,9 @@ def test_evaluate_refuses_a_run_with_a_planted_pickle_in_one_line(run_copy, tmp_
 
 
 def test_evaluate_refuses_an_old_pickled_baseline(run_copy, capsys):
-    checkpoint = run_copy / "checkpoints" / "fold_1.pt"
-    baseline = baseline_path(checkpoint)
-    baseline.rename(checkpoint.with_name("fold_1_baseline.joblib"))
+    checkpoints = run_copy / "checkpoints"
+    (checkpoints / "fold_1_logreg.skops").rename(checkpoints / "fold_1_baseline.joblib")
+    (checkpoints / "fold_1.json").unlink()
     code, _, err = _evaluate_cli([str(run_copy), "--data-dir", str(_cohort_of(run_copy)), "--quiet"], capsys)
     assert code == 2 and err.count("\n") == 1
     assert "fold_1_baseline.joblib" in err and "pickle" in err

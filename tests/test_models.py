@@ -10,8 +10,6 @@ from eeg_gnn.models.classifiers import (
     ChebClassifier,
     GCNClassifier,
     build_model,
-    flatten_features,
-    make_baseline,
     make_batch,
 )
 
@@ -219,22 +217,3 @@ def test_build_model_rejects_unknown_name():
 def test_bad_hyperparameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
         ChebClassifier(N_BANDS, N_CLASSES, **kwargs)
-
-
-def test_baseline_separates_separable_data():
-    rng = np.random.default_rng(5)
-    n_windows = 200
-    labels = np.arange(n_windows) % 2
-    features = rng.standard_normal((n_windows, N_NODES, N_BANDS))
-    features[labels == 1, :, 2] += 3.0  # class 1 has more alpha everywhere
-    flat = flatten_features(features)
-    assert flat.shape == (n_windows, N_NODES * N_BANDS)
-    np.testing.assert_array_equal(flat[3].reshape(N_NODES, N_BANDS), features[3])
-
-    train, test = slice(0, 150), slice(150, None)
-    baseline = make_baseline(seed=0).fit(flat[train], labels[train])
-    proba = baseline.predict_proba(flat[test])
-    assert proba.shape == (50, 2)
-    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
-    accuracy = (proba.argmax(axis=1) == labels[test]).mean()
-    assert accuracy > 0.9

@@ -10,12 +10,15 @@ from pathlib import Path
 import pytest
 
 from eeg_gnn.evaluation.splitters import Fold, LeakageError
-from eeg_gnn.models.training import run_fold
 from eeg_gnn.pipeline.config import TrainConfig
 from eeg_gnn.pipeline.experiment import INCOMPLETE, run_cv
+from eeg_gnn.pipeline.folds import fit_fold
 from eeg_gnn.signal.montage import node_sets
 
 from .conftest import N_PER_CLASS, run_script
+
+FAST = dict(controls=(), baselines=("logreg",))
+MODELS = ["graph", "graph_no_edges", "graph_shuffled", "logreg", "tangent_space"]
 
 
 def small_config(cohort: Path, out: Path, **overrides) -> TrainConfig:
@@ -36,26 +39,40 @@ def test_run_cv_learns_planted_difference_and_saves_everything(cohort, tmp_path)
     for name in ("config.json", "folds.csv", "predictions.csv", "results.json"):
         assert (run_dir / name).is_file(), name
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == sorted(
-        [f"fold_{i}.pt" for i in range(4)] + [f"fold_{i}_baseline.skops" for i in range(4)])
+        name for i in range(4) for name in (f"fold_{i}.pt", f"fold_{i}.json", f"fold_{i}_graph_no_edges.pt",
+                                            f"fold_{i}_graph_shuffled.pt", f"fold_{i}_logreg.skops",
+                                            f"fold_{i}_tangent_space.skops"))
     events = list((run_dir / "tensorboard").rglob("events.out.tfevents.*"))
-    assert len(events) >= 5
+    assert len(events) >= 3 * 4 + 1
 
     results = json.loads((run_dir / "results.json").read_text())
     assert results["classes"] == ["control", "patient"]
     assert results["n_subjects"] == 2 * N_PER_CLASS
-    for model in ("model", "baseline"):
-        assert results[model]["subject"]["balanced_accuracy"] >= 0.75
-        assert results[model]["window"]["balanced_accuracy"] > 0.7
-        low, high = results[model]["window"]["ci95"]["balanced_accuracy"]
-        assert low <= results[model]["window"]["balanced_accuracy"] <= high
-        assert len(results[model]["per_fold"]) == 4
+    assert results["primary"] == "graph" and list(results["models"]) == MODELS
+    assert [results["models"][m]["kind"] for m in MODELS] == ["graph", "control", "control", "baseline", "baseline"]
+    for model in ("graph", "logreg"):
+        summary = results["models"][model]
+        assert summary["subject"]["balanced_accuracy"] >= 0.75
+        assert summary["window"]["balanced_accuracy"] > 0.7
+        low, high = summary["window"]["ci95"]["balanced_accuracy"]
+        assert low <= summary["window"]["balanced_accuracy"] <= high
+        assert len(summary["per_fold"]) == 4
+    assert results["models"]["tangent_space"]["window"]["roc_auc"] > 0.9
+    assert len(results["models"]["logreg"]["inner_cv"]["C"]) == 4
+    assert set(results["thresholds"]["per_fold"]) == set(MODELS)
+    compared = {(c["against"], c["level"], c["metric"]) for c in results["comparisons"]}
+    # each subject has one class: a per-subject AUC is undefined, so only balanced accuracy is compared
+    assert compared == {(m, level, "balanced_accuracy") for m in MODELS[1:] for level in ("window", "subject")}
+    for entry in results["comparisons"]:
+        assert entry["verdict"] in ("better", "not distinguishable", "worse")
 
     with (run_dir / "predictions.csv").open() as stream:
         rows = list(csv.DictReader(stream))
-    assert len(rows) == 2 * results["n_windows"]
-    assert {r["model"] for r in rows} == {"model", "baseline"}
+    assert len(rows) == len(MODELS) * results["n_windows"]
+    assert list(dict.fromkeys(r["model"] for r in rows)) == MODELS
     for row in rows[:10]:
         assert float(row["proba_control"]) + float(row["proba_patient"]) == pytest.approx(1, abs=1e-5)
+    assert "tangent_space" in result.summary() and "minus each other model" in result.summary()
 
     with (run_dir / "folds.csv").open() as stream:
         folds = list(csv.DictReader(stream))
@@ -73,19 +90,21 @@ def test_run_cv_learns_planted_difference_and_saves_everything(cohort, tmp_path)
 
 
 def test_same_seed_same_results_and_cache_reuse(cohort, tmp_path):
-    first = run_cv(small_config(cohort, tmp_path, epochs=4))
-    second = run_cv(small_config(cohort, tmp_path, epochs=4))
+    first = run_cv(small_config(cohort, tmp_path, epochs=4, **FAST))
+    second = run_cv(small_config(cohort, tmp_path, epochs=4, **FAST))
     assert first.run_dir != second.run_dir
     assert second.results["features_from_cache"] == 2 * N_PER_CLASS
     assert _metrics(first.results) == _metrics(second.results)
-    other_window = run_cv(small_config(cohort, tmp_path, epochs=1, window=2.0))
+    other_window = run_cv(small_config(cohort, tmp_path, epochs=1, window=2.0, **FAST))
     assert other_window.results["features_from_cache"] == 0
 
 
 def test_connectivity_graph_and_cheb_run(cohort, tmp_path):
-    result = run_cv(small_config(cohort, tmp_path, epochs=2, model="cheb", graph="plv", top_k=4, folds=2))
+    result = run_cv(small_config(cohort, tmp_path, epochs=2, model="cheb", graph="plv", top_k=4, folds=2,
+                                 controls=("shuffled",), baselines=()))
     assert result.results["graph"] == "plv"
-    assert result.results["model"]["window"]["n"] == result.results["n_windows"]
+    assert list(result.results["models"]) == ["graph", "graph_shuffled"]
+    assert result.results["models"]["graph"]["window"]["n"] == result.results["n_windows"]
 
 
 def test_leakage_guard_fires_on_a_bad_fold(cohort, tmp_path):
@@ -93,13 +112,13 @@ def test_leakage_guard_fires_on_a_bad_fold(cohort, tmp_path):
     from eeg_gnn.data.extraction import extract_dataset
     from eeg_gnn.pipeline.experiment import build_samples
 
-    config = small_config(cohort, tmp_path, epochs=1)
+    config = small_config(cohort, tmp_path, epochs=1, **FAST)
     dataset = load_dataset("folder", cohort)
     extracted, _ = extract_dataset(dataset, config.preprocessing(), config.feature_spec(), progress=False)
     samples = build_samples(config, dataset, extracted)
     bad = Fold(0, ("sub-00", "sub-01", "sub-04"), (), ("sub-04", "sub-05"))
     with pytest.raises(LeakageError, match="sub-04"):
-        run_fold(config, samples, bad, 2)
+        fit_fold(config, samples, bad, 2)
 
 
 def test_interrupted_run_is_marked_incomplete(cohort, tmp_path, monkeypatch):
@@ -158,9 +177,10 @@ def test_train_cli_missing_msu_says_how_to_get_it(capsys, tmp_path, monkeypatch)
 
 def test_train_cli_folder_dataset_end_to_end(cohort, tmp_path, capsys):
     code, out, err = _train_cli(["--task", "schizophrenia", "--dataset", "folder", "--data-dir", str(cohort),
-                                 "--epochs", "2", "--folds", "2", "--out", str(tmp_path), "--quiet"], capsys)
+                                 "--epochs", "2", "--folds", "2", "--controls", "none", "--baselines", "logreg",
+                                 "--out", str(tmp_path), "--quiet"], capsys)
     assert code == 0, err
-    assert "baseline" in out and "balanced accuracy" in out
+    assert "logreg (baseline)" in out and "window BA" in out
     (run_dir,) = tmp_path.iterdir()
     assert (run_dir / "results.json").is_file()
 
@@ -172,12 +192,13 @@ def test_workload_on_real_eegmat_with_tiny_budget(eegmat_dir, tmp_path):
     results = run_cv(config).results
     assert results["n_subjects"] == 24 and results["n_recordings"] == 48
     assert results["node_names"] == node_sets()["10-20"]
-    for model in ("model", "baseline"):
+    for model in MODELS:
         for level in ("window", "recording"):
-            summary = results[model][level]
+            summary = results["models"][model][level]
             assert 0 <= summary["balanced_accuracy"] <= 1
             assert set(summary["ci95"]) >= {"balanced_accuracy", "roc_auc"}
-    assert results["model"]["window"]["n"] == results["baseline"]["window"]["n"] == results["n_windows"]
+        assert results["models"][model]["window"]["n"] == results["n_windows"]
+    assert {c["level"] for c in results["comparisons"]} == {"window", "recording"}
 
 
 @pytest.mark.slow

@@ -17,17 +17,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, cross_val_predict
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from eeg_gnn.evaluation.splitters import SubjectKFold
+from eeg_gnn.evaluation.thresholds import balanced_threshold
 from eeg_gnn.utils.validation import check_option
 
-C_GRID = tuple(np.logspace(-4, 2, 13).tolist())
+C_GRID = tuple(np.logspace(-4, 1, 6).tolist())
 INNER_FOLDS = 5
 INNER_SCORING = "balanced_accuracy"
 
@@ -110,6 +111,16 @@ class TunedLogisticRegression(ClassifierMixin, BaseEstimator):
     scoring : str
         scikit-learn scorer the inner folds are compared by.
     seed : int
+
+    Attributes
+    ----------
+    C_ : float
+        The chosen ``C``.
+    inner_score_ : float
+        Its mean inner-fold score.
+    threshold_ : float or None
+        For two classes, the decision threshold on the class-1 probability that maximises the balanced accuracy
+        of the inner folds' out-of-fold predictions at the chosen ``C`` (training data only); None otherwise.
     """
 
     def __init__(self, Cs=C_GRID, n_inner: int = INNER_FOLDS, scoring: str = INNER_SCORING, seed: int = 0):
@@ -137,6 +148,11 @@ class TunedLogisticRegression(ClassifierMixin, BaseEstimator):
         self.C_ = float(search.best_params_["C"])
         self.inner_score_ = float(search.best_score_)
         self.n_inner_ = n_inner
+        self.threshold_ = None
+        if len(self.classes_) == 2:
+            held_out = cross_val_predict(clone(search.estimator).set_params(C=self.C_), X, y, groups=groups,
+                                         cv=SubjectKFold(n_inner, random_state=self.seed), method="predict_proba")
+            self.threshold_ = balanced_threshold(np.searchsorted(self.classes_, y), held_out[:, 1])
         return self
 
     def predict_proba(self, X) -> np.ndarray:

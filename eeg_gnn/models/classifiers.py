@@ -1,12 +1,8 @@
-"""Graph classifiers (PyG ``GCNConv`` / ``ChebConv``), the batching they use, and the non-graph baseline."""
+"""Graph classifiers (PyG ``GCNConv`` / ``ChebConv``) and the batching they use (baselines: :mod:`eeg_gnn.models.baselines`)."""
 
 from __future__ import annotations
 
-import numpy as np
 import torch
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 from torch import Tensor, nn
 from torch_geometric.nn import ChebConv, GCNConv, global_max_pool, global_mean_pool
 from torch_geometric.utils import dense_to_sparse
@@ -153,23 +149,6 @@ def make_batch(features: Tensor, adjacency: Tensor) -> tuple[Tensor, Tensor, Ten
     edge_weight = edge_weight.to(features.dtype)
     batch = torch.arange(n_graphs, device=features.device).repeat_interleave(n_nodes)
     return features.reshape(n_graphs * n_nodes, -1), edge_index, edge_weight, batch
-
-
-def make_baseline(seed: int = 0):
-    """The non-graph baseline: logistic regression on the flattened node features (n_nodes * n_bands).
-
-    Standardisation is part of the pipeline, so it is fitted on the training subjects only; classes are
-    weighted by their inverse frequency, as in the graph models' loss.
-    """
-    return make_pipeline(
-        StandardScaler(),
-        LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000, random_state=seed),
-    )
-
-
-def flatten_features(features: np.ndarray) -> np.ndarray:
-    """(n_windows, n_nodes, n_bands) -> (n_windows, n_nodes * n_bands) for the baseline."""
-    return features.reshape(features.shape[0], -1)
 
 
 def model_from_checkpoint(checkpoint: dict, device: str = "cpu") -> nn.Module:

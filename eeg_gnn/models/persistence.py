@@ -21,8 +21,10 @@ import torch
 
 from eeg_gnn.utils.files import atomic_write
 
-#: Types beyond skops' defaults that a saved baseline may contain (the Riemannian pipeline's steps).
+#: Types beyond skops' defaults that a saved baseline may contain (the baselines' own steps and pyriemann's).
 TRUSTED_TYPES = frozenset({
+    "eeg_gnn.models.baselines.BandTangentSpace",
+    "eeg_gnn.models.baselines.TunedLogisticRegression",
     "pyriemann.estimation.Covariances",
     "pyriemann.estimation.Shrinkage",
     "pyriemann.tangentspace.TangentSpace",

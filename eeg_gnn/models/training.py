@@ -1,16 +1,14 @@
-"""Training of one fold; :func:`eeg_gnn.pipeline.experiment.cross_validate` runs every fold.
+"""Training a graph model on one fold; :func:`eeg_gnn.pipeline.folds.fit_fold` trains every model of a fold.
 
-Per fold: features are standardised with statistics of the fold's training subjects only; the graph model is
-trained with a class-weighted loss and early stopping on the validation subjects (a part of the training
-subjects); the baseline (logistic regression on the same flattened features) is fitted on all training subjects;
-both predict the same test subjects.
+Features are standardised with statistics of the fold's training subjects only; the graph model is trained with a
+class-weighted loss and early stopping on the validation subjects (a part of the training subjects), and predicts
+the validation subjects (for the decision threshold) and the test subjects.
 """
 
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -21,13 +19,7 @@ from tqdm.auto import tqdm
 
 from eeg_gnn.evaluation.splitters import Fold, check_no_leakage
 from eeg_gnn.evaluation.windows import WindowTable
-from eeg_gnn.models.classifiers import (
-    build_model,
-    flatten_features,
-    make_baseline,
-    make_batch,
-)
-from eeg_gnn.models.persistence import save_checkpoint, save_estimator
+from eeg_gnn.models.classifiers import build_model, make_batch
 
 
 class TrainingSettings(Protocol):
@@ -62,6 +54,7 @@ class Samples(WindowTable):
     features: np.ndarray
     adjacency: np.ndarray
     node_names: list[str]
+    covariance: np.ndarray | None = None
 
     def take(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         adjacency = self.adjacency[mask] if self.adjacency.ndim == 3 else None
@@ -69,13 +62,27 @@ class Samples(WindowTable):
 
 
 @dataclass
-class FoldOutput:
-    """Test-set probabilities of one fold for the graph model and the baseline, and the training history."""
+class GraphFit:
+    """What a graph model learned on one fold and what it predicted.
 
-    fold: Fold
-    test_mask: np.ndarray
-    model_proba: np.ndarray
-    baseline_proba: np.ndarray
+    Attributes
+    ----------
+    test_proba : ndarray, shape (n_test_windows, n_classes)
+    val_proba : ndarray, shape (n_val_windows, n_classes)
+        Predictions of the validation subjects at the best epoch (empty without validation subjects).
+    val_labels : ndarray of int, shape (n_val_windows,)
+    checkpoint : dict
+        Tensors and plain values only (see :func:`eeg_gnn.models.persistence.save_checkpoint`): the model name,
+        ``state_dict``, ``model_kwargs``, ``feature_mean``/``feature_std``, ``node_names``, ``best_epoch``, ``fold``.
+    history : list of dict
+        Losses and validation scores per epoch.
+    best_epoch : int
+    """
+
+    test_proba: np.ndarray
+    val_proba: np.ndarray
+    val_labels: np.ndarray
+    checkpoint: dict
     history: list[dict]
     best_epoch: int
 
@@ -183,40 +190,45 @@ def train_graph_model(config: TrainingSettings, n_classes: int, train: tuple, va
     return model, history, best_epoch
 
 
-def baseline_path(checkpoint: Path) -> Path:
-    """Where the fitted baseline pipeline of a fold is saved (skops, not a pickle), beside the graph model's
-    checkpoint."""
-    return checkpoint.with_name(checkpoint.stem + "_baseline.skops")
+def fit_graph(config: TrainingSettings, samples: Samples, fold: Fold, n_classes: int,
+              adjacency: np.ndarray | None = None) -> GraphFit:
+    """Train the configured graph model on one fold's training subjects and predict its test subjects.
 
+    Parameters
+    ----------
+    config : TrainingSettings
+    samples : Samples
+    fold : Fold
+    n_classes : int
+    adjacency : ndarray, shape (n_nodes, n_nodes) or (n_windows, n_nodes, n_nodes), optional
+        The graph to use instead of ``samples.adjacency`` (e.g. a control: no edges, or permuted nodes).
 
-def run_fold(config: TrainingSettings, samples: Samples, fold: Fold, n_classes: int, *, writer=None,
-             checkpoint: Path | None = None) -> FoldOutput:
-    """Train and test the graph model and the baseline on one fold."""
+    Returns
+    -------
+    GraphFit
+    """
     groups = samples.groups
     fit_mask = np.isin(groups, fold.train_subjects)
     val_mask = np.isin(groups, fold.val_subjects)
     test_mask = np.isin(groups, fold.test_subjects)
     check_no_leakage(groups[fit_mask], groups[val_mask], groups[test_mask])
-    (fit_x, fit_adj), (val_x, val_adj), (test_x, test_adj) = (samples.take(m) for m in (fit_mask, val_mask, test_mask))
-    (fit_x, val_x, test_x), mean, std = standardise(fit_x, val_x, test_x)
-    shared = samples.adjacency if samples.adjacency.ndim == 2 else None
-    model, history, best_epoch = train_graph_model(
-        config, n_classes,
-        (fit_x, shared if shared is not None else fit_adj, samples.labels[fit_mask]),
-        (val_x, shared if shared is not None else val_adj, samples.labels[val_mask]) if val_mask.any() else None,
-        writer=writer, desc=f"fold {fold.index}")
-    model_proba = predict_proba(model, test_x, shared if shared is not None else test_adj, device=config.device)
-    train_mask = fit_mask | val_mask
-    baseline = make_baseline(config.seed)
-    baseline.fit(flatten_features(samples.features[train_mask]), samples.labels[train_mask])
-    baseline_proba = baseline.predict_proba(flatten_features(samples.features[test_mask]))
-    if checkpoint is not None:
-        save_checkpoint({
-            "model": config.model, "state_dict": model.state_dict(),
-            "model_kwargs": {"in_channels": model.in_channels, "n_classes": n_classes, "hidden_channels": config.hidden,
-                             "n_layers": config.layers, "dropout": config.dropout, "K": config.cheb_k},
-            "feature_mean": torch.from_numpy(mean), "feature_std": torch.from_numpy(std),
-            "node_names": samples.node_names, "best_epoch": best_epoch, "fold": fold.index,
-        }, checkpoint)
-        save_estimator(baseline, baseline_path(checkpoint))
-    return FoldOutput(fold, test_mask, model_proba, baseline_proba, history, best_epoch)
+    adjacency = samples.adjacency if adjacency is None else adjacency
+
+    def graphs(mask: np.ndarray) -> np.ndarray:
+        return adjacency if adjacency.ndim == 2 else adjacency[mask]
+
+    (fit_x, val_x, test_x), mean, std = standardise(*(samples.features[m] for m in (fit_mask, val_mask, test_mask)))
+    val = (val_x, graphs(val_mask), samples.labels[val_mask]) if val_mask.any() else None
+    model, history, best_epoch = train_graph_model(config, n_classes, (fit_x, graphs(fit_mask), samples.labels[fit_mask]),
+                                                   val, desc=f"fold {fold.index}")
+    val_proba = (predict_proba(model, val_x, graphs(val_mask), device=config.device) if val is not None
+                 else np.zeros((0, n_classes)))
+    checkpoint = {
+        "model": config.model, "state_dict": model.state_dict(),
+        "model_kwargs": {"in_channels": model.in_channels, "n_classes": n_classes, "hidden_channels": config.hidden,
+                         "n_layers": config.layers, "dropout": config.dropout, "K": config.cheb_k},
+        "feature_mean": torch.from_numpy(mean), "feature_std": torch.from_numpy(std),
+        "node_names": list(samples.node_names), "best_epoch": best_epoch, "fold": fold.index,
+    }
+    return GraphFit(predict_proba(model, test_x, graphs(test_mask), device=config.device), val_proba,
+                    samples.labels[val_mask], checkpoint, history, best_epoch)

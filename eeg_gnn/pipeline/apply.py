@@ -19,9 +19,10 @@ from tqdm.auto import tqdm
 
 from eeg_gnn.data.datasets import Dataset, Recording, _is_recording, load_folder
 from eeg_gnn.data.extraction import load_or_compute
-from eeg_gnn.models.classifiers import flatten_features
+from eeg_gnn.models.baselines import baseline_input
 from eeg_gnn.models.training import predict_proba
 from eeg_gnn.pipeline.experiment import assemble_adjacency
+from eeg_gnn.pipeline.folds import PRIMARY
 from eeg_gnn.pipeline.runs import Run
 
 
@@ -70,7 +71,11 @@ def trained_fold_of(run: Run, recording: Recording) -> int | None:
 
 
 def apply_run(run: Run, data_dir: str | Path, *, progress: bool = True) -> Path:
-    """Predict new recordings with every fold's model and baseline; write ``RUN_DIR/applied/<time>/``.
+    """Predict new recordings with every fold's graph model and baselines; write ``RUN_DIR/applied/<time>/``.
+
+    A subject's prediction uses the decision thresholds chosen on each fold's training subjects: it is the class
+    the subject's mean probability falls on when cut at the mean threshold of the folds used (the most probable
+    class for models without a threshold); ``fold_agreement`` is the share of folds whose own cut agrees.
 
     Returns
     -------
@@ -95,21 +100,24 @@ def apply_run(run: Run, data_dir: str | Path, *, progress: bool = True) -> Path:
         parts.append(result)
         meta += [(recording.subject, recording.recording_id, i, onset) for i, onset in enumerate(result.onsets)]
     features = np.concatenate([p.features for p in parts]).astype(np.float32)
+    covariance = np.concatenate([p.covariance for p in parts]) if parts[0].covariance is not None else None
     adjacency = assemble_adjacency(config, run.node_names,
                                    [p.adjacency for p in parts] if parts[0].adjacency is not None else None)
     folds = sorted(run.roles)
     recording_fold = {r.recording_id: trained_fold_of(run, r) for r in dataset.recordings}
     window_fold = np.array([recording_fold[m[1]] if recording_fold[m[1]] is not None else -1 for m in meta])
-    proba = {"model": [], "baseline": []}
+    proba: dict[str, list[np.ndarray]] = {PRIMARY: []}
+    thresholds: dict[str, list[float | None]] = {PRIMARY: []}
     for fold in folds:
         models = run.load_fold(fold)
-        model_proba = predict_proba(models.model, models.standardise(features), adjacency)
-        baseline_proba = models.baseline.predict_proba(flatten_features(features))
         usable = (window_fold == -1) | (window_fold == fold)
-        model_proba[~usable] = np.nan
-        baseline_proba[~usable] = np.nan
-        proba["model"].append(model_proba)
-        proba["baseline"].append(baseline_proba)
+        predicted = {PRIMARY: predict_proba(models.model, models.standardise(features), adjacency)}
+        for name, baseline in models.baselines.items():
+            predicted[name] = baseline.predict_proba(baseline_input(name, features, covariance))
+        for name, values in predicted.items():
+            values[~usable] = np.nan
+            proba.setdefault(name, []).append(values)
+            thresholds.setdefault(name, []).append(models.thresholds.get(name))
     out = run.path / "applied" / time.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=False)
     classes = run.classes
@@ -129,19 +137,28 @@ def apply_run(run: Run, data_dir: str | Path, *, progress: bool = True) -> Path:
         writer = csv.writer(stream)
         writer.writerow(["subject", "label", "model", "n_windows", "predicted",
                          *[f"mean_proba_{c}" for c in classes], *[f"sd_over_folds_{c}" for c in classes],
-                         "fold_agreement", "n_folds_used", "in_training_data"])
+                         "threshold", "fold_agreement", "n_folds_used", "in_training_data"])
         for name, per_fold in proba.items():
             stacked = np.stack(per_fold)
+            cuts = np.array([np.nan if t is None else t for t in thresholds[name]])
             for subject in dict.fromkeys(subjects.tolist()):
                 mask = subjects == subject
                 by_fold = stacked[:, mask].mean(axis=1)
-                by_fold = by_fold[~np.isnan(by_fold).any(axis=1)]
+                used = ~np.isnan(by_fold).any(axis=1)
+                by_fold, fold_cuts = by_fold[used], cuts[used]
                 mean = by_fold.mean(axis=0)
-                predicted = int(mean.argmax())
-                agreement = float(np.mean(by_fold.argmax(axis=1) == predicted))
+                if np.isfinite(fold_cuts).all():
+                    cut = float(fold_cuts.mean())
+                    predicted = int(mean[1] >= cut)
+                    per_fold_decision = (by_fold[:, 1] >= fold_cuts).astype(int)
+                else:
+                    cut = None
+                    predicted = int(mean.argmax())
+                    per_fold_decision = by_fold.argmax(axis=1)
+                agreement = float(np.mean(per_fold_decision == predicted))
                 seen = sorted(set(window_fold[mask].tolist()) - {-1})
                 note = f"yes: only fold {seen[0]}, which tested it, is used" if seen else "no"
                 writer.writerow([subject, labels.get(subject) or "", name, int(mask.sum()), classes[predicted],
                                  *[f"{v:.4f}" for v in mean], *[f"{v:.4f}" for v in by_fold.std(axis=0)],
-                                 f"{agreement:.2f}", len(by_fold), note])
+                                 "" if cut is None else f"{cut:.4f}", f"{agreement:.2f}", len(by_fold), note])
     return out

@@ -30,9 +30,11 @@ else:  # pragma: no cover
 
 from eeg_gnn.data.extraction import GRAPH_SCOPES, FeatureSpec
 from eeg_gnn.evaluation.splitters import CV_METHODS, PROTOCOLS
+from eeg_gnn.evaluation.thresholds import THRESHOLD_METHODS
+from eeg_gnn.models.baselines import BASELINES
 from eeg_gnn.models.classifiers import MODELS
 from eeg_gnn.signal.features import DEFAULT_BANDS, FEATURE_KINDS, check_bands, parse_bands
-from eeg_gnn.signal.graph import CONNECTIVITY_METHODS
+from eeg_gnn.signal.graph import CONNECTIVITY_METHODS, CONTROLS
 from eeg_gnn.signal.headers import ON_TRUNCATED
 from eeg_gnn.signal.io import TEXT_UNITS
 from eeg_gnn.signal.preprocessing import Preprocessing
@@ -75,6 +77,12 @@ def setting(default: Any, help: str, section: str, *, flag: str | None = None, c
     if isinstance(default, dict):
         return field(default_factory=lambda: dict(default), metadata=metadata)
     return field(default=default, metadata=metadata)
+
+
+def parse_names(text: str) -> tuple[str, ...]:
+    """``'a,b'`` as ``('a', 'b')``; ``'none'`` or nothing as ``()``."""
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    return () if names == (NONE,) else names
 
 
 def _datasets() -> list[str]:
@@ -165,6 +173,19 @@ class TrainConfig:
                            "synchronisation cost (default: %(default)s)", "training")
     n_boot: int = setting(1000, "bootstrap resamples of subjects for the 95 % intervals (default: %(default)s)",
                           "evaluation")
+    baselines: tuple[str, ...] = setting(
+        tuple(BASELINES), "non-graph baselines scored on the same folds, comma-separated, or none: logreg = logistic "
+        "regression on the node features, tangent_space = Riemannian tangent space of band-wise covariances; both "
+        "choose C by an inner CV over the training subjects (default: logreg,tangent_space)", "evaluation",
+        parse=parse_names, metavar="NAMES")
+    controls: tuple[str, ...] = setting(
+        tuple(CONTROLS), "graph controls trained like the graph model on the same folds, comma-separated, or none: "
+        "no_edges = the same network without edges, shuffled = on a node-permuted graph (default: "
+        "no_edges,shuffled)", "evaluation", parse=parse_names, metavar="NAMES")
+    threshold: str = setting("balanced", "decision threshold of two-class models: balanced = the cut maximising "
+                             "balanced accuracy on held-out training subjects (validation subjects, or a baseline's "
+                             "inner CV), argmax = the most probable class (default: %(default)s)", "evaluation",
+                             choices=THRESHOLD_METHODS)
     out: str = setting("runs", "parent folder of run directories (default: %(default)s)", "output")
     use_cache: bool = setting(True, "recompute features instead of using the cache ($EEG_GNN_CACHE, default "
                               "~/.cache/eeg_gnn)", "output", flag="--no-cache")
@@ -178,6 +199,9 @@ class TrainConfig:
         check_option("graph", self.graph, GRAPHS)
         check_option("graph_scope", self.graph_scope, GRAPH_SCOPES)
         check_option("features", self.features, FEATURE_KINDS)
+        check_option("threshold", self.threshold, THRESHOLD_METHODS)
+        self.baselines = tuple(check_option("baselines", b, BASELINES) for b in dict.fromkeys(self.baselines))
+        self.controls = tuple(check_option("controls", c, CONTROLS) for c in dict.fromkeys(self.controls))
         if self.cv is None:
             self.cv = self._descriptor_default("default_cv", "group-kfold")
         if self.reference is None:
@@ -252,8 +276,9 @@ class TrainConfig:
 
     def feature_spec(self) -> FeatureSpec:
         method = self.graph if self.graph in CONNECTIVITY_METHODS else None
+        covariance = "oas" if any(BASELINES[b].input == "covariance" for b in self.baselines) else None
         return FeatureSpec(kind=self.features, bands=self.bands, connectivity=method,
-                           connectivity_band=self.graph_band)
+                           connectivity_band=self.graph_band, covariance=covariance)
 
     def to_dict(self) -> dict:
         values = asdict(self)
@@ -335,6 +360,13 @@ def _coerce(name: str, value: Any, hint: Any, source: str) -> Any:
         if optional:
             return None
         raise ValueError(f"Setting {name!r} in {source} cannot be {NONE!r}: it needs a {origin.__name__}.")
+    if origin is tuple:
+        if isinstance(value, str):
+            return parse_names(value)
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"Setting {name!r} in {source} must be a list of names like [\"a\", \"b\"], got "
+                             f"{value!r}.")
+        return tuple(value)
     if origin is dict:
         if isinstance(value, str):
             return parse_bands(value)

@@ -1,4 +1,4 @@
-"""``run_cv(config)``: dataset -> features -> folds by subject -> graph model and baseline -> a run directory.
+"""``run_cv(config)``: dataset -> features -> folds by subject -> graph model, controls, baselines -> a run directory.
 
 A run directory is new for every run (never overwritten) and holds ``config.json``, ``folds.csv``,
 ``predictions.csv``, ``results.json``, ``tensorboard/`` and ``checkpoints/``. While a run is under way (or after
@@ -9,6 +9,7 @@ is left behind.
 
 from __future__ import annotations
 
+import json
 import platform
 import shutil
 import sys
@@ -30,16 +31,25 @@ from eeg_gnn.evaluation.metrics import (
     confusion_matrix_figure,
 )
 from eeg_gnn.evaluation.scoring import (
-    MODEL_NAMES,
     Predictions,
     aggregation_level,
+    compare_models,
     round_proba,
     score,
     write_predictions,
 )
 from eeg_gnn.evaluation.splitters import PROTOCOLS, Fold, make_folds, save_folds, time_blocks
-from eeg_gnn.models.training import FoldOutput, Samples, run_fold, seed_everything
+from eeg_gnn.models.baselines import INNER_FOLDS, inner_fold_capacity
+from eeg_gnn.models.training import Samples
 from eeg_gnn.pipeline.config import DISTANCE_GRAPHS, TrainConfig
+from eeg_gnn.pipeline.folds import (
+    PRIMARY,
+    FoldResult,
+    describe_models,
+    fit_fold,
+    model_names,
+    save_fold,
+)
 from eeg_gnn.signal.graph import distance_adjacency, sparsify
 from eeg_gnn.signal.montage import positions, resolve_nodes
 from eeg_gnn.utils.files import write_json_atomic, write_text_atomic
@@ -131,7 +141,8 @@ def assemble_adjacency(config: TrainConfig, node_names: list[str], per_recording
 
 def build_samples(config: TrainConfig, dataset: Dataset, extracted: list[RecordingFeatures]) -> Samples:
     """Stack every recording's labelled windows, with subjects, recordings and the adjacency the config asks for."""
-    parts = {key: [] for key in ("features", "adjacency", "labels", "subjects", "recordings", "window", "onsets")}
+    parts = {key: [] for key in ("features", "adjacency", "covariance", "labels", "subjects", "recordings", "window",
+                                 "onsets")}
     for index, (recording, result) in enumerate(zip(dataset.recordings, extracted)):
         labels = window_labels(dataset, index, result.onsets, config.window)
         keep = labels >= 0
@@ -139,6 +150,8 @@ def build_samples(config: TrainConfig, dataset: Dataset, extracted: list[Recordi
         parts["features"].append(result.features[keep])
         if result.adjacency is not None:
             parts["adjacency"].append(result.adjacency[keep])
+        if result.covariance is not None:
+            parts["covariance"].append(result.covariance[keep])
         parts["labels"].append(labels[keep])
         parts["subjects"].append(np.full(n, recording.subject, dtype=object))
         parts["recordings"].append(np.full(n, recording.recording_id, dtype=object))
@@ -167,6 +180,7 @@ def build_samples(config: TrainConfig, dataset: Dataset, extracted: list[Recordi
         window_index=np.concatenate(parts["window"])[keep],
         onsets=onsets[keep],
         node_names=node_names,
+        covariance=np.concatenate(parts["covariance"])[keep] if parts["covariance"] else None,
     )
     if len(samples.labels) == 0:
         raise ValueError(f"No labelled window in dataset {dataset.name!r}.")
@@ -184,48 +198,86 @@ def describe_protocol(cv: str, n_folds: int) -> tuple[str, str | None]:
     return f"{kind} by subject", None
 
 
-def cross_validate(config: TrainConfig, dataset: Dataset, samples: Samples, run_dir: Path) -> tuple[list[Fold], list[FoldOutput]]:
-    """Make the folds (saved to ``folds.csv``) and run every fold, logging to TensorBoard."""
+def check_inner_folds(config: TrainConfig, folds: list[Fold], samples: Samples, classes: list[str]) -> None:
+    """Refuse, before any training, folds whose training side is too small for the baselines' inner CV."""
+    if not config.baselines:
+        return
+    for fold in folds:
+        train = np.isin(samples.groups, fold.train_subjects + fold.val_subjects)
+        labels, groups = samples.labels[train], samples.groups[train]
+        if inner_fold_capacity(labels, groups) < 2:
+            counts = {classes[c]: len(np.unique(groups[labels == c])) for c in np.unique(labels)}
+            worst = min(counts, key=counts.get)
+            raise ValueError(
+                f"Fold {fold.index}'s training side has {counts[worst]} subject(s) with windows of class {worst!r}; "
+                f"the baselines choose C by an inner cross-validation over training subjects, which needs at least "
+                f"2 subjects of each class (up to {INNER_FOLDS} are used). Use fewer --folds, or --baselines none.")
+
+
+def cross_validate(config: TrainConfig, dataset: Dataset, samples: Samples, run_dir: Path) -> tuple[list[Fold], list[FoldResult]]:
+    """Make the folds (saved to ``folds.csv``), run every fold, save its models and log it to TensorBoard."""
     import torch
-    from torch.utils.tensorboard import SummaryWriter
     from tqdm.auto import tqdm
 
     folds = make_folds(samples.labels, samples.groups, n_splits=config.folds, method=config.cv,
                        val_fraction=config.val_fraction, seed=config.seed, class_names=dataset.classes)
+    check_inner_folds(config, folds, samples, dataset.classes)
     save_folds(folds, run_dir / "folds.csv")
-    outputs = []
+    results = []
     (run_dir / "checkpoints").mkdir()
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(config.threads)
     try:
         for fold in tqdm(folds, desc="folds", unit="fold", disable=not config.progress):
-            seed_everything(config.seed + fold.index)
-            with SummaryWriter(str(run_dir / "tensorboard" / f"fold_{fold.index}")) as writer:
-                outputs.append(run_fold(config, samples, fold, len(dataset.classes), writer=writer,
-                                        checkpoint=run_dir / "checkpoints" / f"fold_{fold.index}.pt"))
+            result = fit_fold(config, samples, fold, len(dataset.classes))
+            save_fold(result, run_dir / "checkpoints")
+            _log_histories(run_dir, result)
+            results.append(result)
     finally:
         torch.set_num_threads(previous_threads)
-    return folds, outputs
+    return folds, results
 
 
-def collect_predictions(outputs: list[FoldOutput], samples: Samples, classes: list[str]) -> Predictions:
-    """Gather every fold's test probabilities (rounded as saved) in window order."""
+def _log_histories(run_dir: Path, result: FoldResult) -> None:
+    """Losses and validation scores per epoch of every graph model of a fold (``tensorboard/fold_K[_<name>]``)."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    for name, fit in result.models.items():
+        if not fit.history:
+            continue
+        suffix = "" if name == PRIMARY else f"_{name}"
+        with SummaryWriter(str(run_dir / "tensorboard" / f"fold_{result.fold.index}{suffix}")) as writer:
+            for record in fit.history:
+                for key, value in record.items():
+                    if key != "epoch":
+                        writer.add_scalar(key.replace("_", "/", 1), value, record["epoch"])
+
+
+def collect_predictions(results: list[FoldResult], samples: Samples, classes: list[str],
+                        names: list[str]) -> Predictions:
+    """Gather every fold's test probabilities (rounded as saved) and decision thresholds, in window order."""
     n = len(samples.labels)
     folds = np.full(n, -1)
-    proba = {name: np.full((n, len(classes)), np.nan) for name in MODEL_NAMES}
-    for output in outputs:
-        folds[output.test_mask] = output.fold.index
-        proba["model"][output.test_mask] = round_proba(output.model_proba)
-        proba["baseline"][output.test_mask] = round_proba(output.baseline_proba)
+    proba = {name: np.full((n, len(classes)), np.nan) for name in names}
+    thresholds = {name: np.full(n, np.nan) for name in names}
+    for result in results:
+        folds[result.test_index] = result.fold.index
+        for name in names:
+            fit = result.models[name]
+            proba[name][result.test_index] = round_proba(fit.test_proba)
+            if fit.threshold is not None:
+                thresholds[name][result.test_index] = fit.threshold
     tested = folds >= 0
     return Predictions(**samples.table(tested), folds=folds[tested],
-                       proba={name: values[tested] for name, values in proba.items()}, classes=list(classes))
+                       proba={name: values[tested] for name, values in proba.items()}, classes=list(classes),
+                       thresholds={name: values[tested] for name, values in thresholds.items()})
 
 
-def validation_summary(outputs: list[FoldOutput]) -> dict:
+def validation_summary(results: list[FoldResult], name: str = PRIMARY) -> dict:
     """Validation-subject scores at each fold's best epoch: what model selection may look at (never the test)."""
-    best = [next(h for h in o.history if h["epoch"] == o.best_epoch) for o in outputs]
-    summary = {"best_epoch": [o.best_epoch for o in outputs]}
+    fits = [r.models[name] for r in results]
+    best = [next(h for h in fit.history if h["epoch"] == fit.info["best_epoch"]) for fit in fits]
+    summary = {"best_epoch": [fit.info["best_epoch"] for fit in fits]}
     for key in ("val_loss", "val_balanced_accuracy"):
         values = [h[key] for h in best if key in h]
         if values:
@@ -233,20 +285,37 @@ def validation_summary(outputs: list[FoldOutput]) -> dict:
     return summary
 
 
-def _log_final(run_dir: Path, config: TrainConfig, report: dict, classes: list[str]) -> None:
+def inner_cv_summary(results: list[FoldResult], name: str) -> dict:
+    """A baseline's choice per fold: ``C``, its inner-CV score and the number of inner folds."""
+    return {key: [r.models[name].info[key] for r in results] for key in ("C", "inner_score", "inner_folds")}
+
+
+def thresholds_summary(config: TrainConfig, results: list[FoldResult], names: list[str]) -> dict:
+    """``{"method", "per_fold": {name: [threshold of each fold or None]}}``."""
+    return {"method": config.threshold,
+            "per_fold": {name: [r.models[name].threshold for r in results] for name in names}}
+
+
+def hparams(config: TrainConfig) -> dict:
+    """Every setting as a TensorBoard hyper-parameter: numbers, text and booleans as they are, the rest as text."""
+    return {name: value if isinstance(value, (int, float, str, bool)) else json.dumps(value, default=str)
+            for name, value in config.to_dict().items()}
+
+
+def _log_final(run_dir: Path, config: TrainConfig, models: dict, classes: list[str], level: str) -> None:
     from torch.utils.tensorboard import SummaryWriter
 
     with SummaryWriter(str(run_dir / "tensorboard" / "summary")) as writer:
-        hparams = {k: v for k, v in config.to_dict().items() if isinstance(v, (int, float, str, bool))}
         final = {}
-        for name in MODEL_NAMES:
-            for metric in ("balanced_accuracy", "roc_auc"):
-                value = report[name]["window"][metric]
-                if value is not None:
-                    final[f"hparam/{name}_window_{metric}"] = value
-        writer.add_hparams(hparams, final, run_name=".")
-        for name in MODEL_NAMES:
-            figure = confusion_matrix_figure(report[name]["window"]["confusion_matrix"], classes)
+        for name, report in models.items():
+            for lvl in ("window", level):
+                for metric in ("balanced_accuracy", "roc_auc"):
+                    value = report.get(lvl, {}).get(metric)
+                    if value is not None:
+                        final[f"hparam/{name}_{lvl}_{metric}"] = value
+        writer.add_hparams(hparams(config), final, run_name=".")
+        for name, report in models.items():
+            figure = confusion_matrix_figure(report["window"]["confusion_matrix"], classes)
             writer.add_figure(f"confusion_matrix/{name}", figure)
 
 
@@ -302,13 +371,17 @@ def run_cv(config: TrainConfig) -> Results:
         if quality:
             write_json_atomic(run_dir / "config.json", {**saved_config, "data_quality": quality})
         samples = build_samples(config, dataset, extracted)
-        folds, outputs = cross_validate(config, dataset, samples, run_dir)
-        predictions = collect_predictions(outputs, samples, dataset.classes)
+        folds, fold_results = cross_validate(config, dataset, samples, run_dir)
+        names = model_names(config)
+        predictions = collect_predictions(fold_results, samples, dataset.classes, names)
         write_predictions(run_dir / "predictions.csv", predictions)
-        report = score(predictions, dataset.label_level, n_boot=config.n_boot, seed=config.seed,
-                       window_step_s=config.window * (1 - config.overlap))
-        report["model"]["validation"] = validation_summary(outputs)
-        _log_final(run_dir, config, report, dataset.classes)
+        evaluation = evaluate_predictions(config, predictions, dataset.label_level)
+        models = {name: {**describe_models(config)[name], **evaluation["models"][name]} for name in names}
+        models[PRIMARY]["validation"] = validation_summary(fold_results)
+        for name in config.baselines:
+            models[name]["inner_cv"] = inner_cv_summary(fold_results, name)
+        level = aggregation_level(dataset.label_level)
+        _log_final(run_dir, config, models, dataset.classes, level)
         results = {
             "task": config.task, "dataset": dataset.name, "classes": dataset.classes,
             "label_level": dataset.label_level, "cv": config.cv, "n_folds": len(folds),
@@ -316,8 +389,9 @@ def run_cv(config: TrainConfig) -> Results:
             "n_windows": int(len(samples.labels)), "node_names": samples.node_names,
             "n_rejected_windows": int(sum(r.n_rejected for r in extracted)),
             "features_from_cache": n_cached, "seconds": round(time.time() - started, 1),
-            "model_name": config.model, "graph": config.graph, "baseline_name": "logistic regression (flattened features)",
-            **{name: report[name] for name in MODEL_NAMES},
+            "model_name": config.model, "graph": config.graph,
+            "primary": PRIMARY, "models": models, "comparisons": evaluation["comparisons"],
+            "thresholds": thresholds_summary(config, fold_results, names),
         }
         write_json_atomic(run_dir / "results.json", results)
     except KeyboardInterrupt:
@@ -330,6 +404,21 @@ def run_cv(config: TrainConfig) -> Results:
     return Results(run_dir, results, quality)
 
 
+def evaluate_predictions(config: TrainConfig, predictions: Predictions, label_level: str) -> dict:
+    """What ``results.json`` computes from ``predictions.csv``: every model's metrics and the paired comparisons.
+
+    Returns
+    -------
+    dict
+        ``{"models": {name: metrics}, "comparisons": [...]}`` (see :func:`eeg_gnn.evaluation.scoring.score` and
+        :func:`eeg_gnn.evaluation.scoring.compare_models`).
+    """
+    models = score(predictions, label_level, n_boot=config.n_boot, seed=config.seed,
+                   window_step_s=config.window * (1 - config.overlap))
+    comparisons = compare_models(predictions, label_level, PRIMARY, n_boot=config.n_boot, seed=config.seed)
+    return {"models": models, "comparisons": comparisons}
+
+
 def _fmt(summary: dict, metric: str) -> str:
     value = summary.get(metric)
     if value is None:
@@ -339,24 +428,37 @@ def _fmt(summary: dict, metric: str) -> str:
 
 
 def format_summary(results: dict, run_dir: Path) -> str:
-    """One screen: model vs baseline with 95 % intervals over subjects."""
+    """One screen: the graph model, its controls and the baselines with 95 % intervals over subjects, then the
+    paired comparisons of the graph model with each of them."""
     level = aggregation_level(results["label_level"])
     cv, caveat = describe_protocol(results["cv"], results["n_folds"])
-    labels = {"model": f"{results['model_name'].upper()} ({results['graph']} graph)",
-              "baseline": "baseline (logistic regression)"}
-    rows = [(f"{labels[name]}, {lvl}", results[name][lvl]) for name in MODEL_NAMES for lvl in ("window", level)
-            if lvl in results[name]]
-    width = max(len(label) for label, _ in rows) + 2
+    models = results["models"]
+    levels = ["window"] + ([level] if any(level in m for m in models.values()) else [])
+    width = max(len(name) for name in models) + 11
+    header = "".join(f"{f'{lvl} {metric}':<24}" for lvl in levels for metric in ("BA", "AUC"))
     lines = [
         f"{results['task']} on {results['dataset']}: {results['n_subjects']} subjects, {results['n_recordings']} "
         f"recordings, {results['n_windows']} windows; {cv} ({results['seconds']} s)",
-        f"{'':<{width}}{'balanced accuracy [95% CI]':<30}{'ROC AUC [95% CI]':<30}",
+        f"{'model':<{width}}{header}".rstrip(),
     ]
-    for label, summary in rows:
-        line = f"{label:<{width}}{_fmt(summary, 'balanced_accuracy'):<30}{_fmt(summary, 'roc_auc'):<30}"
-        if "false_alarms_per_hour" in summary:
-            line += f"false alarms/h {summary['false_alarms_per_hour']:.1f}"
+    for name, report in models.items():
+        cells = "".join(f"{_fmt(report.get(lvl, {}), metric):<24}" for lvl in levels
+                        for metric in ("balanced_accuracy", "roc_auc"))
+        label = f"{name} ({report['kind']})"
+        line = f"{label:<{width}}{cells}"
+        if "false_alarms_per_hour" in report["window"]:
+            line += f"false alarms/h {report['window']['false_alarms_per_hour']:.1f}"
         lines.append(line.rstrip())
+    for name, report in models.items():
+        lines.append(f"  {name}: {report['description']}")
+    if results.get("comparisons"):
+        lines.append(f"{results['primary']} minus each other model, per subject (mean [95% CI], sign-flip p, Holm-adjusted):")
+        for entry in results["comparisons"]:
+            if entry["metric"] != "balanced_accuracy":
+                continue
+            low, high = entry["ci95"]
+            lines.append(f"  {entry['level']:<10}{entry['against']:<{width - 10}}{entry['mean_difference']:+.3f} "
+                         f"[{low:+.3f}, {high:+.3f}]  p = {entry['p_holm']:.3g}: {entry['verdict']}")
     if caveat:
         over = "time blocks" if results["cv"] == "time-blocks" else "subjects"
         lines.append(f"{caveat}; intervals are over {over}")

@@ -12,12 +12,14 @@ import numpy as np
 import torch
 
 from eeg_gnn import __version__
-from eeg_gnn.evaluation.scoring import MODEL_NAMES, Predictions, read_predictions, score
+from eeg_gnn.evaluation.scoring import Predictions, read_predictions
+from eeg_gnn.models.baselines import BASELINES
 from eeg_gnn.models.classifiers import model_from_checkpoint
 from eeg_gnn.models.persistence import load_checkpoint, load_estimator
-from eeg_gnn.models.training import apply_standardisation, baseline_path
+from eeg_gnn.models.training import apply_standardisation
 from eeg_gnn.pipeline.config import TrainConfig
-from eeg_gnn.pipeline.experiment import INCOMPLETE
+from eeg_gnn.pipeline.experiment import INCOMPLETE, evaluate_predictions
+from eeg_gnn.pipeline.folds import PRIMARY, checkpoint_path, manifest_path
 
 REQUIRED_FILES = ("config.json", "folds.csv", "predictions.csv", "results.json")
 RECOMPUTE_TOLERANCE = 1e-9
@@ -42,22 +44,24 @@ class Run:
     def node_names(self) -> list[str]:
         return list(self.results["node_names"])
 
-    def checkpoint(self, fold: int) -> Path:
-        return self.path / "checkpoints" / f"fold_{fold}.pt"
+    def checkpoint(self, fold: int, name: str = PRIMARY) -> Path:
+        return checkpoint_path(self.path / "checkpoints", fold, name)
 
     def load_fold(self, fold: int) -> FoldModels:
-        """The graph model, its feature statistics and the baseline pipeline of one fold.
+        """The graph model, its feature statistics, the fitted baselines and every decision threshold of one fold.
 
         Nothing in the run directory is unpickled: see :mod:`eeg_gnn.models.persistence`.
         """
-        path = self.checkpoint(fold)
-        if not path.is_file() or not baseline_path(path).is_file():
-            pickled = path.with_name(f"{path.stem}_baseline.joblib")
+        manifest_file = manifest_path(self.path / "checkpoints", fold)
+        if not manifest_file.is_file():
+            pickled = self.path / "checkpoints" / f"fold_{fold}_baseline.joblib"
             if pickled.is_file():
                 raise ValueError(f"{self.path} holds fold {fold}'s baseline as a pickle ({pickled.name}), written "
                                  "by an older eeg-gnn; pickles are not loaded because they can run code. Train "
                                  "again with this version.")
-            raise ValueError(f"{self.path} lacks the saved models of fold {fold} ({path.name}); train again.")
+            raise ValueError(f"{self.path} lacks the saved models of fold {fold} ({manifest_file.name}); train again.")
+        manifest = json.loads(manifest_file.read_text())
+        path = self.checkpoint(fold)
         checkpoint = load_checkpoint(path)
         try:
             model = model_from_checkpoint(checkpoint)
@@ -66,17 +70,22 @@ class Run:
             detail = " ".join(str(exc).split())[:200]
             raise ValueError(f"{path} is not a checkpoint written by this eeg-gnn ({type(exc).__name__}: {detail}); "
                              "train again.") from exc
-        return FoldModels(model, mean, std, load_estimator(baseline_path(path)))
+        baselines = {name: load_estimator(self.path / "checkpoints" / entry["file"])
+                     for name, entry in manifest["models"].items() if name in BASELINES}
+        thresholds = {name: entry["threshold"] for name, entry in manifest["models"].items()}
+        return FoldModels(model, mean, std, baselines, thresholds)
 
 
 @dataclass
 class FoldModels:
-    """What one fold trained: the graph model (eval mode), its standardisation, and the fitted baseline."""
+    """What one fold trained: the graph model (eval mode), its standardisation, the fitted baselines by name, and
+    the decision threshold of every model (None: the most probable class)."""
 
     model: torch.nn.Module
     feature_mean: np.ndarray
     feature_std: np.ndarray
-    baseline: object
+    baselines: dict[str, object]
+    thresholds: dict[str, float | None]
 
     def standardise(self, features: np.ndarray) -> np.ndarray:
         return apply_standardisation(features, self.feature_mean, self.feature_std)
@@ -175,7 +184,7 @@ def _compare(saved, recomputed, where: str, differences: list[str]) -> None:
 
 
 def recompute_results(run: Run) -> dict:
-    """Recompute every metric from ``predictions.csv`` and check it equals ``results.json``.
+    """Recompute every metric and paired comparison from ``predictions.csv`` and check them against ``results.json``.
 
     Returns
     -------
@@ -185,16 +194,19 @@ def recompute_results(run: Run) -> dict:
     Raises
     ------
     ValueError
-        Listing the metrics that differ.
+        Listing the values that differ.
     """
-    config = run.config
-    recomputed = score(run.predictions, run.results["label_level"], n_boot=config.n_boot, seed=config.seed,
-                       window_step_s=config.window * (1 - config.overlap))
+    recomputed = evaluate_predictions(run.config, run.predictions, run.results["label_level"])
     differences: list[str] = []
-    for name in MODEL_NAMES:
-        _compare(run.results.get(name, {}), recomputed[name], name, differences)
+    saved_models = run.results.get("models", {})
+    missing = sorted(set(recomputed["models"]) ^ set(saved_models))
+    if missing:
+        differences.append(f"models {missing} are in only one of predictions.csv and results.json")
+    for name, metrics in recomputed["models"].items():
+        _compare(saved_models.get(name, {}), metrics, f"models.{name}", differences)
+    _compare(run.results.get("comparisons", []), recomputed["comparisons"], "comparisons", differences)
     if differences:
         shown = "; ".join(differences[:5])
         raise ValueError(f"Metrics recomputed from {run.path}/predictions.csv differ from results.json "
                          f"({len(differences)} values: {shown}). The files were changed after training.")
-    return recomputed
+    return recomputed["models"]

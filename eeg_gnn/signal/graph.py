@@ -565,3 +565,35 @@ def _check_band(fmin, fmax, sfreq, method):
     if fmin is not None and fmax is not None and fmin >= fmax:
         raise ValueError(f"fmin must be lower than fmax, but got fmin={fmin:g} and fmax={fmax:g}.")
     return fmin, fmax
+
+
+#: Graph controls: what replaces a graph to measure what it adds (see :func:`control_adjacency`).
+CONTROLS = {
+    "no_edges": "the same network without edges (each node sees only itself)",
+    "shuffled": "the same network on a node-permuted graph (same edge weights and degrees)",
+}
+
+
+def control_adjacency(adjacency: np.ndarray, control: str, rng: np.random.Generator) -> tuple[np.ndarray, list]:
+    """The graph of a control: no edges, or the same graph with its nodes randomly permuted.
+
+    Parameters
+    ----------
+    adjacency : ndarray, shape (n_nodes, n_nodes) or (n_windows, n_nodes, n_nodes)
+    control : 'no_edges' | 'shuffled'
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    adjacency : ndarray, same shape as the input, or (n_nodes, n_nodes) of zeros for ``'no_edges'``
+    permutation : list of int
+        ``new[..., i, j] = old[..., p[i], p[j]]`` (empty for ``'no_edges'``); never the identity.
+    """
+    check_option("controls", control, CONTROLS)
+    n_nodes = adjacency.shape[-1]
+    if control == "no_edges":
+        return np.zeros((n_nodes, n_nodes), dtype=adjacency.dtype), []
+    permutation = np.arange(n_nodes)
+    while n_nodes > 1 and np.array_equal(permutation, np.arange(n_nodes)):
+        permutation = rng.permutation(n_nodes)
+    return np.ascontiguousarray(adjacency[..., permutation, :][..., :, permutation]), permutation.tolist()

@@ -1,0 +1,178 @@
+"""Every model of one fold: the graph model, its graph controls and the baselines, on the same subjects.
+
+:func:`fit_fold` is a pure function of (settings, data arrays, fold): it reads nothing from disk, writes nothing,
+and returns arrays and fitted states, so folds (and configurations) can be sent to parallel workers;
+:func:`save_fold` then writes what a fold learned beside the run.
+
+The models, by name (the names of ``results.json`` and ``predictions.csv``):
+
+``graph``
+    The configured graph model on the configured graph.
+``graph_no_edges``, ``graph_shuffled``
+    Controls that isolate what the graph adds: the same network trained the same way with no edges (each node
+    sees only itself: graph convolutions reduce to a per-node transform), or with the nodes of the graph randomly
+    permuted (the same edge weights and degree sequence on the wrong electrodes; one permutation per fold, seeded).
+``logreg``, ``tangent_space``
+    The baselines of :mod:`eeg_gnn.models.baselines`, fitted on all training subjects (fit and validation).
+
+Decision thresholds (``threshold='balanced'``, two classes) come from training subjects only: a graph model's
+validation subjects, a baseline's inner-CV out-of-fold predictions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from eeg_gnn.evaluation.scoring import PROBA_DECIMALS
+from eeg_gnn.evaluation.splitters import Fold
+from eeg_gnn.evaluation.thresholds import balanced_threshold
+from eeg_gnn.models.baselines import BASELINES, baseline_input, fit_baseline, make_baseline
+from eeg_gnn.models.persistence import save_checkpoint, save_estimator
+from eeg_gnn.models.training import Samples, TrainingSettings, fit_graph, seed_everything
+from eeg_gnn.signal.graph import CONTROLS, control_adjacency
+from eeg_gnn.utils.files import write_json_atomic
+
+PRIMARY = "graph"
+KINDS = ("graph", "control", "baseline")
+
+
+class FoldSettings(TrainingSettings, Protocol):
+    """What a fold reads of a configuration (:class:`eeg_gnn.pipeline.config.TrainConfig` has all of it)."""
+
+    graph: str
+    controls: tuple[str, ...]
+    baselines: tuple[str, ...]
+    threshold: str
+
+
+@dataclass
+class ModelFit:
+    """One model on one fold.
+
+    Attributes
+    ----------
+    test_proba : ndarray, shape (n_test_windows, n_classes)
+    threshold : float or None
+        Decision threshold on the class-1 probability, or None for the most probable class.
+    checkpoint : dict or None
+        A graph model's weights and settings (tensors and plain values).
+    estimator : object or None
+        A baseline's fitted scikit-learn pipeline.
+    history : list of dict
+        A graph model's losses per epoch.
+    info : dict
+        Plain values worth keeping: ``best_epoch``, a baseline's chosen ``C``, a control's node permutation.
+    """
+
+    test_proba: np.ndarray
+    threshold: float | None = None
+    checkpoint: dict | None = None
+    estimator: Any = None
+    history: list[dict] = field(default_factory=list)
+    info: dict = field(default_factory=dict)
+
+
+@dataclass
+class FoldResult:
+    """Every model of one fold: ``test_index`` (rows of the samples tested) and ``models`` by name."""
+
+    fold: Fold
+    test_index: np.ndarray
+    models: dict[str, ModelFit]
+
+
+def model_names(config: FoldSettings) -> list[str]:
+    """The models a run trains, in the order they are reported: graph, controls, baselines."""
+    return [PRIMARY, *(f"{PRIMARY}_{c}" for c in config.controls), *config.baselines]
+
+
+def describe_models(config: FoldSettings) -> dict[str, dict[str, str]]:
+    """``{name: {"description", "kind"}}`` of every model of a run."""
+    described = {PRIMARY: {"description": f"{config.model.upper()} on the {config.graph} graph", "kind": "graph"}}
+    for control in config.controls:
+        described[f"{PRIMARY}_{control}"] = {"description": CONTROLS[control], "kind": "control"}
+    for name in config.baselines:
+        described[name] = {"description": BASELINES[name].description, "kind": "baseline"}
+    return described
+
+
+def _threshold(config: FoldSettings, n_classes: int, labels: np.ndarray, proba: np.ndarray) -> float | None:
+    """The balanced-accuracy threshold of held-out training predictions, when the settings ask for one."""
+    if config.threshold != "balanced" or n_classes != 2 or len(np.unique(labels)) < 2:
+        return None
+    return round(balanced_threshold(labels, proba[:, 1]), PROBA_DECIMALS)
+
+
+def fit_fold(config: FoldSettings, samples: Samples, fold: Fold, n_classes: int) -> FoldResult:
+    """Train and test every model of a run on one fold (pure: no file is read or written).
+
+    Parameters
+    ----------
+    config : FoldSettings
+        A :class:`eeg_gnn.pipeline.config.TrainConfig`.
+    samples : Samples
+        Every window of the dataset; the fold's subjects pick the rows.
+    fold : Fold
+    n_classes : int
+
+    Returns
+    -------
+    FoldResult
+    """
+    test_mask = np.isin(samples.groups, fold.test_subjects)
+    train_mask = np.isin(samples.groups, fold.train_subjects + fold.val_subjects)
+    models: dict[str, ModelFit] = {}
+    graphs = {PRIMARY: (None, [])}
+    rng = np.random.default_rng([config.seed, fold.index])
+    for control in config.controls:
+        graphs[f"{PRIMARY}_{control}"] = control_adjacency(samples.adjacency, control, rng)
+    for name, (adjacency, permutation) in graphs.items():
+        seed_everything(config.seed + fold.index)
+        fit = fit_graph(config, samples, fold, n_classes, adjacency)
+        checkpoint = {**fit.checkpoint, "name": name, "permutation": permutation}
+        models[name] = ModelFit(fit.test_proba, _threshold(config, n_classes, fit.val_labels, fit.val_proba),
+                                checkpoint=checkpoint, history=fit.history,
+                                info={"best_epoch": fit.best_epoch, **({"permutation": permutation} if permutation
+                                                                       else {})})
+    for name in config.baselines:
+        pipeline = make_baseline(name, seed=config.seed)
+        X = baseline_input(name, samples.features, samples.covariance)
+        fit_baseline(pipeline, X[train_mask], samples.labels[train_mask], samples.groups[train_mask])
+        tuned = pipeline[-1]
+        threshold = (round(tuned.threshold_, PROBA_DECIMALS)
+                     if config.threshold == "balanced" and tuned.threshold_ is not None else None)
+        models[name] = ModelFit(pipeline.predict_proba(X[test_mask]), threshold, estimator=pipeline,
+                                info={"C": tuned.C_, "inner_score": tuned.inner_score_, "inner_folds": tuned.n_inner_})
+    return FoldResult(fold, np.flatnonzero(test_mask), models)
+
+
+def checkpoint_path(checkpoints: Path, fold: int, name: str) -> Path:
+    """Where model ``name`` of ``fold`` is saved: ``fold_K.pt`` for the graph model, ``fold_K_<name>.pt`` for a
+    control, ``fold_K_<name>.skops`` for a baseline."""
+    if name == PRIMARY:
+        return checkpoints / f"fold_{fold}.pt"
+    suffix = ".skops" if name in BASELINES else ".pt"
+    return checkpoints / f"fold_{fold}_{name}{suffix}"
+
+
+def manifest_path(checkpoints: Path, fold: int) -> Path:
+    """``fold_K.json``: the models of a fold, their files and decision thresholds."""
+    return checkpoints / f"fold_{fold}.json"
+
+
+def save_fold(result: FoldResult, checkpoints: Path) -> Path:
+    """Write every model of a fold (no pickles, see :mod:`eeg_gnn.models.persistence`) and its manifest."""
+    index = result.fold.index
+    manifest = {"fold": index, "models": {}}
+    for name, fit in result.models.items():
+        path = checkpoint_path(checkpoints, index, name)
+        if fit.checkpoint is not None:
+            save_checkpoint({**fit.checkpoint, "threshold": fit.threshold}, path)
+        else:
+            save_estimator(fit.estimator, path)
+        manifest["models"][name] = {"file": path.name, "threshold": fit.threshold, **fit.info}
+    return write_json_atomic(manifest_path(checkpoints, index), manifest)
