@@ -1,4 +1,10 @@
-"""Graph classifiers (PyG ``GCNConv`` / ``ChebConv``) and the batching they use (baselines: :mod:`eeg_gnn.models.baselines`)."""
+"""Graph classifiers (PyG ``GCNConv`` / ``ChebConv``) and the batching they use (baselines: :mod:`eeg_gnn.models.baselines`).
+
+Every graph classifier runs on two paths with the same parameters: PyG message passing on a disjoint batch
+(``model(x, edge_index, edge_weight, batch)``, for graphs of any size, and what attribution differentiates), and
+the dense path for a fixed node set (``model.forward_dense(x, model.operator(adjacency))``, batched matrix
+products on operators computed once per graph, see :mod:`eeg_gnn.models.dense`), which training uses by default.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,23 @@ from torch import Tensor, nn
 from torch_geometric.nn import ChebConv, GCNConv, global_max_pool, global_mean_pool
 from torch_geometric.utils import dense_to_sparse
 
+from eeg_gnn.models.dense import cheb_conv, gcn_adjacency, gcn_conv, scaled_laplacian
 from eeg_gnn.utils.validation import check_option
 
 MODELS = ("gcn", "cheb")
+#: How graph models run: batched dense matrix products (fixed node set) or PyG message passing.
+BACKENDS = ("dense", "pyg")
+
+
+def dropout(x: Tensor, p: float, training: bool) -> Tensor:
+    """Inverted dropout (as ``nn.functional.dropout``) from one uniform draw per element.
+
+    Same distribution as PyTorch's, whose ``bernoulli_`` was the slowest operation of a training step on these
+    small graphs (about twice the time of ``rand_like`` on CPU, ``benchmarks/bench_training.py``).
+    """
+    if not training or p == 0:
+        return x
+    return x * ((torch.rand_like(x) >= p) * (1.0 / (1.0 - p)))
 
 
 class _GraphClassifier(nn.Module):
@@ -37,6 +57,23 @@ class _GraphClassifier(nn.Module):
     def _make_conv(self, in_channels: int, out_channels: int) -> nn.Module:
         raise NotImplementedError
 
+    def operator(self, adjacency: Tensor) -> Tensor:
+        """The graph operator of the dense path, computed once per graph (see :mod:`eeg_gnn.models.dense`).
+
+        Parameters
+        ----------
+        adjacency : Tensor, shape (n_nodes, n_nodes) or (n_graphs, n_nodes, n_nodes)
+            Symmetric, non-negative, as for :func:`make_batch`.
+
+        Returns
+        -------
+        Tensor, same shape
+        """
+        raise NotImplementedError
+
+    def _conv_dense(self, conv: nn.Module, x: Tensor, operator: Tensor) -> Tensor:
+        raise NotImplementedError
+
     def reset_parameters(self) -> None:
         for conv, norm in zip(self.convs, self.norms, strict=True):
             conv.reset_parameters()
@@ -55,8 +92,23 @@ class _GraphClassifier(nn.Module):
         for conv, norm in zip(self.convs, self.norms, strict=True):
             x = conv(x, edge_index, edge_weight)
             x = torch.relu(norm(x))
-            x = nn.functional.dropout(x, p=self.dropout, training=self.training)
+            x = dropout(x, self.dropout, self.training)
         pooled = torch.cat([global_mean_pool(x, batch), global_max_pool(x, batch)], dim=1)
+        return self.head(pooled)
+
+    def forward_dense(self, x: Tensor, operator: Tensor) -> Tensor:
+        """Class logits of each graph on the dense path; equal to :meth:`forward` on the same graphs.
+
+        Shapes:
+            x: (n_graphs, n_nodes, in_channels); operator: (n_graphs, n_nodes, n_nodes) or (n_nodes, n_nodes),
+            from :meth:`operator`; returns (n_graphs, n_classes).
+        """
+        n_graphs, n_nodes, _ = x.shape
+        for conv, norm in zip(self.convs, self.norms, strict=True):
+            x = self._conv_dense(conv, x, operator)
+            x = torch.relu(norm(x.reshape(n_graphs * n_nodes, -1))).reshape(n_graphs, n_nodes, -1)
+            x = dropout(x, self.dropout, self.training)
+        pooled = torch.cat([x.mean(dim=1), x.amax(dim=1)], dim=1)
         return self.head(pooled)
 
     def __repr__(self) -> str:
@@ -87,6 +139,12 @@ class GCNClassifier(_GraphClassifier):
     def _make_conv(self, in_channels: int, out_channels: int) -> nn.Module:
         return GCNConv(in_channels, out_channels, add_self_loops=True, normalize=True)
 
+    def operator(self, adjacency: Tensor) -> Tensor:
+        return gcn_adjacency(adjacency)
+
+    def _conv_dense(self, conv: nn.Module, x: Tensor, operator: Tensor) -> Tensor:
+        return gcn_conv(conv, x, operator)
+
 
 class ChebClassifier(_GraphClassifier):
     """Chebyshev spectral graph convolutions (Defferrard et al. 2016) of order ``K``.
@@ -108,6 +166,12 @@ class ChebClassifier(_GraphClassifier):
 
     def _make_conv(self, in_channels: int, out_channels: int) -> nn.Module:
         return ChebConv(in_channels, out_channels, K=self.K, normalization="sym")
+
+    def operator(self, adjacency: Tensor) -> Tensor:
+        return scaled_laplacian(adjacency)
+
+    def _conv_dense(self, conv: nn.Module, x: Tensor, operator: Tensor) -> Tensor:
+        return cheb_conv(conv, x, operator)
 
     def _extra_repr(self) -> str:
         return f", K={self.K}"

@@ -41,6 +41,9 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
         Z-score every node feature with statistics of the training windows.
     seed : int
     device : str
+    backend : 'dense' | 'pyg'
+        Batched matrix products on graph operators computed once per window, or PyG message passing (same
+        results; see :mod:`eeg_gnn.models.dense`).
 
     Notes
     -----
@@ -54,7 +57,7 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, model: str = "cheb", adjacency=None, *, hidden: int = 32, layers: int = 2,
                  dropout: float = 0.3, cheb_k: int = 3, epochs: int = 60, patience: int = 15,
                  batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 1e-3, val_fraction: float = 0.2,
-                 standardize: bool = True, seed: int = 0, device: str = "cpu"):
+                 standardize: bool = True, seed: int = 0, device: str = "cpu", backend: str = "dense"):
         self.model = model
         self.adjacency = adjacency
         self.hidden = hidden
@@ -70,6 +73,7 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
         self.standardize = standardize
         self.seed = seed
         self.device = device
+        self.backend = backend
 
     def _graphs(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Split validated ``X`` into node features (n, n_nodes, n_features) and the adjacency it is used with."""
@@ -102,7 +106,7 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
         return SimpleNamespace(model=self.model, hidden=self.hidden, layers=self.layers, dropout=self.dropout,
                                cheb_k=self.cheb_k, lr=self.lr, weight_decay=self.weight_decay, epochs=self.epochs,
                                patience=self.patience, batch_size=self.batch_size, seed=self.seed,
-                               device=self.device, progress=False)
+                               device=self.device, backend=self.backend, progress=False)
 
     def fit(self, X, y, groups=None) -> GraphClassifier:
         """Train on windows ``X`` with labels ``y``; ``groups`` (the subjects) keep validation subjects apart.
@@ -164,7 +168,8 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
         features, adjacency = self._graphs(X)
         if self.feature_mean_ is not None:
             features = apply_standardisation(features, self.feature_mean_, self.feature_std_)
-        return predict_proba(self.module_, features.astype(np.float32), adjacency, device=self.device)
+        return predict_proba(self.module_, features.astype(np.float32), adjacency, device=self.device,
+                             backend=self.backend)
 
     def predict(self, X) -> np.ndarray:
         """The most probable class of each window, shape (n_windows,)."""

@@ -32,7 +32,7 @@ from eeg_gnn.data.extraction import GRAPH_SCOPES, FeatureSpec
 from eeg_gnn.evaluation.splitters import CV_METHODS, PROTOCOLS
 from eeg_gnn.evaluation.thresholds import THRESHOLD_METHODS
 from eeg_gnn.models.baselines import BASELINES
-from eeg_gnn.models.classifiers import MODELS
+from eeg_gnn.models.classifiers import BACKENDS, MODELS
 from eeg_gnn.signal.features import DEFAULT_BANDS, FEATURE_KINDS, check_bands, parse_bands
 from eeg_gnn.signal.graph import CONNECTIVITY_METHODS, CONTROLS
 from eeg_gnn.signal.headers import ON_TRUNCATED
@@ -169,6 +169,10 @@ class TrainConfig:
     seed: int = setting(0, "seed for folds, initialisation and batches; same seed, same results "
                         "(default: %(default)s)", "training")
     device: str = setting("cpu", "cpu, cuda, cuda:N or mps (default: %(default)s)", "training")
+    backend: str = setting("dense", "dense = batched matrix products on graph operators computed once per window "
+                           "(fast; every window has the same nodes); pyg = PyTorch Geometric message passing, "
+                           "which rebuilds them on every forward pass (same results, slower) "
+                           "(default: %(default)s)", "training", choices=BACKENDS)
     threads: int = setting(1, "CPU threads for torch; EEG graphs are small, and more threads mostly add "
                            "synchronisation cost (default: %(default)s)", "training")
     n_boot: int = setting(1000, "bootstrap resamples of subjects for the 95 % intervals (default: %(default)s)",
@@ -199,6 +203,7 @@ class TrainConfig:
         check_option("graph", self.graph, GRAPHS)
         check_option("graph_scope", self.graph_scope, GRAPH_SCOPES)
         check_option("features", self.features, FEATURE_KINDS)
+        check_option("backend", self.backend, BACKENDS)
         check_option("threshold", self.threshold, THRESHOLD_METHODS)
         self.baselines = tuple(check_option("baselines", b, BASELINES) for b in dict.fromkeys(self.baselines))
         self.controls = tuple(check_option("controls", c, CONTROLS) for c in dict.fromkeys(self.controls))

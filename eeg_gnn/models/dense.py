@@ -1,0 +1,121 @@
+"""Dense graph convolutions for a fixed node set: batched matrix products on operators computed once per graph.
+
+EEG graphs are small (19 to 64 nodes) and every window has the same nodes, so a batch of graphs is a tensor
+``(n_graphs, n_nodes, n_channels)`` and one graph operator per window ``(n_graphs, n_nodes, n_nodes)`` (or one
+``(n_nodes, n_nodes)`` shared by all). The operators here are those PyTorch Geometric builds from an edge list on
+every forward pass, built once instead:
+
+- :func:`scaled_laplacian`: ``ChebConv(normalization='sym')``'s ``2 L / lambda_max - I`` with
+  ``L = I - D^-1/2 A D^-1/2``. For non-negative weights PyG's default ``lambda_max`` is 2 (twice the largest entry
+  of ``L``, its unit diagonal), so the operator is ``-D^-1/2 A D^-1/2`` with a zero diagonal.
+- :func:`gcn_adjacency`: ``GCNConv``'s ``D^-1/2 (A + I) D^-1/2`` (a self-loop of weight 1 where ``A`` has none).
+
+:func:`cheb_conv` and :func:`gcn_conv` apply a PyG ``ChebConv`` / ``GCNConv`` layer with its own parameters to
+dense inputs, so one model runs on either path and gives the same outputs and gradients (``tests/test_dense.py``).
+Operators are differentiable functions of the adjacency, so a learned adjacency can go through them too.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def _check_square(adjacency: Tensor) -> None:
+    if adjacency.dim() not in (2, 3) or adjacency.shape[-1] != adjacency.shape[-2]:
+        raise ValueError(f"adjacency must have shape (n_nodes, n_nodes) or (n_graphs, n_nodes, n_nodes), got "
+                         f"{tuple(adjacency.shape)}.")
+
+
+def _inverse_sqrt(degree: Tensor) -> Tensor:
+    inverse = degree.pow(-0.5)
+    return inverse.masked_fill(torch.isinf(inverse), 0.0)
+
+
+def scaled_laplacian(adjacency: Tensor) -> Tensor:
+    """The Chebyshev operator ``2 L / lambda_max - I`` of PyG's ``ChebConv(normalization='sym')``.
+
+    Parameters
+    ----------
+    adjacency : Tensor, shape (n_nodes, n_nodes) or (n_graphs, n_nodes, n_nodes)
+        Symmetric, non-negative weights; the diagonal (self-loops) is ignored, as PyG removes self-loops.
+
+    Returns
+    -------
+    Tensor, same shape
+        ``-D^-1/2 A D^-1/2`` with a zero diagonal; rows and columns of isolated nodes are zero.
+    """
+    _check_square(adjacency)
+    eye = torch.eye(adjacency.shape[-1], dtype=torch.bool, device=adjacency.device)
+    weights = adjacency.masked_fill(eye, 0.0)
+    inverse = _inverse_sqrt(weights.sum(dim=-1))
+    return -(inverse.unsqueeze(-1) * weights * inverse.unsqueeze(-2))
+
+
+def gcn_adjacency(adjacency: Tensor) -> Tensor:
+    """The propagation matrix ``D^-1/2 (A + I) D^-1/2`` of PyG's ``GCNConv``, oriented for ``operator @ x``.
+
+    Parameters
+    ----------
+    adjacency : Tensor, shape (n_nodes, n_nodes) or (n_graphs, n_nodes, n_nodes)
+        Non-negative weights; ``adjacency[..., j, i]`` is the edge from node ``j`` to node ``i``. A node without a
+        self-loop gets one of weight 1 (PyG's ``add_remaining_self_loops``); an existing one keeps its weight.
+
+    Returns
+    -------
+    Tensor, same shape
+        ``operator[..., i, j]`` weighs node ``j``'s message to node ``i``.
+    """
+    _check_square(adjacency)
+    diagonal = adjacency.diagonal(dim1=-2, dim2=-1)
+    loops = torch.where(diagonal == 0, torch.ones_like(diagonal), diagonal)
+    weights = adjacency - torch.diag_embed(diagonal) + torch.diag_embed(loops)
+    inverse = _inverse_sqrt(weights.sum(dim=-2))
+    return (inverse.unsqueeze(-1) * weights * inverse.unsqueeze(-2)).transpose(-1, -2)
+
+
+def cheb_conv(conv, x: Tensor, laplacian: Tensor) -> Tensor:
+    """A PyG ``ChebConv`` layer applied to dense graphs.
+
+    Parameters
+    ----------
+    conv : torch_geometric.nn.ChebConv
+        Its ``lins`` (one linear map per order) and ``bias`` are used as they are.
+    x : Tensor, shape (n_graphs, n_nodes, in_channels)
+    laplacian : Tensor, shape (n_graphs, n_nodes, n_nodes) or (n_nodes, n_nodes)
+        From :func:`scaled_laplacian`.
+
+    Returns
+    -------
+    Tensor, shape (n_graphs, n_nodes, out_channels)
+    """
+    terms = [x]
+    if len(conv.lins) > 1:
+        terms.append(laplacian @ x)
+    for _ in conv.lins[2:]:
+        terms.append(2.0 * (laplacian @ terms[-1]) - terms[-2])
+    # One product with the orders' weights side by side instead of one per order: fewer, larger operations.
+    weight = torch.cat([lin.weight for lin in conv.lins], dim=1)
+    stacked = torch.cat(terms, dim=-1).reshape(-1, weight.shape[1])
+    out = stacked @ weight.T if conv.bias is None else torch.addmm(conv.bias, stacked, weight.T)
+    return out.reshape(*x.shape[:-1], -1)
+
+
+def gcn_conv(conv, x: Tensor, operator: Tensor) -> Tensor:
+    """A PyG ``GCNConv`` layer applied to dense graphs.
+
+    Parameters
+    ----------
+    conv : torch_geometric.nn.GCNConv
+    x : Tensor, shape (n_graphs, n_nodes, in_channels)
+    operator : Tensor, shape (n_graphs, n_nodes, n_nodes) or (n_nodes, n_nodes)
+        From :func:`gcn_adjacency`.
+
+    Returns
+    -------
+    Tensor, shape (n_graphs, n_nodes, out_channels)
+    """
+    out = operator @ conv.lin(x)
+    if conv.bias is not None:
+        out = out + conv.bias
+    return out
