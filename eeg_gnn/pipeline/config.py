@@ -168,6 +168,12 @@ class TrainConfig:
     weight_decay: float = setting(1e-3, "Adam weight decay (default: %(default)s)", "training")
     seed: int = setting(0, "seed for folds, initialisation and batches; same seed, same results "
                         "(default: %(default)s)", "training")
+    select: str | None = setting(None, "nested selection: a TOML grid file of settings to choose from (README, "
+                                 "'Experiment files'); each outer fold picks one configuration by an inner "
+                                 "cross-validation over its training subjects only and tests that alone "
+                                 "(default: none)", "training", metavar="GRID")
+    repeats: int = setting(1, "repeat the whole cross-validation with N fold assignments (seeds seed, seed+1, "
+                           "...) and report the spread over them (default: %(default)s)", "training", metavar="N")
     device: str = setting("cpu", "cpu, cuda, cuda:N or mps (default: %(default)s)", "training")
     backend: str = setting("dense", "dense = batched matrix products on graph operators computed once per window "
                            "(fast; every window has the same nodes); pyg = PyTorch Geometric message passing, "
@@ -221,7 +227,8 @@ class TrainConfig:
         if self.graph in CONNECTIVITY_METHODS and self.graph_band not in self.bands:
             raise ValueError(f"--graph-band {self.graph_band!r} is not one of the bands ({', '.join(self.bands)}); "
                              "pass --graph-band with one of them.")
-        for name in ("epochs", "batch_size", "hidden", "layers", "cheb_k", "n_boot", "patience", "threads"):
+        for name in ("epochs", "batch_size", "hidden", "layers", "cheb_k", "n_boot", "patience", "threads",
+                     "repeats"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name!r} must be a positive whole number, got {value!r}.")

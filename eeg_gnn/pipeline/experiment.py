@@ -9,12 +9,14 @@ is left behind.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import platform
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +51,17 @@ from eeg_gnn.pipeline.folds import (
     fit_fold,
     model_names,
     save_fold,
+)
+from eeg_gnn.pipeline.selection import (
+    Selection,
+    SelectionPlan,
+    candidate_configs,
+    check_same_windows,
+    describe_candidate,
+    fit_selected_fold,
+    inner_folds,
+    read_grid,
+    samples_key,
 )
 from eeg_gnn.signal.graph import distance_adjacency, sparsify
 from eeg_gnn.signal.montage import positions, resolve_nodes
@@ -214,14 +227,19 @@ def check_inner_folds(config: TrainConfig, folds: list[Fold], samples: Samples, 
                 f"2 subjects of each class (up to {INNER_FOLDS} are used). Use fewer --folds, or --baselines none.")
 
 
-def cross_validate(config: TrainConfig, dataset: Dataset, samples: Samples, run_dir: Path) -> tuple[list[Fold], list[FoldResult]]:
-    """Make the folds (saved to ``folds.csv``), run every fold, save its models and log it to TensorBoard."""
+def cross_validate(config: TrainConfig, dataset: Dataset, samples: Samples, run_dir: Path,
+                   plan: SelectionPlan | None = None) -> tuple[list[Fold], list[FoldResult]]:
+    """Make the folds (saved to ``folds.csv``), run every fold (with nested selection when ``plan`` is given), save
+    its models and log it to TensorBoard."""
     import torch
     from tqdm.auto import tqdm
 
     folds = make_folds(samples.labels, samples.groups, n_splits=config.folds, method=config.cv,
                        val_fraction=config.val_fraction, seed=config.seed, class_names=dataset.classes)
     check_inner_folds(config, folds, samples, dataset.classes)
+    if plan is not None:
+        for fold in folds:
+            inner_folds(samples, fold, plan.selection, config)
     save_folds(folds, run_dir / "folds.csv")
     results = []
     (run_dir / "checkpoints").mkdir()
@@ -229,7 +247,10 @@ def cross_validate(config: TrainConfig, dataset: Dataset, samples: Samples, run_
     torch.set_num_threads(config.threads)
     try:
         for fold in tqdm(folds, desc="folds", unit="fold", disable=not config.progress):
-            result = fit_fold(config, samples, fold, len(dataset.classes))
+            if plan is None:
+                result = fit_fold(config, samples, fold, len(dataset.classes))
+            else:
+                result = fit_selected_fold(plan, fold, len(dataset.classes))
             save_fold(result, run_dir / "checkpoints")
             _log_histories(run_dir, result)
             results.append(result)
@@ -330,6 +351,130 @@ def check_before_extraction(config: TrainConfig, dataset: Dataset) -> None:
         raise ValueError(f"--top-k {config.top_k} must be below the number of nodes ({n_nodes}).")
 
 
+def prepare_selection(config: TrainConfig) -> tuple[Selection, list[TrainConfig]] | None:
+    """The grid of ``--select`` and its candidates, checked (None without ``--select``); before any work."""
+    if config.select is None:
+        return None
+    if config.cv == "time-blocks" or config.cv in PROTOCOLS:
+        raise ValueError(f"--select chooses by an inner cross-validation over subjects; --cv {config.cv} does not "
+                         "split by subject: use --cv group-kfold or loso.")
+    selection = read_grid(config.select)
+    return selection, candidate_configs(config, selection)
+
+
+def selection_plan(config: TrainConfig, dataset: Dataset, samples: Samples, selection: Selection,
+                   candidates: list[TrainConfig]) -> SelectionPlan:
+    """Each candidate's samples: the run's own where its features and graphs are the run's, else extracted once per
+    distinct set of feature and graph settings (and cached like the run's); all on the run's windows."""
+    by_key = {samples_key(config): samples}
+    for settings, candidate in zip(selection.candidates, candidates):
+        key = samples_key(candidate)
+        if key not in by_key:
+            extracted, _ = extract_dataset(dataset, candidate.preprocessing(), candidate.feature_spec(),
+                                           use_cache=config.use_cache, progress=config.progress)
+            by_key[key] = build_samples(candidate, dataset, extracted)
+            check_same_windows(samples, by_key[key], settings)
+    return SelectionPlan(selection, config, samples, candidates, [by_key[samples_key(c)] for c in candidates])
+
+
+def selection_summary(selection: Selection, results: list[FoldResult]) -> dict:
+    """``results.json``'s ``selection``: the grid, how it was scored, and each fold's choice and inner scores."""
+    return {
+        "grid": selection.path, "metric": selection.metric, "level": "window", "inner_folds": selection.inner_folds,
+        "settings": {name: list(values) for name, values in selection.grid.items()},
+        "candidates": selection.candidates,
+        "per_fold": [{"fold": r.fold.index, "chosen": r.selection["chosen"], "settings": r.selection["settings"],
+                      "inner_score": r.selection["mean"][r.selection["chosen"]], "inner_means": r.selection["mean"],
+                      "inner_scores": r.selection["scores"]} for r in results],
+    }
+
+
+def write_selection_csv(path: Path, selection: Selection, results: list[FoldResult]) -> Path:
+    """``selection.csv``: one row per outer fold and candidate, its inner score per inner fold, mean, chosen."""
+    stream = io.StringIO()
+    writer = csv.writer(stream)
+    n_inner = max(len(row) for r in results for row in r.selection["scores"])
+    writer.writerow(["fold", "candidate", *selection.grid, *(f"inner_{j}" for j in range(n_inner)),
+                     f"mean_{selection.metric}", "chosen"])
+    for r in results:
+        for i, settings in enumerate(selection.candidates):
+            writer.writerow([r.fold.index, i, *(_csv_value(settings[name]) for name in selection.grid),
+                             *(f"{v:.4f}" for v in r.selection["scores"][i]), f"{r.selection['mean'][i]:.4f}",
+                             "yes" if i == r.selection["chosen"] else "no"])
+    return write_text_atomic(path, stream.getvalue())
+
+
+def _csv_value(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+REPEATED_METRICS = ("balanced_accuracy", "roc_auc", "accuracy")
+
+
+def run_repeats(config: TrainConfig, first: dict, run_dir: Path) -> dict:
+    """Run the other fold assignments of ``--repeats`` (seeds ``seed + 1, ...``), each a complete run saved in
+    ``RUN/repeats/seed_<s>/``, and summarise all of them with ``first`` (this run's own results).
+
+    Returns
+    -------
+    dict
+        ``results.json``'s ``repeats``: see :func:`repeats_summary`.
+    """
+    folder = run_dir / "repeats"
+    reports, dirs = [first], ["."]
+    for offset in range(1, config.repeats):
+        seed = config.seed + offset
+        repeat = run_cv(replace(config, seed=seed, repeats=1, out=str(folder)))
+        target = folder / f"seed_{seed}"
+        repeat.run_dir.rename(target)
+        reports.append(repeat.results)
+        dirs.append(str(target.relative_to(run_dir)))
+    return repeats_summary([config.seed + offset for offset in range(config.repeats)], reports, dirs)
+
+
+def repeats_summary(seeds: list[int], reports: list[dict], dirs: list[str]) -> dict:
+    """The spread of every model's scores over repeated fold assignments, and the paired comparisons of each.
+
+    The paired comparisons stay within a repeat (each repeat's subjects, folds and verdict, as in its own
+    ``results.json``); they are listed per repeat, not pooled.
+
+    Returns
+    -------
+    dict
+        ``seeds``, ``run_dirs``, ``distinct_fold_assignments``; ``models``: ``{name: {level: {metric: {"per_repeat",
+        "mean", "sd", "min", "max"}}}}`` (sd with ddof 1); ``comparisons``: one entry per compared model, level and
+        metric with ``per_repeat`` mean differences, their ``ci95`` and ``verdicts``.
+    """
+    models: dict[str, dict] = {}
+    for name in reports[0]["models"]:
+        for level, report in reports[0]["models"][name].items():
+            if not isinstance(report, dict) or "balanced_accuracy" not in report:
+                continue
+            for metric in REPEATED_METRICS:
+                values = [r["models"][name].get(level, {}).get(metric) for r in reports]
+                if any(v is None for v in values):
+                    continue
+                array = np.asarray(values, dtype=float)
+                models.setdefault(name, {}).setdefault(level, {})[metric] = {
+                    "per_repeat": [float(v) for v in array], "mean": float(array.mean()),
+                    "sd": float(array.std(ddof=1)) if len(array) > 1 else 0.0,
+                    "min": float(array.min()), "max": float(array.max())}
+    comparisons = []
+    for entry in reports[0].get("comparisons", []):
+        key = (entry["against"], entry["level"], entry["metric"])
+        matches = [next((e for e in r.get("comparisons", []) if (e["against"], e["level"], e["metric"]) == key),
+                        None) for r in reports]
+        if any(m is None for m in matches):
+            continue
+        comparisons.append({"model": entry["model"], "against": key[0], "level": key[1], "metric": key[2],
+                            "per_repeat": [m["mean_difference"] for m in matches],
+                            "ci95": [m["ci95"] for m in matches], "p_holm": [m["p_holm"] for m in matches],
+                            "verdicts": [m["verdict"] for m in matches]})
+    return {"seeds": seeds, "run_dirs": dirs, "distinct_fold_assignments": len({json.dumps(sorted(r["fold_test_subjects"]))
+                                                                             for r in reports}),
+            "models": models, "comparisons": comparisons}
+
+
 def run_cv(config: TrainConfig) -> Results:
     """Run cross-validation as ``config`` says and save everything needed to check and rerun it.
 
@@ -350,6 +495,9 @@ def run_cv(config: TrainConfig) -> Results:
             "Use --cv time-blocks for a within-patient evaluation (contiguous time blocks of the recording)."
         )
     check_before_extraction(config, dataset)
+    selecting = prepare_selection(config)
+    for candidate in selecting[1] if selecting else []:
+        check_before_extraction(candidate, dataset)
     run_dir = new_run_dir(config)
     marker = run_dir / INCOMPLETE
     marker.write_text("This run has not finished (it is running, failed or was interrupted); do not use it.\n")
@@ -371,7 +519,8 @@ def run_cv(config: TrainConfig) -> Results:
         if quality:
             write_json_atomic(run_dir / "config.json", {**saved_config, "data_quality": quality})
         samples = build_samples(config, dataset, extracted)
-        folds, fold_results = cross_validate(config, dataset, samples, run_dir)
+        plan = selection_plan(config, dataset, samples, *selecting) if selecting else None
+        folds, fold_results = cross_validate(config, dataset, samples, run_dir, plan)
         names = model_names(config)
         predictions = collect_predictions(fold_results, samples, dataset.classes, names)
         write_predictions(run_dir / "predictions.csv", predictions)
@@ -392,7 +541,16 @@ def run_cv(config: TrainConfig) -> Results:
             "model_name": config.model, "graph": config.graph,
             "primary": PRIMARY, "models": models, "comparisons": evaluation["comparisons"],
             "thresholds": thresholds_summary(config, fold_results, names),
+            "fold_test_subjects": [sorted(map(str, fold.test_subjects)) for fold in folds],
         }
+        if config.repeats > 1:
+            results["repeats"] = run_repeats(config, results, run_dir)
+            results["seconds"] = round(time.time() - started, 1)
+        if plan is not None:
+            write_selection_csv(run_dir / "selection.csv", plan.selection, fold_results)
+            results["selection"] = selection_summary(plan.selection, fold_results)
+            models[PRIMARY]["description"] = (f"the configuration chosen in each fold by nested selection over "
+                                              f"{len(plan.candidates)} candidates ({', '.join(plan.selection.grid)})")
         write_json_atomic(run_dir / "results.json", results)
     except KeyboardInterrupt:
         marker.write_text("This run was interrupted before it finished; do not use it.\n")
@@ -427,6 +585,27 @@ def _fmt(summary: dict, metric: str) -> str:
     return f"{value:.3f} [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else f"{value:.3f}"
 
 
+def _repeat_lines(repeats: dict, levels: list[str], width: int) -> list[str]:
+    seeds = repeats["seeds"]
+    lines = [f"over {len(seeds)} fold assignments (seeds {', '.join(map(str, seeds))}; "
+             f"{repeats['distinct_fold_assignments']} distinct): mean ± sd [min, max] of each repeat's score"]
+    for name, report in repeats["models"].items():
+        cells = []
+        for level in levels:
+            for metric in ("balanced_accuracy", "roc_auc"):
+                spread = report.get(level, {}).get(metric)
+                cells.append(f"{spread['mean']:.3f}±{spread['sd']:.3f} [{spread['min']:.2f}, {spread['max']:.2f}]"
+                             if spread else "n/a")
+        lines.append(f"{name:<{width}}" + "".join(f"{cell:<24}" for cell in cells).rstrip())
+    lines.append("graph minus each other model in each repeat (per subject, paired within the repeat), verdicts:")
+    for entry in repeats["comparisons"]:
+        if entry["metric"] == "balanced_accuracy":
+            words = ", ".join(entry["verdicts"])
+            lines.append(f"  {entry['level']:<10}{entry['against']:<{width - 10}}"
+                         + " ".join(f"{d:+.3f}" for d in entry["per_repeat"]) + f" per repeat: {words}")
+    return lines
+
+
 def format_summary(results: dict, run_dir: Path) -> str:
     """One screen: the graph model, its controls and the baselines with 95 % intervals over subjects, then the
     paired comparisons of the graph model with each of them."""
@@ -451,6 +630,16 @@ def format_summary(results: dict, run_dir: Path) -> str:
         lines.append(line.rstrip())
     for name, report in models.items():
         lines.append(f"  {name}: {report['description']}")
+    if results.get("selection"):
+        chosen = results["selection"]
+        lines.append(f"nested selection: {len(chosen['candidates'])} candidates, each fold chose by an inner "
+                     f"{chosen['inner_folds']}-fold CV over its training subjects only (graph model, window "
+                     f"{chosen['metric']}); see selection.csv")
+        for entry in chosen["per_fold"]:
+            lines.append(f"  fold {entry['fold']}: {describe_candidate(entry['settings'])} (inner "
+                         f"{entry['inner_score']:.3f})")
+    if results.get("repeats"):
+        lines += _repeat_lines(results["repeats"], levels, width)
     if results.get("comparisons"):
         lines.append(f"{results['primary']} minus each other model, per subject (mean [95% CI], sign-flip p, Holm-adjusted):")
         for entry in results["comparisons"]:

@@ -78,11 +78,13 @@ class ModelFit:
 
 @dataclass
 class FoldResult:
-    """Every model of one fold: ``test_index`` (rows of the samples tested) and ``models`` by name."""
+    """Every model of one fold: ``test_index`` (rows of the samples tested), ``models`` by name and, with nested
+    selection, what the fold chose (see :func:`eeg_gnn.pipeline.selection.fit_selected_fold`)."""
 
     fold: Fold
     test_index: np.ndarray
     models: dict[str, ModelFit]
+    selection: dict | None = None
 
 
 def model_names(config: FoldSettings) -> list[str]:
@@ -124,7 +126,6 @@ def fit_fold(config: FoldSettings, samples: Samples, fold: Fold, n_classes: int)
     FoldResult
     """
     test_mask = np.isin(samples.groups, fold.test_subjects)
-    train_mask = np.isin(samples.groups, fold.train_subjects + fold.val_subjects)
     models: dict[str, ModelFit] = {}
     graphs = {PRIMARY: (None, [])}
     rng = np.random.default_rng([config.seed, fold.index])
@@ -138,6 +139,15 @@ def fit_fold(config: FoldSettings, samples: Samples, fold: Fold, n_classes: int)
                                 checkpoint=checkpoint, history=fit.history,
                                 info={"best_epoch": fit.best_epoch, **({"permutation": permutation} if permutation
                                                                        else {})})
+    models.update(fit_baselines(config, samples, fold, n_classes))
+    return FoldResult(fold, np.flatnonzero(test_mask), models)
+
+
+def fit_baselines(config: FoldSettings, samples: Samples, fold: Fold, n_classes: int) -> dict[str, ModelFit]:
+    """Fit every baseline of ``config`` on the fold's training subjects and predict its test subjects (pure)."""
+    test_mask = np.isin(samples.groups, fold.test_subjects)
+    train_mask = np.isin(samples.groups, fold.train_subjects + fold.val_subjects)
+    models = {}
     for name in config.baselines:
         pipeline = make_baseline(name, seed=config.seed)
         X = baseline_input(name, samples.features, samples.covariance)
@@ -147,7 +157,7 @@ def fit_fold(config: FoldSettings, samples: Samples, fold: Fold, n_classes: int)
                      if config.threshold == "balanced" and tuned.threshold_ is not None else None)
         models[name] = ModelFit(pipeline.predict_proba(X[test_mask]), threshold, estimator=pipeline,
                                 info={"C": tuned.C_, "inner_score": tuned.inner_score_, "inner_folds": tuned.n_inner_})
-    return FoldResult(fold, np.flatnonzero(test_mask), models)
+    return models
 
 
 def checkpoint_path(checkpoints: Path, fold: int, name: str) -> Path:
