@@ -9,11 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from eeg_gnn.data.datasets import load_dataset
 from eeg_gnn.evaluation.splitters import Fold
 from eeg_gnn.models.training import Samples
 from eeg_gnn.pipeline import selection as selection_module
+from eeg_gnn.pipeline.apply import apply_run
 from eeg_gnn.pipeline.config import TrainConfig
 from eeg_gnn.pipeline.experiment import run_cv
+from eeg_gnn.pipeline.runs import load_run, recompute_results
 from eeg_gnn.pipeline.selection import (
     SelectionPlan,
     candidate_configs,
@@ -22,6 +25,7 @@ from eeg_gnn.pipeline.selection import (
     read_grid,
     subset,
 )
+from eeg_gnn.review.build import model_importance
 
 from .conftest import run_script
 
@@ -198,6 +202,16 @@ def test_run_cv_with_selection_saves_every_choice_and_inner_score(cohort, tmp_pa
     assert "nested selection: 4 candidates" in summary and "fold 1: model=" in summary
     manifest = json.loads((results.run_dir / "checkpoints" / "fold_0.json").read_text())
     assert manifest["models"]["graph"]["selected"] == chosen["per_fold"][0]["settings"]
+    run = load_run(results.run_dir)
+    recompute_results(run)
+    for entry in chosen["per_fold"]:
+        fold_config = run.fold_config(entry["fold"])
+        assert (fold_config.model, fold_config.graph) == (entry["settings"]["model"], entry["settings"]["graph"])
+    edges, nodes, n_windows = model_importance(run, load_dataset("folder", cohort), progress=False)
+    assert n_windows == saved["n_windows"] and np.isfinite(edges).all() and np.isfinite(nodes).all()
+    applied = apply_run(run, cohort, progress=False)
+    with (applied / "subjects.csv").open() as stream:
+        assert len(list(csv.DictReader(stream))) > 0
 
 
 def test_bad_grid_stops_the_command_before_any_work(cohort, tmp_path, capsys):

@@ -24,6 +24,7 @@ from eeg_gnn.models.training import predict_proba
 from eeg_gnn.pipeline.experiment import assemble_adjacency
 from eeg_gnn.pipeline.folds import PRIMARY
 from eeg_gnn.pipeline.runs import Run
+from eeg_gnn.pipeline.selection import samples_key
 
 
 def new_recordings(data_dir: str | Path, read_kwargs: dict | None = None) -> Dataset:
@@ -89,20 +90,31 @@ def apply_run(run: Run, data_dir: str | Path, *, progress: bool = True) -> Path:
     """
     config = run.config
     dataset = new_recordings(data_dir, config.read_kwargs())
-    parts, meta = [], []
-    for recording in tqdm(dataset.recordings, desc="features", unit="rec", disable=not progress):
-        try:
-            result, _ = load_or_compute(recording, config.preprocessing(), run.node_names, config.feature_spec(),
-                                        use_cache=config.use_cache)
-        except ValueError as exc:
-            raise ValueError(f"{recording.path} does not fit the trained montage ({', '.join(run.node_names)}): "
-                             f"{exc}") from exc
-        parts.append(result)
-        meta += [(recording.subject, recording.recording_id, i, onset) for i, onset in enumerate(result.onsets)]
-    features = np.concatenate([p.features for p in parts]).astype(np.float32)
-    covariance = np.concatenate([p.covariance for p in parts]) if parts[0].covariance is not None else None
-    adjacency = assemble_adjacency(config, run.node_names,
-                                   [p.adjacency for p in parts] if parts[0].adjacency is not None else None)
+    by_settings: dict[str, tuple] = {}
+
+    def inputs(config):
+        """Features, covariances, graphs and window table of the new recordings under ``config``'s settings."""
+        key = samples_key(config)
+        if key in by_settings:
+            return by_settings[key]
+        parts, meta = [], []
+        for recording in tqdm(dataset.recordings, desc="features", unit="rec", disable=not progress):
+            try:
+                result, _ = load_or_compute(recording, config.preprocessing(), run.node_names, config.feature_spec(),
+                                            use_cache=config.use_cache)
+            except ValueError as exc:
+                raise ValueError(f"{recording.path} does not fit the trained montage ({', '.join(run.node_names)}): "
+                                 f"{exc}") from exc
+            parts.append(result)
+            meta += [(recording.subject, recording.recording_id, i, onset) for i, onset in enumerate(result.onsets)]
+        features = np.concatenate([p.features for p in parts]).astype(np.float32)
+        covariance = np.concatenate([p.covariance for p in parts]) if parts[0].covariance is not None else None
+        adjacency = assemble_adjacency(config, run.node_names,
+                                       [p.adjacency for p in parts] if parts[0].adjacency is not None else None)
+        by_settings[key] = features, covariance, adjacency, meta
+        return by_settings[key]
+
+    features, covariance, adjacency, meta = inputs(config)
     folds = sorted(run.roles)
     recording_fold = {r.recording_id: trained_fold_of(run, r) for r in dataset.recordings}
     window_fold = np.array([recording_fold[m[1]] if recording_fold[m[1]] is not None else -1 for m in meta])
@@ -111,7 +123,8 @@ def apply_run(run: Run, data_dir: str | Path, *, progress: bool = True) -> Path:
     for fold in folds:
         models = run.load_fold(fold)
         usable = (window_fold == -1) | (window_fold == fold)
-        predicted = {PRIMARY: predict_proba(models.model, models.standardise(features), adjacency)}
+        fold_features, _, fold_adjacency, _ = inputs(run.fold_config(fold))
+        predicted = {PRIMARY: predict_proba(models.model, models.standardise(fold_features), fold_adjacency)}
         for name, baseline in models.baselines.items():
             predicted[name] = baseline.predict_proba(baseline_input(name, features, covariance))
         for name, values in predicted.items():

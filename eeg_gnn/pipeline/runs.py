@@ -47,6 +47,14 @@ class Run:
     def checkpoint(self, fold: int, name: str = PRIMARY) -> Path:
         return checkpoint_path(self.path / "checkpoints", fold, name)
 
+    def fold_config(self, fold: int) -> TrainConfig:
+        """The settings fold ``fold``'s graph model was trained with: the run's, with what nested selection chose."""
+        chosen = {e["fold"]: e["settings"] for e in self.results.get("selection", {}).get("per_fold", [])}
+        if fold not in chosen:
+            return self.config
+        return TrainConfig.from_dict({**self.config.to_dict(), **chosen[fold], "select": None, "repeats": 1},
+                                     source=f"the choice of fold {fold} in {self.path / 'results.json'}")
+
     def load_fold(self, fold: int) -> FoldModels:
         """The graph model, its feature statistics, the fitted baselines and every decision threshold of one fold.
 

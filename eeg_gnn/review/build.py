@@ -31,6 +31,7 @@ from eeg_gnn.models.attribution import gradient_x_input
 from eeg_gnn.pipeline.config import setting
 from eeg_gnn.pipeline.experiment import build_samples, window_labels
 from eeg_gnn.pipeline.runs import Run, recompute_results
+from eeg_gnn.pipeline.selection import samples_key
 from eeg_gnn.review import export, figures, maps, performance, wording
 from eeg_gnn.review.maps import Scale
 from eeg_gnn.review.report import render_report
@@ -257,13 +258,20 @@ def model_importance(run: Run, dataset: Dataset, *, progress: bool = True) -> tu
     node_importance : ndarray, shape (n_nodes,)
     n_windows : int
     """
-    config = run.config
-    extracted, _ = extract_dataset(dataset, config.preprocessing(), config.feature_spec(), use_cache=config.use_cache,
-                                   progress=progress)
-    samples = build_samples(config, dataset, extracted)
-    n_nodes = len(samples.node_names)
+    by_settings: dict[str, object] = {}
+
+    def samples_of(config):
+        key = samples_key(config)
+        if key not in by_settings:
+            extracted, _ = extract_dataset(dataset, config.preprocessing(), config.feature_spec(),
+                                           use_cache=config.use_cache, progress=progress)
+            by_settings[key] = build_samples(config, dataset, extracted)
+        return by_settings[key]
+
+    n_nodes = len(samples_of(run.config).node_names)
     edge_total, node_total, total = np.zeros((n_nodes, n_nodes)), np.zeros(n_nodes), 0
     for fold, roles in sorted(run.roles.items()):
+        samples = samples_of(run.fold_config(fold))
         test_groups = [g for g, role in roles.items() if role == "test"]
         mask = np.isin(samples.groups, test_groups)
         if not mask.any():
