@@ -10,6 +10,7 @@ import pytest
 
 from eeg_gnn.data.datasets import (
     FOLDER,
+    _is_recording,
     available_datasets,
     dataset_dir,
     load_dataset,
@@ -216,7 +217,10 @@ def test_folder_by_subject_id_in_file_names(tmp_path, small_edf):
     root = _cohort(tmp_path / "cohort", small_edf, ["sub-1.edf", "sub-10.edf", "sub-2_rest.edf", "extra.edf"])
     (root / "participants.tsv").write_text(
         "participant_id\tgroup\tage\nsub-1\tpatient\t30\nsub-10\tcontrol\t31\nsub-2\tpatient\t40\n")
-    dataset = load_dataset("folder", root)
+    with pytest.raises(ValueError, match=r"1 recordings of no listed subject \(extra\.edf\)\. Pass --on-missing warn"):
+        load_dataset("folder", root)
+    with pytest.warns(RuntimeWarning, match=r"leaving out 1 recordings of no listed subject \(extra\.edf\)"):
+        dataset = load_dataset("folder", root, on_missing="warn")
     assert {(r.subject, r.label, r.recording_id) for r in dataset.recordings} == {
         ("sub-1", "patient", "sub-1.edf"), ("sub-10", "control", "sub-10.edf"),
         ("sub-2", "patient", "sub-2_rest.edf")}
@@ -258,11 +262,11 @@ def test_folder_without_label_column(tmp_path, small_edf):
 def test_folder_listed_file_missing(tmp_path, small_edf):
     root = _cohort(tmp_path / "cohort", small_edf, ["a.edf"])
     (root / "participants.tsv").write_text("participant_id\tgroup\tfile\nP1\tcontrol\ta.edf\nP2\tpatient\tb.edf\n")
-    with pytest.raises(FileNotFoundError) as excinfo:
+    with pytest.raises(ValueError) as excinfo:
         load_folder(root)
     message = str(excinfo.value)
-    assert f"{root / 'participants.tsv'}, line 3" in message
-    assert str(root / "b.edf") in message
+    assert f"{root / 'participants.tsv'}: 1 subjects listed without a recording (line 3: P2" in message
+    assert str(root / "b.edf") in message and "--on-missing warn" in message
 
 
 def test_folder_subject_without_recording(tmp_path, small_edf):
@@ -272,8 +276,7 @@ def test_folder_subject_without_recording(tmp_path, small_edf):
     with pytest.raises(ValueError) as excinfo:
         load_folder(root)
     message = str(excinfo.value)
-    assert f"{root / 'participants.tsv'}, line 4" in message
-    assert "'sub-02'" in message
+    assert f"{root / 'participants.tsv'}: 1 subjects listed without a recording (line 4: sub-02)" in message
 
 
 def test_folder_empty_label(tmp_path, small_edf):
@@ -312,3 +315,44 @@ def test_folder_dataset_ignores_bids_sidecars(tmp_path):
     (tmp_path / "participants.tsv").write_text("participant_id\tgroup\nsub-01\tcontrol\nsub-02\tpatient\n")
     dataset = load_dataset("folder", tmp_path)
     assert sorted(r.recording_id for r in dataset.recordings) == ["sub-01_eeg.fif", "sub-02_eeg.fif"]
+
+
+def test_folder_columns_named_by_flags_and_missing_subjects_warned(tmp_path, small_edf):
+    root = _cohort(tmp_path / "cohort", small_edf, ["P01.edf", "C01.edf", "stray.edf"])
+    (root / "participants.csv").write_text("Subject,age,category\nP01,30,Patient\nC01,31,Control\nP02,40,Patient\n"
+                                           "C02,41,Control\n")
+    (root / "subject-info.csv").write_text("Subject,Age,Gender\nP01,30,F\n")
+    (root / "notes.csv").write_text("Subject,comment\nP01,slept\n")
+    (root / "dataset.json").write_text("{}")
+    (root / "README.md").write_text("# cohort\n")
+    with pytest.raises(ValueError, match=r"no label column .* --label-column COLUMN \(e\.g\. --label-column age\)"):
+        load_folder(root)
+    with pytest.raises(ValueError, match=r"--label-column 'diagnosis' is not a column of .*Subject, age, category"):
+        load_folder(root, label_column="diagnosis")
+    with pytest.raises(ValueError) as excinfo:
+        load_folder(root, label_column="category")
+    message = str(excinfo.value)
+    assert "2 subjects listed without a recording (line 4: P02; line 5: C02)" in message
+    assert "1 recordings of no listed subject (stray.edf)" in message and "--on-missing warn" in message
+    with pytest.warns(RuntimeWarning) as caught:
+        dataset = load_folder(root, label_column="category", subject_column="subject", on_missing="warn")
+    assert len(caught) == 1 and "P02" in str(caught[0].message) and "stray.edf" in str(caught[0].message)
+    assert [(r.subject, r.label) for r in dataset.recordings] == [("P01", "Patient"), ("C01", "Control")]
+    assert dataset.classes == ["Control", "Patient"]
+    assert dataset.descriptor["missing"] == {"subjects_without_recordings": ["P02", "C02"],
+                                             "recordings_without_subjects": ["stray.edf"]}
+
+
+def test_metadata_tables_are_never_recordings(tmp_path):
+    (tmp_path / "subject-info.csv").write_text("Subject,Age\nSubject00,21\n")
+    (tmp_path / "scores.csv").write_text("Subject,Age\nSubject00,21\n")
+    (tmp_path / "signal.csv").write_text("Fp1,Fp2\n1.0,2.0\n-1,3e-1\n")
+    (tmp_path / "participants.tsv").write_text("participant_id\n")
+    (tmp_path / "sub-01_eeg.json").write_text("{}")
+    assert [p.name for p in sorted(tmp_path.iterdir()) if _is_recording(p)] == ["signal.csv"]
+
+
+def test_data_dir_that_is_a_file(tmp_path):
+    (tmp_path / "x.edf").write_bytes(b"0")
+    with pytest.raises(NotADirectoryError, match=r"--data-dir .*x\.edf is a file, not a folder"):
+        load_dataset("eegmat", tmp_path / "x.edf")

@@ -7,8 +7,15 @@ import numpy as np
 import pytest
 
 from eeg_gnn.signal.io import read_recording
-from eeg_gnn.signal.montage import node_sets
-from eeg_gnn.signal.preprocessing import Preprocessing, make_windows, pick_nodes, preprocess
+from eeg_gnn.signal.montage import node_sets, positions
+from eeg_gnn.signal.preprocessing import (
+    Preprocessing,
+    make_windows,
+    pick_nodes,
+    preprocess,
+    rejection_message,
+)
+from eeg_gnn.signal.quality import BadChannelsError, check_channels
 
 TEN_TWENTY = node_sets()["10-20"]
 NO_FILTER = {"l_freq": None, "h_freq": None, "reference": "as-recorded"}
@@ -77,7 +84,8 @@ def test_short_recording_names_file_and_durations(tmp_path):
 def test_flat_channel_is_named():
     data = noise(250 * 10)
     data[TEN_TWENTY.index("Cz")] = 5e-6
-    with pytest.raises(ValueError, match=r"rec\.edf has flat \(constant\) channels: Cz\."):
+    with pytest.raises(ValueError, match=r"rec\.edf has bad EEG nodes: Cz flat \(peak to peak 0 µV\)\. Pass "
+                                         r"--bad-channels interpolate .* or --bad-channels drop-recording"):
         preprocess(make_raw(data, 250, source="rec.edf"), Preprocessing())
 
 
@@ -102,12 +110,80 @@ def test_missing_electrodes_follow_on_missing():
     data = noise(250 * 10, n_nodes=18)
     names = [n for n in TEN_TWENTY if n != "Pz"]
     raw = make_raw(data, 250, ch_names=names, source="rec.edf")
-    with pytest.raises(ValueError, match="rec.edf lacks 1 of the 19 requested electrodes: Pz"):
+    with pytest.raises(ValueError, match="rec.edf lacks 1 of the 19 nodes: Pz .* --bad-channels interpolate"):
         preprocess(raw, Preprocessing())
     with pytest.warns(RuntimeWarning, match="Pz"):
         windows = preprocess(raw, Preprocessing(), on_missing="warn")
     assert windows.node_names == names
     assert windows.data.shape[1] == 18
+    rebuilt = preprocess(raw, Preprocessing(bad_channels="interpolate"))
+    assert rebuilt.node_names == list(TEN_TWENTY)
+    assert rebuilt.bad_channels == {"Pz": "missing from the recording"}
+    with pytest.raises(BadChannelsError, match="left out"):
+        preprocess(raw, Preprocessing(bad_channels="drop-recording"))
+
+
+def _alpha_on_the_scalp(n_times, sfreq=250.0):
+    """A 10 Hz rhythm whose amplitude falls off smoothly from the back of the head, plus a little noise."""
+    where = positions(TEN_TWENTY, kind="scalp")
+    gain = np.exp(-np.linalg.norm(where - where[TEN_TWENTY.index("Pz")], axis=1) / 80.0)
+    t = np.arange(n_times) / sfreq
+    return gain[:, None] * 20e-6 * np.sin(2 * np.pi * 10 * t) + noise(n_times, uv=0.5)
+
+
+def test_bad_channel_policies_on_a_flat_and_a_clipped_node():
+    data = _alpha_on_the_scalp(250 * 12)
+    truth = data[TEN_TWENTY.index("P3")].copy()
+    data[TEN_TWENTY.index("Cz")] = 0.0
+    p3 = data[TEN_TWENTY.index("P3")]
+    np.clip(p3, -0.3 * np.abs(p3).max(), 0.3 * np.abs(p3).max(), out=p3)
+    raw = make_raw(data, 250, source="rec.edf")
+    with pytest.raises(BadChannelsError) as excinfo:
+        preprocess(raw, Preprocessing())
+    assert set(excinfo.value.bad) == {"Cz", "P3"}
+    assert "Cz flat" in str(excinfo.value) and "P3 saturated" in str(excinfo.value)
+    config = Preprocessing(bad_channels="interpolate", l_freq=None, h_freq=None, reference="as-recorded")
+    windows = preprocess(raw, config)
+    assert set(windows.bad_channels) == {"Cz", "P3"}
+    assert windows.node_names == list(TEN_TWENTY)
+    rebuilt = np.concatenate(list(windows.data[:, TEN_TWENTY.index("P3")]))
+    assert np.corrcoef(rebuilt, truth[:rebuilt.size])[0, 1] > 0.9  # the rhythm is back, not the clipped copy
+    assert np.ptp(windows.data[:, TEN_TWENTY.index("Cz")], axis=1).min() > 1e-6
+
+
+def test_a_wrong_unit_is_refused_with_the_scale_that_fixes_it():
+    volts_as_microvolts = make_raw(noise(250 * 10) * 1e-6, 250, source="volts.edf")
+    with pytest.raises(ValueError, match=r"volts\.edf: every EEG node is below .* volts under a microvolt label\. "
+                                         r"Pass --scale 1e\+06"):
+        preprocess(volts_as_microvolts, Preprocessing(bad_channels="interpolate"))
+    microvolts_as_volts = make_raw(noise(250 * 10) * 1e6, 250, source="uv.edf")
+    with pytest.raises(ValueError, match=r"above .* microvolts under a volt label\. Pass --scale 1e-06"):
+        preprocess(microvolts_as_volts, Preprocessing())
+
+
+def test_channel_checks():
+    rng = np.random.default_rng(0)
+    data = rng.normal(0, 10e-6, (5, 1000))
+    data[1] = 3e-6
+    data[2] *= 1e-3
+    data[3] *= 1e4
+    data[4] = np.clip(data[4], -5e-6, 5e-6)
+    checks = check_channels(data, ["a", "b", "c", "d", "e"])
+    assert [c.problem for c in checks] == [None, "flat", "implausible", "implausible", "saturated"]
+    assert checks[0].peak_to_peak_uv == pytest.approx(np.ptp(data[0]) * 1e6)
+
+
+def test_rejection_message_names_the_cause_and_a_flag():
+    data = noise(250 * 8)
+    # a staircase: each 4 s window varies by 0.001 µV, the recording by about 10 µV
+    data[TEN_TWENTY.index("Fz"), :] = np.repeat([0.0, 10e-6], 1000) + np.tile(np.linspace(0, 1e-9, 1000), 2)
+    raw = make_raw(data, 250, source="steps.edf")
+    config = Preprocessing(l_freq=None, h_freq=None, reference="as-recorded")
+    windows = preprocess(raw, config)
+    assert windows.n_windows == 0 and windows.n_flat == 2
+    message = rejection_message("steps.edf", windows.n_rejected, windows.n_flat, config)
+    assert "reject_uv" not in message.replace("--reject-uv", "")
+    assert "--flat-uv 0" in message and "2 had a node varying less than 0.01 µV" in message
 
 
 # ------------------------------------------------------------------------------------ filters
@@ -218,7 +294,7 @@ def test_bad_parameters(kwargs, match):
 
 def test_steps_and_dict():
     config = Preprocessing(notch=50.0, resample_sfreq=128.0)
-    assert [s["step"] for s in config.steps()] == ["pick_nodes", "reject_flat_nodes", "bandpass", "notch",
+    assert [s["step"] for s in config.steps()] == ["pick_nodes", "bad_channels", "bandpass", "notch",
                                                     "resample", "reference", "windows", "reject_windows"]
     assert config.to_dict()["notch"] == 50.0
     assert Preprocessing(**config.to_dict()) == config

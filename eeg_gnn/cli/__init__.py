@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Callable
 
 USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, OSError)
@@ -36,9 +37,18 @@ def positive_int(text: str) -> int:
 
 
 def run_cli(job: Callable[[], str | None], prog: str) -> int:
-    """Run ``job``; print what it returns, or a one-line error (exit 2), or note an interruption (exit 130)."""
+    """Run ``job``; print what it returns, or a one-line error (exit 2), or note an interruption (exit 130).
+
+    Warnings of eeg-gnn (e.g. ``--on-missing warn`` leaving subjects out) are printed as one line each.
+    """
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"{prog}: warning: {' '.join(str(message).split())}", file=sys.stderr)
+
     try:
-        output = job()
+        with warnings.catch_warnings():
+            warnings.filterwarnings("always", category=RuntimeWarning, module=r"eeg_gnn(\.|$)")
+            warnings.showwarning = show
+            output = job()
     except KeyboardInterrupt:
         print(f"{prog}: interrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED

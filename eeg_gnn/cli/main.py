@@ -14,11 +14,14 @@ import argparse
 import sys
 from pathlib import Path
 
+import mne
+
 from eeg_gnn.cli import run_cli
 from eeg_gnn.data.datasets import FOLDER, available_datasets, load_dataset, load_descriptor
 from eeg_gnn.signal.headers import ON_TRUNCATED
 from eeg_gnn.signal.io import TEXT_UNITS, read_recording, recording_format
 from eeg_gnn.signal.montage import match_channels
+from eeg_gnn.signal.quality import check_channels
 
 DESCRIPTION = __doc__
 SCRIPTS = {"train": "cross-validated training by subject; writes a run directory (see `eeg-gnn train --help`)",
@@ -51,12 +54,37 @@ def info_recording(path: Path, nodes: str, sfreq: float | None, *, units: str = 
     for reason, names in by_reason.items():
         shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
         lines.append(f"  {shown}: {reason}")
+    lines += amplitude_lines(raw, match)
     if match.missing:
         lines.append(
-            f"note:      this recording cannot give the full {nodes!r} graph; training on it needs other nodes "
-            "or on_missing='warn'."
+            f"note:      this recording cannot give the full {nodes!r} graph; training on it needs --bad-channels "
+            "interpolate (rebuilds the missing nodes from the others) or --bad-channels drop-recording."
         )
     return "\n".join(lines)
+
+
+def amplitude_lines(raw, match) -> list[str]:
+    """Peak-to-peak amplitude of every data channel; flat, saturated and implausible nodes flagged."""
+    picks = mne.pick_types(raw.info, meg=False, eeg=True, ecg=True, eog=True, emg=True, misc=True, seeg=True,
+                           ecog=True, bio=True, resp=True, exclude=())
+    names = [raw.ch_names[i] for i in picks]
+    checks = check_channels(raw.get_data(picks=picks), names) if names else []
+    node_of = dict(zip(match.ch_names, match.node_names, strict=True))
+    width = max((len(name) for name in names), default=4)
+    lines = ["amplitude: peak to peak per channel (problems flagged on nodes)"]
+    bad = {}
+    for check in checks:
+        node = node_of.get(check.name)
+        flag = ""
+        if node is not None and check.problem:
+            flag = f"  {check.problem.upper()}: {check.detail}"
+            bad[node] = check.detail
+        label = f"{check.name} ({node})" if node is not None and node != check.name else check.name
+        lines.append(f"  {label:<{width + 8}} {check.peak_to_peak_uv:>10.4g} µV{flag}")
+    if bad:
+        lines.append(f"bad nodes: {len(bad)} ({', '.join(bad)}); training on this recording needs --bad-channels "
+                     "interpolate (rebuilds them from the others) or --bad-channels drop-recording (leaves it out)")
+    return lines
 
 
 def info_dataset(name: str, data_dir: Path | None) -> str:

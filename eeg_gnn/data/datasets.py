@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -21,6 +22,7 @@ import mne
 from eeg_gnn.data.download import default_data_dir
 from eeg_gnn.signal.io import FORMATS, read_recording
 from eeg_gnn.utils.resources import resource_dir
+from eeg_gnn.utils.validation import check_option
 
 FOLDER = "folder"
 SUBJECT_COLUMNS = ("participant_id", "subject", "subject_id", "id")
@@ -138,7 +140,8 @@ def how_to_get(name: str, folder: Path) -> str:
     return f"{get} {where}"
 
 
-def load_dataset(name: str, data_dir: str | Path | None = None, *, read_kwargs: dict | None = None) -> Dataset:
+def load_dataset(name: str, data_dir: str | Path | None = None, *, read_kwargs: dict | None = None,
+                 **folder_options: Any) -> Dataset:
     """List the recordings of a dataset with their subjects and labels.
 
     Parameters
@@ -152,6 +155,9 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *, read_kwargs: 
         Arguments for reading every recording (see :func:`eeg_gnn.signal.io.read_recording`): ``sfreq`` and
         ``unit`` for CSV/TSV files, ``on_truncated``, ``scale``. A described dataset's own ``read`` settings take
         precedence.
+    **folder_options
+        For ``'folder'``: ``label_column``, ``subject_column``, ``file_column``, ``on_missing`` (see
+        :func:`load_folder`); ignored for described datasets.
 
     Returns
     -------
@@ -167,9 +173,12 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *, read_kwargs: 
     if name == FOLDER:
         if data_dir is None:
             raise ValueError("The 'folder' dataset needs --data-dir DIR: a folder of recordings with participants.tsv.")
-        return load_folder(data_dir, read_kwargs=read_kwargs)
+        return load_folder(data_dir, read_kwargs=read_kwargs, **folder_options)
     descriptor = load_descriptor(name)
     root = dataset_dir(name, data_dir)
+    if root.exists() and not root.is_dir():
+        raise NotADirectoryError(f"--data-dir {root} is a file, not a folder; give the folder that holds dataset "
+                                 f"{name!r}.")
     if not root.is_dir():
         raise FileNotFoundError(f"Dataset {name!r} was not found at {root}. {how_to_get(name, root)}")
     recordings = _recordings_from_descriptor(descriptor, root)
@@ -227,29 +236,60 @@ def layout_function(name: str) -> Callable[[dict[str, Any], Path], list[Recordin
     return LAYOUTS[name]
 
 
-def _pick_column(header: list[str], candidates: tuple[str, ...], what: str, table: Path, required: bool = True):
+def _pick_column(header: list[str], candidates: tuple[str, ...], what: str, table: Path, *, chosen: str | None = None,
+                 required: bool = True) -> str | None:
+    """The column named ``chosen`` (exactly, or ignoring case), else the first of ``candidates`` in ``header``."""
     lowered = {h.strip().lower(): h for h in header}
+    if chosen is not None:
+        if chosen in header or chosen.strip().lower() in lowered:
+            return chosen if chosen in header else lowered[chosen.strip().lower()]
+        raise ValueError(f"--{what}-column {chosen!r} is not a column of {table} (its columns: "
+                         f"{', '.join(header)}).")
     for candidate in candidates:
         if candidate in lowered:
             return lowered[candidate]
     if required:
+        others = [h for h in header if h.strip().lower() not in SUBJECT_COLUMNS + FILE_COLUMNS]
+        example = f" (e.g. --{what}-column {others[0]})" if others else ""
         raise ValueError(
-            f"{table} has no {what} column: name one of its columns {' / '.join(candidates)} (it has {header})."
+            f"{table} has no {what} column ({' / '.join(candidates)}; it has {header}): name it with "
+            f"--{what}-column COLUMN{example}."
         )
     return None
 
 
-def load_folder(data_dir: str | Path, *, read_kwargs: dict | None = None) -> Dataset:
+ON_MISSING = ("raise", "warn")
+
+
+def load_folder(data_dir: str | Path, *, read_kwargs: dict | None = None, label_column: str | None = None,
+                subject_column: str | None = None, file_column: str | None = None, on_missing: str = "raise",
+                labels_required: bool = True) -> Dataset:
     """A user's cohort: recordings in ``data_dir`` labelled by ``participants.tsv`` or ``participants.csv``.
 
-    The table needs a subject column (``participant_id``, ``subject``, ``subject_id`` or ``id``) and a label
-    column (``label``, ``group``, ``diagnosis`` or ``class``). A ``file`` column (path relative to ``data_dir``)
-    names each subject's recording; without one, every recording whose path contains the subject id as a whole
-    word belongs to that subject.
+    Parameters
+    ----------
+    data_dir : str | Path
+    read_kwargs : dict, optional
+        Arguments for reading every recording (see :func:`eeg_gnn.signal.io.read_recording`).
+    label_column, subject_column, file_column : str, optional
+        The table's columns for the label, the subject id and the recording's path (relative to ``data_dir``).
+        By default the first column named ``label``, ``group``, ``diagnosis`` or ``class``; ``participant_id``,
+        ``subject``, ``subject_id`` or ``id``; ``file``, ``path``, ``recording`` or ``filename`` (optional). Without
+        a file column, every recording whose path contains the subject id as a whole word belongs to that subject.
+    on_missing : 'raise' | 'warn'
+        Subjects listed without a recording, and recordings of no listed subject: refuse the cohort, naming them
+        all, or leave them out with one warning naming them all (also in ``descriptor["missing"]``).
+    labels_required : bool
+        False for recordings to predict: the label column is then optional (labels None without one).
+
+    Metadata files are never recordings: the participants table, ``subject-info.*``, ``README*``, BIDS sidecars
+    (``*_channels.tsv``, ``*_events.tsv``, ...) and text tables whose rows are not all numbers.
     """
+    check_option("on_missing", on_missing, ON_MISSING)
     root = Path(data_dir).expanduser()
     if not root.is_dir():
-        raise FileNotFoundError(f"--data-dir {root} does not exist.")
+        what = "is a file, not a folder" if root.exists() else "does not exist"
+        raise FileNotFoundError(f"--data-dir {root} {what}; give the folder that holds the recordings.")
     tables = [root / n for n in ("participants.tsv", "participants.csv") if (root / n).is_file()]
     if not tables:
         raise FileNotFoundError(
@@ -265,46 +305,61 @@ def load_folder(data_dir: str | Path, *, read_kwargs: dict | None = None) -> Dat
     if not rows:
         raise ValueError(f"{table} lists no participants.")
     header = list(rows[0][1])
-    subject_col = _pick_column(header, SUBJECT_COLUMNS, "subject", table)
-    label_col = _pick_column(header, LABEL_COLUMNS, "label", table)
-    file_col = _pick_column(header, FILE_COLUMNS, "file", table, required=False)
+    subject_col = _pick_column(header, SUBJECT_COLUMNS, "subject", table, chosen=subject_column)
+    label_col = _pick_column(header, LABEL_COLUMNS, "label", table, chosen=label_column, required=labels_required)
+    file_col = _pick_column(header, FILE_COLUMNS, "file", table, chosen=file_column, required=False)
     candidates = sorted(p for p in root.rglob("*") if _is_recording(p))
-    recordings = []
+    recordings, without_recording = [], []
     owners: dict[Path, tuple[str, int]] = {}
     for line, row in rows:
-        subject, label = (row.get(subject_col) or "").strip(), (row.get(label_col) or "").strip()
-        if not subject or not label:
+        subject = (row.get(subject_col) or "").strip()
+        label = (row.get(label_col) or "").strip() if label_col else None
+        if not subject or (label_col and not label):
             raise ValueError(f"{table}, line {line}: empty subject or label in {row}.")
         if file_col and (row.get(file_col) or "").strip():
             path = root / row[file_col].strip()
-            if not path.exists():
-                raise FileNotFoundError(f"{table}, line {line}: {path} does not exist.")
-            paths = [path]
+            paths = [path] if path.exists() else []
+            missing = f"line {line}: {subject} ({path} does not exist)"
         else:
             word = re.compile(rf"(?<![A-Za-z0-9]){re.escape(subject)}(?![A-Za-z0-9])")
             paths = [p for p in candidates if word.search(p.relative_to(root).as_posix())]
-            if not paths:
-                raise ValueError(f"{table}, line {line}: no recording in {root} has {subject!r} in its name.")
+            missing = f"line {line}: {subject}"
+        if not paths:
+            without_recording.append(missing)
         for path in paths:
             if path in owners:
                 raise ValueError(
                     f"{table}, line {line}: {path} already belongs to subject {owners[path][0]!r} (line "
                     f"{owners[path][1]}); a recording belongs to one subject. Subject ids are matched as whole "
-                    "words in file names: add a file column to say which recording is whose."
+                    "words in file names: add a file column to say which recording is whose (--file-column)."
                 )
             owners[path] = (subject, line)
             recordings.append(Recording(path, subject, label, path.relative_to(root).as_posix(),
                                         dict(read_kwargs or {})))
     claimed = {r.path for r in recordings}
-    unlabelled = [p.name for p in candidates if p not in claimed]
-    if unlabelled and not recordings:
-        raise ValueError(f"None of the recordings in {root} is listed in {table}: {unlabelled[:5]}.")
-    labels = sorted({r.label for r in recordings})
+    unlabelled = [p.relative_to(root).as_posix() for p in candidates if p not in claimed]
+    if not recordings:
+        raise ValueError(f"None of the {len(rows)} subjects listed in {table} has a recording in {root} (recordings "
+                         f"there: {', '.join(unlabelled[:5]) or 'none'}).")
+    problems = []
+    if without_recording:
+        problems.append(f"{len(without_recording)} subjects listed without a recording ({'; '.join(without_recording)})")
+    if unlabelled:
+        problems.append(f"{len(unlabelled)} recordings of no listed subject ({', '.join(unlabelled)})")
+    if problems and on_missing == "raise":
+        raise ValueError(f"{table}: {' and '.join(problems)}. Pass --on-missing warn to leave them out.")
+    if problems:
+        warnings.warn(f"{table}: leaving out {' and '.join(problems)} (--on-missing warn).", RuntimeWarning,
+                      stacklevel=2)
+    labels = sorted({r.label for r in recordings if r.label is not None})
     classes = sorted(labels, key=lambda c: (c.lower() not in CONTROL_NAMES, c))
     descriptor = {
         "name": FOLDER, "title": f"User cohort in {root}", "task": "custom", "classes": classes,
         "label_level": "subject", "nodes": "10-20", "license": "the user's own", "citation": "",
         "participants": str(table), "unlabelled_files": unlabelled,
+        "columns": {"subject": subject_col, "label": label_col, "file": file_col},
+        "missing": {"subjects_without_recordings": [m.split(": ", 1)[1] for m in without_recording],
+                    "recordings_without_subjects": unlabelled},
     }
     return Dataset(FOLDER, root, descriptor, recordings)
 
@@ -313,8 +368,33 @@ BIDS_SIDECARS = ("_channels.tsv", "_events.tsv", "_electrodes.tsv", "_scans.tsv"
                  "_sessions.tsv")
 
 
+METADATA_NAMES = ("participants", "subject-info", "subject_info", "subjects", "readme", "dataset_description",
+                  "changes", "license", "metadata", "labels")
+
+
 def _is_recording(path: Path) -> bool:
+    """Whether a file in a folder cohort is a recording, not metadata (see :func:`load_folder`)."""
     name = path.name.lower()
-    if not path.is_file() or name.startswith("participants.") or name.endswith(BIDS_SIDECARS):
+    if (not path.is_file() or name.endswith(BIDS_SIDECARS) or name.split(".")[0] in METADATA_NAMES
+            or name.startswith(("readme", "participants."))):
         return False
-    return any(name.endswith(suffix) for suffix in FORMATS if suffix not in (".inp", ".txt", ".mat", ".dat"))
+    if not any(name.endswith(suffix) for suffix in FORMATS if suffix not in (".inp", ".txt", ".mat", ".dat")):
+        return False
+    return not name.endswith((".csv", ".tsv")) or _numeric_table(path)
+
+
+def _numeric_table(path: Path, n_rows: int = 3) -> bool:
+    """A CSV/TSV recording has numbers in every cell of its first rows (after an optional header row)."""
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    try:
+        with path.open(newline="", encoding="utf-8-sig", errors="replace") as stream:
+            rows = [row for _, row in zip(range(n_rows + 1), csv.reader(stream, delimiter=delimiter))]
+    except OSError:
+        return True  # let the reader say what is wrong with it
+    for row in rows[1:]:
+        for cell in row:
+            try:
+                float(cell)
+            except ValueError:
+                return False
+    return True

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -25,7 +26,8 @@ from eeg_gnn.data.datasets import Dataset, Recording
 from eeg_gnn.signal.covariance import COVARIANCE_ESTIMATORS, band_covariance
 from eeg_gnn.signal.features import DEFAULT_BANDS, FEATURE_KINDS, band_power, check_bands
 from eeg_gnn.signal.graph import CONNECTIVITY_METHODS, check_adjacency, connectivity
-from eeg_gnn.signal.preprocessing import Preprocessing, preprocess
+from eeg_gnn.signal.preprocessing import Preprocessing, preprocess, rejection_message
+from eeg_gnn.signal.quality import BadChannelsError
 from eeg_gnn.utils.files import atomic_write
 from eeg_gnn.utils.resources import resource_dir
 from eeg_gnn.utils.validation import check_option
@@ -89,6 +91,10 @@ class RecordingFeatures:
         Band-wise covariance matrices in µV², when the spec asks for them.
     notes : list of str
         What reading the recording recovered or ignored (e.g. a truncated file read as far as it goes).
+    bad_channels : dict of str to str
+        Bad nodes (flat, saturated, implausible) and why: interpolated, or the reason the recording was dropped.
+    dropped : bool
+        The recording was left out for its bad nodes (``--bad-channels drop-recording``); it has no windows.
     """
 
     features: np.ndarray
@@ -98,6 +104,8 @@ class RecordingFeatures:
     n_rejected: int
     covariance: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
+    bad_channels: dict[str, str] = field(default_factory=dict)
+    dropped: bool = False
 
 
 def cache_dir() -> Path:
@@ -141,17 +149,37 @@ def cached_arrays(kind: str, payload: dict, compute: Callable[[], dict[str, np.n
                   use_cache: bool = True) -> tuple[dict[str, np.ndarray], bool]:
     """Arrays from ``$EEG_GNN_CACHE/<kind>/<hash of payload>.npz``, or computed by ``compute`` and stored.
 
+    Every entry read is checked: each array is read in full, which checks the CRC-32 the ``.npz`` (a zip file)
+    stores for it. An entry that fails (truncated, emptied, garbled) is deleted, recomputed and stored again, with
+    one line on stderr saying so. ``use_cache=False`` recomputes without reading and replaces the entry.
+
     Returns the arrays and whether they came from the cache. Entries are written atomically.
     """
     key = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
     path = cache_dir() / kind / f"{key}.npz"
     if use_cache and path.is_file():
-        with np.load(path, allow_pickle=False) as stored:
-            return {name: stored[name] for name in stored.files}, True
+        stored = read_entry(path)
+        if stored is not None:
+            return stored, True
     arrays = compute()
-    if use_cache:
-        atomic_write(path, lambda temp: _save_npz(temp, arrays))
+    atomic_write(path, lambda temp: _save_npz(temp, arrays))
     return arrays, False
+
+
+def read_entry(path: Path) -> dict[str, np.ndarray] | None:
+    """The arrays of a cache entry, or None after deleting it (and saying so) when it cannot be read in full."""
+    try:
+        with open(path, "rb") as stream, np.load(stream, allow_pickle=False) as stored:
+            arrays = {name: stored[name] for name in stored.files}
+        if not arrays:
+            raise ValueError("it holds no arrays")
+        return arrays
+    except Exception as exc:  # any failure to read an entry means it is damaged: zip, zlib, format, OS errors
+        path.unlink(missing_ok=True)
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        tqdm.write(f"eeg-gnn: cache entry {path} was damaged ({type(exc).__name__}: {reason[:120]}); deleted it and "
+                   "recomputing", file=sys.stderr)
+        return None
 
 
 def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -162,9 +190,15 @@ def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
 def compute_recording(recording: Recording, preprocessing: Preprocessing, nodes, spec: FeatureSpec) -> RecordingFeatures:
     """Read, preprocess and featurise one recording (no cache)."""
     notes: list[str] = []
-    windows = preprocess(recording.read(notes), preprocessing, nodes)
+    try:
+        windows = preprocess(recording.read(notes), preprocessing, nodes)
+    except BadChannelsError as exc:
+        if preprocessing.bad_channels != "drop-recording":
+            raise
+        empty = np.zeros((0, 0, 0), np.float32)
+        return RecordingFeatures(empty, None, np.zeros(0), [], 0, None, notes, dict(exc.bad), dropped=True)
     if windows.n_windows == 0:
-        raise ValueError(f"{recording.path}: every window was rejected for amplitude; relax reject_uv.")
+        raise ValueError(rejection_message(recording.path, windows.n_rejected, windows.n_flat, preprocessing))
     features = band_power(windows.data, windows.sfreq, spec.bands, spec.kind).astype(np.float32)
     adjacency = None
     if spec.connectivity is not None:
@@ -176,7 +210,7 @@ def compute_recording(recording: Recording, preprocessing: Preprocessing, nodes,
     if spec.covariance is not None:
         covariance = band_covariance(windows.data, windows.sfreq, spec.bands, spec.covariance).astype(np.float32)
     return RecordingFeatures(features, adjacency, windows.onsets, windows.node_names, windows.n_rejected, covariance,
-                             notes)
+                             notes, dict(windows.bad_channels))
 
 
 def load_or_compute(recording: Recording, preprocessing: Preprocessing, nodes, spec: FeatureSpec,
@@ -187,6 +221,8 @@ def load_or_compute(recording: Recording, preprocessing: Preprocessing, nodes, s
         empty = np.zeros(0, np.float32)
         return {"features": result.features, "onsets": result.onsets, "node_names": np.array(result.node_names),
                 "n_rejected": np.array(result.n_rejected), "notes": np.array(result.notes, dtype=str),
+                "bad_channels": np.array([f"{k}\t{v}" for k, v in result.bad_channels.items()], dtype=str),
+                "dropped": np.array(result.dropped),
                 "adjacency": result.adjacency if result.adjacency is not None else empty,
                 "covariance": result.covariance if result.covariance is not None else empty}
 
@@ -194,8 +230,10 @@ def load_or_compute(recording: Recording, preprocessing: Preprocessing, nodes, s
     stored, hit = cached_arrays("features", payload, compute, use_cache=use_cache)
     adjacency = stored["adjacency"] if stored["adjacency"].ndim == 3 else None
     covariance = stored["covariance"] if stored["covariance"].ndim == 4 else None
+    bad = dict(line.split("\t", 1) for line in stored["bad_channels"].tolist())
     return RecordingFeatures(stored["features"], adjacency, stored["onsets"], stored["node_names"].tolist(),
-                             int(stored["n_rejected"]), covariance, stored["notes"].tolist()), hit
+                             int(stored["n_rejected"]), covariance, stored["notes"].tolist(), bad,
+                             bool(stored["dropped"])), hit
 
 
 def extract_dataset(dataset: Dataset, preprocessing: Preprocessing, spec: FeatureSpec, *, use_cache: bool = True,
@@ -208,7 +246,7 @@ def extract_dataset(dataset: Dataset, preprocessing: Preprocessing, spec: Featur
         results.append(result)
         cached += hit
         bar.set_postfix(cached=cached)
-    node_sets = {tuple(r.node_names) for r in results}
+    node_sets = {tuple(r.node_names) for r in results if not r.dropped}
     if len(node_sets) > 1:
         raise ValueError(f"Recordings of {dataset.name} gave different node sets: {sorted(node_sets)}.")
     return results, cached
@@ -220,15 +258,40 @@ def data_quality(dataset: Dataset, extracted: list[RecordingFeatures]) -> dict:
     Returns
     -------
     dict
-        ``{"notes": {recording_id: [note, ...]}}`` with the recordings that have any; empty when none has.
+        ``{"notes": {recording_id: [note, ...]}, "bad_channels": {recording_id: {"action": "interpolated" |
+        "dropped", "channels": {node: why}}}}`` with the recordings that have any (and only the keys that have
+        some); empty when none has.
     """
-    notes = {r.recording_id: list(f.notes) for r, f in zip(dataset.recordings, extracted, strict=True) if f.notes}
-    return {"notes": notes} if notes else {}
+    pairs = list(zip(dataset.recordings, extracted, strict=True))
+    quality = {}
+    notes = {r.recording_id: list(f.notes) for r, f in pairs if f.notes}
+    if notes:
+        quality["notes"] = notes
+    bad = {r.recording_id: {"action": "dropped" if f.dropped else "interpolated", "channels": dict(f.bad_channels)}
+           for r, f in pairs if f.bad_channels}
+    if bad:
+        quality["bad_channels"] = bad
+    return quality
 
 
 def describe_data_quality(quality: dict, *, limit: int = 10) -> list[str]:
-    """The lines of a run's summary that say what :func:`data_quality` recorded."""
+    """The lines of a run's summary that say what :func:`data_quality` recorded (every bad channel; notes up to
+    ``limit`` recordings)."""
     lines = []
+    bad = quality.get("bad_channels", {})
+    for action in ("interpolated", "dropped"):
+        mine = {rid: entry["channels"] for rid, entry in bad.items() if entry["action"] == action}
+        if not mine:
+            continue
+        what = ("had bad nodes rebuilt by spherical-spline interpolation" if action == "interpolated" else
+                "were left out for bad nodes")
+        lines.append(f"{len(mine)} recordings {what} (--bad-channels; config.json, data_quality):")
+        for recording_id, channels in mine.items():
+            lines.append(f"  {recording_id}: " + "; ".join(f"{name} {why}" for name, why in channels.items()))
+    for kind, entries in (("subjects listed without a recording", quality.get("subjects_without_recordings")),
+                          ("recordings of no listed subject", quality.get("recordings_without_subjects"))):
+        if entries:
+            lines.append(f"skipped {len(entries)} {kind} (--on-missing warn): {', '.join(entries)}")
     notes = quality.get("notes", {})
     if notes:
         lines.append(f"{len(notes)} recordings were read with a note (config.json, data_quality):")

@@ -255,9 +255,15 @@ def make_folds(
             raise ValueError(f"--folds must be at least 2, got {n_splits}.")
         if n_splits > smallest:
             worst = min(subjects_with_class, key=subjects_with_class.get)
+            if smallest < 2:
+                raise ValueError(
+                    f"Cannot make {n_splits} folds: class {names[int(worst)]!r} has only {smallest} subject, and folds "
+                    "by subject need at least 2 subjects of every class (one to train on, one to test). Add "
+                    "recordings of more subjects of that class."
+                )
             raise ValueError(
                 f"Cannot make {n_splits} folds: class {names[int(worst)]!r} has only {smallest} subjects. "
-                f"Use --folds {max(2, smallest)} or fewer, or --cv loso."
+                f"Use --folds {smallest} or fewer, or --cv loso."
             )
     folds = []
     for index, (train_idx, test_idx) in enumerate(splitter(method, n_splits, seed).split(labels, labels, subjects)):

@@ -28,6 +28,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from eeg_gnn.data.datasets import ON_MISSING
 from eeg_gnn.data.extraction import GRAPH_SCOPES, FeatureSpec
 from eeg_gnn.evaluation.splitters import CV_METHODS, PROTOCOLS
 from eeg_gnn.evaluation.thresholds import THRESHOLD_METHODS
@@ -38,6 +39,7 @@ from eeg_gnn.signal.graph import CONNECTIVITY_METHODS, CONTROLS
 from eeg_gnn.signal.headers import ON_TRUNCATED
 from eeg_gnn.signal.io import TEXT_UNITS
 from eeg_gnn.signal.preprocessing import Preprocessing
+from eeg_gnn.signal.quality import BAD_CHANNEL_POLICIES
 from eeg_gnn.utils.validation import check_option, check_positive
 
 TASKS = {
@@ -115,6 +117,19 @@ class TrainConfig:
     on_truncated: str = setting("raise", "an EDF/BDF recording shorter than its header declares: raise = refuse "
                                 "it, warn = use the data records it holds and record that in config.json "
                                 "(default: %(default)s)", "data", choices=ON_TRUNCATED)
+    label_column: str | None = setting(None, "folder dataset: the participants table's label column (default: the "
+                                       "first named label, group, diagnosis or class)", "data", metavar="COLUMN")
+    subject_column: str | None = setting(None, "folder dataset: the participants table's subject column (default: "
+                                         "the first named participant_id, subject, subject_id or id)", "data",
+                                         metavar="COLUMN")
+    file_column: str | None = setting(None, "folder dataset: the participants table's column of recording paths, "
+                                      "relative to --data-dir (default: file, path, recording or filename if "
+                                      "present; else subject ids are matched in file names)", "data",
+                                      metavar="COLUMN")
+    on_missing: str = setting("raise", "folder dataset: subjects listed without a recording and recordings of no "
+                              "listed subject: raise = refuse the cohort naming them, warn = leave them out, list "
+                              "them and record them in config.json (default: %(default)s)", "data",
+                              choices=ON_MISSING)
     window: float = setting(4.0, "window length in seconds (default: %(default)s)", "preprocessing")
     overlap: float = setting(0.0, "fraction of a window shared with the next, in [0, 1) (default: %(default)s)",
                              "preprocessing")
@@ -131,6 +146,14 @@ class TrainConfig:
                                     "average)", "preprocessing", choices=("average", "as-recorded"))
     reject_uv: float | None = setting(None, "drop windows exceeding this peak-to-peak amplitude in µV "
                                       "(default: none)", "preprocessing")
+    flat_uv: float = setting(0.01, "drop windows in which a node varies less than this many µV peak to peak; 0 "
+                             "keeps them (default: %(default)s)", "preprocessing")
+    bad_channels: str = setting("raise", "a recording with flat, saturated (clipped) or implausible (peak to peak "
+                                "below 0.1 µV or above 10 mV) nodes: raise = refuse it, drop-recording = leave it "
+                                "out, interpolate = rebuild those nodes from the others (MNE's spherical splines on "
+                                "the montage positions); every recording affected is listed in the summary and "
+                                "config.json (default: %(default)s)", "preprocessing",
+                                choices=BAD_CHANNEL_POLICIES)
     features: str = setting("log_power", "node features per band: log10 absolute power, relative power or "
                             "differential entropy (default: %(default)s)", "features", choices=FEATURE_KINDS)
     bands: dict[str, tuple[float, float]] = setting(
@@ -205,6 +228,8 @@ class TrainConfig:
         check_option("task", self.task, TASKS)
         if self.dataset is None:
             self.dataset = TASKS[self.task]
+        if self.data_dir is not None:  # absolute, so that the saved run finds its data from anywhere
+            self.data_dir = str(Path(self.data_dir).expanduser().absolute())
         check_option("model", self.model, MODELS)
         check_option("graph", self.graph, GRAPHS)
         check_option("graph_scope", self.graph_scope, GRAPH_SCOPES)
@@ -242,6 +267,8 @@ class TrainConfig:
             check_positive(name, getattr(self, name))
         check_option("units", self.units, TEXT_UNITS)
         check_option("on_truncated", self.on_truncated, ON_TRUNCATED)
+        check_option("on_missing", self.on_missing, ON_MISSING)
+        check_option("bad_channels", self.bad_channels, BAD_CHANNEL_POLICIES)
         check_positive("weight_decay", self.weight_decay, allow_zero=True)
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"'val_fraction' must be in [0, 1), got {self.val_fraction!r}.")
@@ -277,7 +304,13 @@ class TrainConfig:
     def preprocessing(self) -> Preprocessing:
         return Preprocessing(l_freq=self.l_freq, h_freq=self.h_freq, notch=self.notch,
                              resample_sfreq=self.resample_sfreq, reference=self.reference, window_s=self.window,
-                             overlap=self.overlap, reject_uv=self.reject_uv)
+                             overlap=self.overlap, reject_uv=self.reject_uv, flat_uv=self.flat_uv,
+                             bad_channels=self.bad_channels)
+
+    def dataset_options(self) -> dict:
+        """How to list a folder dataset's recordings (see :func:`eeg_gnn.data.datasets.load_folder`)."""
+        return {"label_column": self.label_column, "subject_column": self.subject_column,
+                "file_column": self.file_column, "on_missing": self.on_missing}
 
     def read_kwargs(self) -> dict:
         """How to read every recording (see :func:`eeg_gnn.signal.io.read_recording`): the settings that differ

@@ -340,8 +340,32 @@ def _log_final(run_dir: Path, config: TrainConfig, models: dict, classes: list[s
             writer.add_figure(f"confusion_matrix/{name}", figure)
 
 
-def check_before_extraction(config: TrainConfig, dataset: Dataset) -> None:
-    """Refuse settings that cannot work with this dataset before any feature is computed."""
+def missing_from(dataset: Dataset) -> dict:
+    """A folder cohort's subjects without recordings and recordings without subjects (``--on-missing warn``)."""
+    missing = dataset.descriptor.get("missing", {})
+    return {key: list(values) for key, values in missing.items() if values}
+
+
+def without_dropped(dataset: Dataset, extracted: list[RecordingFeatures]) -> tuple[Dataset, list[RecordingFeatures]]:
+    """The dataset without the recordings left out for bad channels (``--bad-channels drop-recording``)."""
+    kept = [i for i, result in enumerate(extracted) if not result.dropped]
+    if len(kept) == len(extracted):
+        return dataset, extracted
+    if not kept:
+        raise ValueError(f"Every recording of {dataset.name!r} in {dataset.root} has bad nodes and was left out "
+                         "(--bad-channels drop-recording); try --bad-channels interpolate.")
+    subset = Dataset(dataset.name, dataset.root, dataset.descriptor, [dataset.recordings[i] for i in kept])
+    return subset, [extracted[i] for i in kept]
+
+
+def check_dataset(config: TrainConfig, dataset: Dataset) -> None:
+    """Refuse settings that cannot work with this dataset (checked before any feature is computed, and again
+    after recordings were left out)."""
+    if len(dataset.subjects) < 2 and config.cv != "time-blocks" and config.cv not in PROTOCOLS:
+        raise ValueError(
+            f"Dataset {dataset.name!r} has {len(dataset.subjects)} subject: cross-subject folds need at least two. "
+            "Use --cv time-blocks for a within-patient evaluation (contiguous time blocks of the recording)."
+        )
     labels = {r.label for r in dataset.recordings if r.label is not None}
     if dataset.label_level != "window" and len(labels) < 2:
         raise ValueError(f"Dataset {dataset.name!r} in {dataset.root} has recordings of one class only "
@@ -488,16 +512,12 @@ def run_cv(config: TrainConfig) -> Results:
         The run directory and the content of its ``results.json``.
     """
     config.check_device()
-    dataset = load_dataset(config.dataset, config.data_dir, read_kwargs=config.read_kwargs())
-    if len(dataset.subjects) < 2 and config.cv != "time-blocks" and config.cv not in PROTOCOLS:
-        raise ValueError(
-            f"Dataset {dataset.name!r} has {len(dataset.subjects)} subject: cross-subject folds need at least two. "
-            "Use --cv time-blocks for a within-patient evaluation (contiguous time blocks of the recording)."
-        )
-    check_before_extraction(config, dataset)
+    dataset = load_dataset(config.dataset, config.data_dir, read_kwargs=config.read_kwargs(),
+                           **config.dataset_options())
+    check_dataset(config, dataset)
     selecting = prepare_selection(config)
     for candidate in selecting[1] if selecting else []:
-        check_before_extraction(candidate, dataset)
+        check_dataset(candidate, dataset)
     run_dir = new_run_dir(config)
     marker = run_dir / INCOMPLETE
     marker.write_text("This run has not finished (it is running, failed or was interrupted); do not use it.\n")
@@ -515,9 +535,13 @@ def run_cv(config: TrainConfig) -> Results:
     try:
         extracted, n_cached = extract_dataset(dataset, config.preprocessing(), config.feature_spec(),
                                               use_cache=config.use_cache, progress=config.progress)
-        quality = data_quality(dataset, extracted)
+        quality = {**data_quality(dataset, extracted), **missing_from(dataset)}
+        dataset, extracted = without_dropped(dataset, extracted)
+        kept = {r.recording_id for r in dataset.recordings}
+        saved_config["dataset"]["recordings"] = [r for r in saved_config["dataset"]["recordings"] if r["id"] in kept]
         if quality:
             write_json_atomic(run_dir / "config.json", {**saved_config, "data_quality": quality})
+        check_dataset(config, dataset)
         samples = build_samples(config, dataset, extracted)
         plan = selection_plan(config, dataset, samples, *selecting) if selecting else None
         folds, fold_results = cross_validate(config, dataset, samples, run_dir, plan)

@@ -528,7 +528,11 @@ def build_review(run: Run, settings: ReviewSettings | None = None, **options: An
     recompute_results(run)
     config = run.config
     method = settings.connectivity or (config.graph if config.graph in CONNECTIVITY_METHODS else DEFAULT_CONNECTIVITY)
-    dataset = load_dataset(config.dataset, config.data_dir, read_kwargs=config.read_kwargs())
+    dataset = load_dataset(config.dataset, config.data_dir, read_kwargs=config.read_kwargs(),
+                           **config.dataset_options())
+    dropped = {rid for rid, entry in run.saved.get("data_quality", {}).get("bad_channels", {}).items()
+               if entry["action"] == "dropped"}
+    dataset.recordings = [r for r in dataset.recordings if r.recording_id not in dropped]
     check_same_recordings(run, dataset)
     work = run.path / f"review.partial-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)

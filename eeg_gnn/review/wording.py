@@ -43,6 +43,15 @@ def cv_text(cv: str, n_folds: int, fallback: str) -> str:
     return _CV_TEXT[cv].format(n=n_folds) if cv in _CV_TEXT else fallback
 
 
+_BAD_CHANNELS = {
+    "raise": "Refuse a recording in which an electrode is flat, clipped or implausibly small or large.",
+    "drop-recording": "Leave out every recording in which an electrode is flat, clipped or implausibly small or "
+                      "large.",
+    "interpolate": "Rebuild an electrode that is flat, clipped or implausibly small or large from the others "
+                   "(spherical-spline interpolation).",
+}
+
+
 def preprocessing_steps(steps: Sequence[Mapping]) -> list[str]:
     """Each preprocessing step (``Preprocessing.steps()``) as a sentence, in order."""
     sentences = []
@@ -53,6 +62,8 @@ def preprocessing_steps(steps: Sequence[Mapping]) -> list[str]:
                              "ear references, ...) are left out.")
         elif kind == "reject_flat_nodes":
             sentences.append("Refuse a recording in which an electrode is flat (no signal).")
+        elif kind == "bad_channels":
+            sentences.append(_BAD_CHANNELS.get(step.get("policy"), _BAD_CHANNELS["raise"]))
         elif kind == "bandpass":
             low, high = step.get("l_freq"), step.get("h_freq")
             if low and high:

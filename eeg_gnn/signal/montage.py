@@ -328,7 +328,7 @@ def match_channels(
         message = (
             f"{source} lacks {len(missing)} of the {len(wanted)} requested {'nodes' if bipolar else 'electrodes'}: {', '.join(missing)} "
             f"(it has {len(node_names)}: {', '.join(node_names) or 'none'}). Pass on_missing='warn' or 'ignore' "
-            "to go on with the electrodes present, or choose other nodes."
+            "to go on with the electrodes present, or request only those it has."
         )
         if on_missing == "raise":
             raise ValueError(message)

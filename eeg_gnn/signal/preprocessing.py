@@ -1,23 +1,23 @@
 """From a Raw to clean windows on the nodes of a montage, as declarative steps saved with every result.
 
-The steps always run in this order: pick the montage's nodes (drop the rest, report why), reject recordings with
-flat nodes, band-pass, notch, resample, re-reference, cut fixed-length windows, reject windows by amplitude.
+The steps always run in this order: pick the montage's nodes (drop the rest, report why), deal with bad nodes
+(flat, saturated, implausible: see :mod:`eeg_gnn.signal.quality`), band-pass, notch, resample, re-reference, cut fixed-length windows, reject windows by amplitude.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import mne
 import numpy as np
 
 from eeg_gnn.signal.io import check_finite, source_of
-from eeg_gnn.signal.montage import ChannelMatch, match_channels
+from eeg_gnn.signal.montage import ChannelMatch, match_channels, resolve_nodes
+from eeg_gnn.signal.quality import BAD_CHANNEL_POLICIES, BadChannelsError, apply_policy
 from eeg_gnn.utils.validation import check_option, check_positive
 
 REFERENCES = ("average", "as-recorded")
-FLAT_STD_VOLTS = 1e-13
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,10 @@ class Preprocessing:
     reject_uv : float | None
         Drop windows whose peak-to-peak amplitude on any node exceeds this many microvolts.
     flat_uv : float
-        Drop windows in which any node varies by less than this many microvolts peak to peak.
+        Drop windows in which any node varies by less than this many microvolts peak to peak (0 keeps them).
+    bad_channels : 'raise' | 'drop-recording' | 'interpolate'
+        What to do with a recording that has flat, saturated or implausible nodes (see
+        :func:`eeg_gnn.signal.quality.apply_policy`).
     """
 
     l_freq: float | None = 1.0
@@ -52,9 +55,12 @@ class Preprocessing:
     overlap: float = 0.0
     reject_uv: float | None = None
     flat_uv: float = 0.01
+    bad_channels: str = "raise"
 
     def __post_init__(self) -> None:
         check_option("reference", self.reference, REFERENCES)
+        check_option("bad_channels", self.bad_channels, BAD_CHANNEL_POLICIES)
+        check_positive("flat_uv", self.flat_uv, allow_zero=True)
         check_positive("window_s", self.window_s)
         if not 0 <= self.overlap < 1:
             raise ValueError(f"'overlap' must be in [0, 1), got {self.overlap!r}.")
@@ -69,7 +75,7 @@ class Preprocessing:
 
     def steps(self) -> list[dict]:
         """The steps this configuration runs, in order, with their parameters."""
-        steps = [{"step": "pick_nodes"}, {"step": "reject_flat_nodes"}]
+        steps = [{"step": "pick_nodes"}, {"step": "bad_channels", "policy": self.bad_channels}]
         if self.l_freq or self.h_freq:
             steps.append({"step": "bandpass", "l_freq": self.l_freq, "h_freq": self.h_freq})
         if self.notch:
@@ -97,7 +103,11 @@ class Windows:
     match : ChannelMatch
         Which channels became nodes and which were dropped, with reasons.
     n_rejected : int
-        Windows dropped for amplitude.
+        Windows dropped for amplitude (both reasons).
+    n_flat : int
+        Of those, the windows in which a node varied less than ``flat_uv``.
+    bad_channels : dict of str to str
+        Nodes interpolated under the ``interpolate`` policy, and why.
     """
 
     data: np.ndarray
@@ -106,6 +116,8 @@ class Windows:
     onsets: np.ndarray
     match: ChannelMatch
     n_rejected: int = 0
+    n_flat: int = 0
+    bad_channels: dict[str, str] = field(default_factory=dict)
 
     @property
     def n_windows(self) -> int:
@@ -133,17 +145,6 @@ def pick_nodes(
     picked.set_channel_types(dict.fromkeys(match.node_names, "eeg"), on_unit_change="ignore")
     picked.reorder_channels(match.node_names)
     return picked, match
-
-
-def check_not_flat(raw: mne.io.BaseRaw) -> None:
-    """Raise a ValueError naming nodes whose whole signal is constant."""
-    flat = np.std(raw.get_data(), axis=1) < FLAT_STD_VOLTS
-    if flat.any():
-        names = [raw.ch_names[i] for i in np.flatnonzero(flat)]
-        raise ValueError(
-            f"{source_of(raw)} has flat (constant) channels: {', '.join(names)}. Exclude these electrodes "
-            "(choose other nodes) or exclude the recording."
-        )
 
 
 def make_windows(data: np.ndarray, sfreq: float, window_s: float, overlap: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -200,9 +201,18 @@ def preprocess(
     if isinstance(raw, mne.BaseEpochs):
         return preprocess_epochs(raw, config, nodes, on_missing=on_missing)
     source = source_of(raw)
-    raw, match = pick_nodes(raw, nodes, on_missing=on_missing)
+    raw, match = pick_nodes(raw, nodes, on_missing="ignore" if on_missing == "raise" else on_missing)
     check_finite(raw, source)  # a NaN would spread through the filters and every window would be dropped silently
-    check_not_flat(raw)
+    missing = match.missing if on_missing == "raise" else []
+    if missing and config.bad_channels == "raise":
+        wanted = resolve_nodes(nodes)
+        raise BadChannelsError(
+            f"{source} lacks {len(missing)} of the {len(wanted)} nodes: {', '.join(missing)} (it has "
+            f"{match.n_nodes}). Pass --bad-channels interpolate to rebuild them from the other electrodes "
+            "(spherical splines) or --bad-channels drop-recording to leave such recordings out (in Python: "
+            "Preprocessing(bad_channels=...), or preprocess(..., on_missing='warn') to go on without them).",
+            dict.fromkeys(missing, "missing from the recording"))
+    bad = apply_policy(raw, config.bad_channels, str(source), missing, order=resolve_nodes(nodes))
     sfreq = raw.info["sfreq"]
     target_sfreq = config.resample_sfreq or sfreq
     for name, edge in (("h_freq", config.h_freq), ("notch", config.notch)):
@@ -225,18 +235,49 @@ def preprocess(
         windows, onsets = make_windows(data, raw.info["sfreq"], config.window_s, config.overlap)
     except ValueError as exc:
         raise ValueError(f"{source}: {exc}") from exc
-    peak_to_peak = np.ptp(windows, axis=2)
-    keep = np.all(peak_to_peak >= config.flat_uv * 1e-6, axis=1)
-    if config.reject_uv is not None:
-        keep &= np.all(peak_to_peak <= config.reject_uv * 1e-6, axis=1)
+    keep, flat = amplitude_mask(windows, config)
     return Windows(
         data=np.ascontiguousarray(windows[keep]),
         sfreq=float(raw.info["sfreq"]),
-        node_names=list(match.node_names),
+        node_names=list(raw.ch_names),
         onsets=onsets[keep],
         match=match,
         n_rejected=int((~keep).sum()),
+        n_flat=int(flat.sum()),
+        bad_channels=bad,
     )
+
+
+def amplitude_mask(windows: np.ndarray, config: Preprocessing) -> tuple[np.ndarray, np.ndarray]:
+    """Which windows pass amplitude rejection, and which were rejected for a flat node.
+
+    Parameters
+    ----------
+    windows : ndarray, shape (n_windows, n_nodes, n_times)
+        Volts.
+
+    Returns
+    -------
+    keep, flat : ndarray of bool, shape (n_windows,)
+    """
+    peak_to_peak = np.ptp(windows, axis=2)
+    flat = ~np.all(peak_to_peak >= config.flat_uv * 1e-6, axis=1)
+    keep = ~flat
+    if config.reject_uv is not None:
+        keep &= np.all(peak_to_peak <= config.reject_uv * 1e-6, axis=1)
+    return keep, flat
+
+
+def rejection_message(source, n_windows: int, n_flat: int, config: Preprocessing) -> str:
+    """Why every window of a recording was rejected, naming the flag that relaxes each cause."""
+    causes = []
+    if n_flat:
+        causes.append(f"{n_flat} had a node varying less than {config.flat_uv:g} µV peak to peak (--flat-uv; "
+                      "--flat-uv 0 keeps such windows)")
+    if n_windows > n_flat:
+        causes.append(f"{n_windows - n_flat} exceeded --reject-uv {config.reject_uv:g} µV (raise it, or leave "
+                      "--reject-uv out)")
+    return f"{source}: all {n_windows} windows were rejected: {'; '.join(causes)}."
 
 
 def preprocess_epochs(
@@ -274,10 +315,7 @@ def preprocess_epochs(
     data = picked.get_data(copy=True)
     if not np.isfinite(data).all():
         raise ValueError(f"{source_of(epochs)} has NaN or infinite samples.")
-    peak_to_peak = np.ptp(data, axis=2)
-    keep = np.all(peak_to_peak >= config.flat_uv * 1e-6, axis=1)
-    if config.reject_uv is not None:
-        keep &= np.all(peak_to_peak <= config.reject_uv * 1e-6, axis=1)
+    keep, flat = amplitude_mask(data, config)
     return Windows(data=np.ascontiguousarray(data[keep]), sfreq=float(picked.info["sfreq"]),
                    node_names=list(match.node_names), onsets=np.asarray(onsets, dtype=float)[keep], match=match,
-                   n_rejected=int((~keep).sum()))
+                   n_rejected=int((~keep).sum()), n_flat=int(flat.sum()))

@@ -1,0 +1,209 @@
+"""Bad channels: flat, saturated (clipped) or physically implausible EEG nodes, found per recording, and what to do
+about them (the ``bad_channels`` policy).
+
+A channel is
+
+* **flat** when it is constant (peak to peak below :data:`FLAT_UV`, 1e-6 µV: a zeroed or disconnected channel);
+* **implausible** when it is far outside what a scalp electrode records: peak to peak above :data:`MAX_UV`
+  (10 mV), or non-zero but below :data:`MIN_UV` (0.1 µV, samples stored in another unit than the file says);
+* **saturated** when at least :data:`SATURATED_FRACTION` of its samples sit exactly at its minimum or maximum (the
+  amplifier or the file's digital range clipped it).
+
+When every node is implausible the same way the recording's unit is wrong, not its electrodes: that is refused
+whatever the policy, with the ``--scale`` that would fix it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import mne
+import numpy as np
+
+from eeg_gnn.signal.montage import positions
+from eeg_gnn.utils.validation import check_option
+
+BAD_CHANNEL_POLICIES = ("raise", "drop-recording", "interpolate")
+FLAT_UV = 1e-6
+MIN_UV = 0.1
+MAX_UV = 10_000.0
+SATURATED_FRACTION = 0.02
+TYPICAL_UV = 100.0
+PROBLEMS = ("flat", "saturated", "implausible")
+
+
+class BadChannelsError(ValueError):
+    """A recording with bad nodes under the ``raise`` or ``drop-recording`` policy.
+
+    Attributes
+    ----------
+    bad : dict of str to str
+        Each bad node and why (e.g. ``{'Cz': 'flat (peak to peak 0 µV)'}``).
+    """
+
+    def __init__(self, message: str, bad: dict[str, str]):
+        super().__init__(message)
+        self.bad = bad
+
+
+@dataclass(frozen=True)
+class ChannelCheck:
+    """The amplitude of one channel and what is wrong with it, if anything.
+
+    Attributes
+    ----------
+    name : str
+    peak_to_peak_uv : float
+    problem : 'flat' | 'saturated' | 'implausible' | None
+    detail : str
+        Why, in words (empty when there is no problem).
+    """
+
+    name: str
+    peak_to_peak_uv: float
+    problem: str | None = None
+    detail: str = ""
+
+
+def check_channels(data: np.ndarray, ch_names: Sequence[str]) -> list[ChannelCheck]:
+    """Amplitude and problem of every channel.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_channels, n_times)
+        Signals in volts.
+    ch_names : list of str, length n_channels
+
+    Returns
+    -------
+    list of ChannelCheck, length n_channels
+    """
+    data = np.asarray(data, dtype=float)
+    if data.ndim != 2 or data.shape[0] != len(ch_names):
+        raise ValueError(f"data must have shape (n_channels={len(ch_names)}, n_times), got {data.shape}.")
+    high, low = data.max(axis=1), data.min(axis=1)
+    ptp_uv = (high - low) * 1e6
+    at_rail = ((data == high[:, None]) | (data == low[:, None])).mean(axis=1)
+    checks = []
+    for name, ptp, rail in zip(ch_names, ptp_uv, at_rail, strict=True):
+        problem, detail = None, ""
+        if ptp < FLAT_UV:
+            problem, detail = "flat", f"flat (peak to peak {ptp:.3g} µV)"
+        elif ptp < MIN_UV:
+            problem, detail = "implausible", f"implausibly small (peak to peak {ptp:.3g} µV, below {MIN_UV:g} µV)"
+        elif ptp > MAX_UV:
+            problem, detail = "implausible", f"implausibly large (peak to peak {ptp / 1000:.3g} mV, above " \
+                                             f"{MAX_UV / 1000:g} mV)"
+        elif rail >= SATURATED_FRACTION:
+            problem, detail = "saturated", f"saturated ({100 * rail:.1f} % of samples at its minimum or maximum)"
+        checks.append(ChannelCheck(name, float(ptp), problem, detail))
+    return checks
+
+
+def scale_hint(peak_to_peak_uv: float) -> float:
+    """The power of 1000 that brings a peak-to-peak amplitude closest to a typical EEG one (100 µV)."""
+    return 10.0 ** (3 * round(math.log10(TYPICAL_UV / peak_to_peak_uv) / 3))
+
+
+def check_units(checks: Sequence[ChannelCheck], source: str) -> None:
+    """Refuse a recording whose every non-flat node is implausible in the same direction: its unit is wrong.
+
+    Raises
+    ------
+    ValueError
+        Naming a channel, its amplitude, the likely unit mistake and the ``--scale`` that fixes it.
+    """
+    live = [c for c in checks if c.problem != "flat"]
+    if not live or not all(c.problem == "implausible" for c in live):
+        return
+    small = [c.peak_to_peak_uv < MIN_UV for c in live]
+    if any(small) and not all(small):
+        return
+    median = float(np.median([c.peak_to_peak_uv for c in live]))
+    factor = scale_hint(median)
+    likely = ("samples stored in volts under a microvolt label" if factor >= 1e5 else
+              "samples stored in millivolts under a microvolt label" if factor >= 1e2 else
+              "samples stored in microvolts under a volt label" if factor <= 1e-5 else
+              "samples stored in microvolts under a millivolt label")
+    example = live[0]
+    raise ValueError(
+        f"{source}: every EEG node is {'below' if small[0] else 'above'} the plausible range for scalp EEG "
+        f"({example.name}: {example.detail.split('(')[1].rstrip(')')}; median over nodes {median:.3g} µV): likely "
+        f"{likely}. Pass --scale {factor:g} to correct it."
+    )
+
+
+def bad_nodes(checks: Sequence[ChannelCheck]) -> dict[str, str]:
+    """``{node: why}`` for every channel with a problem."""
+    return {c.name: c.detail for c in checks if c.problem}
+
+
+def describe_bad(bad: dict[str, str]) -> str:
+    return "; ".join(f"{name} {why}" for name, why in bad.items())
+
+
+def apply_policy(raw: mne.io.BaseRaw, policy: str, source: str, missing: Sequence[str] = (),
+                 order: Sequence[str] | None = None) -> dict[str, str]:
+    """Find the bad nodes of a recording whose channels are all nodes, and apply ``policy`` to them.
+
+    Parameters
+    ----------
+    raw : mne.io.BaseRaw
+        Preloaded, channels named as nodes (see :func:`eeg_gnn.signal.preprocessing.pick_nodes`); changed in place
+        when channels are interpolated.
+    policy : 'raise' | 'drop-recording' | 'interpolate'
+        ``raise`` refuses the recording, naming the bad nodes and the flags that would go on; ``drop-recording``
+        raises :class:`BadChannelsError` for the caller to leave the recording out; ``interpolate`` replaces each
+        bad node by MNE's spherical-spline interpolation (``interpolate_bads``) from the others' scalp positions.
+    source : str
+        The file, for messages.
+    missing : list of str
+        Nodes the recording lacks: bad nodes too (``interpolate`` adds them).
+    order : list of str, optional
+        The node order once missing nodes are added (default: the recording's, then the missing ones).
+
+    Returns
+    -------
+    dict of str to str
+        The bad nodes and why (empty when there are none).
+
+    Raises
+    ------
+    ValueError
+        A wrong unit (see :func:`check_units`); bad nodes under ``raise``; more than half the nodes bad under
+        ``interpolate``.
+    BadChannelsError
+        Bad nodes under ``drop-recording``.
+    """
+    check_option("bad_channels", policy, BAD_CHANNEL_POLICIES)
+    checks = check_channels(raw.get_data(), raw.ch_names)
+    check_units(checks, source)
+    bad = {**bad_nodes(checks), **dict.fromkeys(missing, "missing from the recording")}
+    if not bad:
+        return bad
+    if policy == "raise":
+        raise BadChannelsError(
+            f"{source} has bad EEG nodes: {describe_bad(bad)}. Pass --bad-channels interpolate to rebuild them "
+            "from the other electrodes (spherical splines) or --bad-channels drop-recording to leave such "
+            "recordings out.", bad)
+    if policy == "drop-recording":
+        raise BadChannelsError(f"{source} left out (--bad-channels drop-recording): {describe_bad(bad)}.", bad)
+    n_nodes = len(raw.ch_names) + len(missing)
+    if n_nodes - len(bad) < max(4, n_nodes / 2):
+        raise BadChannelsError(
+            f"{source}: {len(bad)} of {n_nodes} nodes are bad ({describe_bad(bad)}), too many to interpolate "
+            "from the rest; pass --bad-channels drop-recording to leave such recordings out.", bad)
+    if missing:
+        info = mne.create_info(list(missing), raw.info["sfreq"], "eeg")
+        blank = mne.io.RawArray(np.zeros((len(missing), raw.n_times)), info, verbose="error")
+        blank.set_meas_date(raw.info["meas_date"])
+        raw.add_channels([blank], force_update_info=True)
+        raw.reorder_channels(list(order) if order is not None else raw.ch_names)
+    where = positions(raw.ch_names, kind="scalp") / 1000.0
+    montage = mne.channels.make_dig_montage(ch_pos=dict(zip(raw.ch_names, where, strict=True)), coord_frame="head")
+    raw.set_montage(montage, verbose="error")
+    raw.info["bads"] = list(bad)
+    raw.interpolate_bads(reset_bads=True, origin="auto", verbose="error")
+    return bad
