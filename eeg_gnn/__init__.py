@@ -44,7 +44,7 @@ _API = {
     "run_cv": "eeg_gnn.pipeline.experiment",
     "load_run": "eeg_gnn.pipeline.runs",
     "build_review": "eeg_gnn.review.build",
-    "ReviewSettings": "eeg_gnn.review.build",
+    "ReviewSettings": "eeg_gnn.review.settings",
 }
 
 __all__ = sorted(_API)

@@ -65,6 +65,19 @@ def test_welch_psd_equals_mne(seconds):
     assert np.allclose(psd, psd_mne, rtol=1e-10, atol=0)
 
 
+@pytest.mark.parametrize("n_times", [191, 256, 512, 700])
+def test_welch_psd_equals_scipy_for_odd_and_even_segments(n_times):
+    from scipy.signal import welch
+
+    rng = np.random.default_rng(3)
+    windows = rng.standard_normal((2, 3, n_times)) * 1e-6 + 1e-6
+    freqs, psd = welch_psd(windows, SFREQ)
+    n_per_seg = min(n_times, int(2 * SFREQ))
+    freqs_scipy, psd_scipy = welch(windows, SFREQ, window="hann", nperseg=n_per_seg, noverlap=0, axis=-1)
+    np.testing.assert_allclose(freqs, freqs_scipy)
+    np.testing.assert_allclose(psd, psd_scipy, rtol=1e-10, atol=0)
+
+
 def test_bin_on_a_shared_edge_belongs_to_the_upper_band():
     freqs = np.arange(0.0, 20.5, 0.5)
     assert 8.0 in freqs

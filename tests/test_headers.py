@@ -193,7 +193,7 @@ def test_any_exception_of_a_reader_becomes_one_line(edf, monkeypatch, error):
     def broken(*args, **kwargs):
         raise error
 
-    monkeypatch.setitem(__import__("eeg_gnn.signal.io", fromlist=["_MNE_READERS"])._MNE_READERS, ".edf", broken)
+    monkeypatch.setattr(mne.io, "read_raw_edf", broken)
     with pytest.raises(ValueError, match=f"Could not read {edf} as EDF/EDF\\+: ") as excinfo:
         read_recording(edf)
     _one_line_error(excinfo, edf)

@@ -25,7 +25,7 @@ from eeg_gnn.cli import run_cli
 def build_parser(prog: str = "eeg-gnn evaluate") -> argparse.ArgumentParser:
     """The run folder, --data-dir, and one flag per :class:`~eeg_gnn.review.build.ReviewSettings` field."""
     from eeg_gnn.cli.train import _flag, _value_type
-    from eeg_gnn.review.build import review_fields
+    from eeg_gnn.review.settings import review_fields
 
     parser = argparse.ArgumentParser(prog=prog, description=__doc__, argument_default=argparse.SUPPRESS,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None, prog: str = "eeg-gnn evaluate") -> int:
 
             out = apply_run(run, data_dir, progress=args.get("progress", True))
             return f"predictions for the new recordings: {out / 'subjects.csv'} (per subject) and {out / 'windows.csv'}"
-        from eeg_gnn.review.build import ReviewSettings, build_review
+        from eeg_gnn.review.build import build_review
+        from eeg_gnn.review.settings import ReviewSettings
 
         review = build_review(run, ReviewSettings(**args))
         n_pairs = len(list((review / "brainnet").glob("*.edge")))

@@ -26,10 +26,12 @@ import shutil
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-import requests
 from tqdm.auto import tqdm
+
+if TYPE_CHECKING:
+    import requests
 
 from eeg_gnn.utils.files import atomic_write
 
@@ -274,6 +276,8 @@ def _fetch(
     url: str, dest: Path, fh: BinaryIO, *, expected_size: int | None, progress: bool, timeout: float
 ) -> tuple[int, str]:
     """Stream ``url`` into the open file ``fh``; return (bytes written, sha256)."""
+    import requests
+
     hasher = hashlib.sha256()
     try:
         with (

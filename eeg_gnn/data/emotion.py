@@ -48,7 +48,6 @@ from typing import Any
 
 import mne
 import numpy as np
-import scipy.io
 
 from eeg_gnn.data.datasets import Recording, register_layout
 from eeg_gnn.evaluation.splitters import (
@@ -118,6 +117,8 @@ def read_seed_clip(path: str | Path, key: str | None) -> mne.io.RawArray:
         No key given, the key is absent (the message lists the clips the file has), the array is not
         62 x n_times numbers, or it holds NaN/infinite values.
     """
+    import scipy.io
+
     path = Path(path)
     if key is None:
         raise ValueError(f"{path} holds one SEED clip per variable: pass key=<variable> (clips in the file: "
@@ -145,6 +146,8 @@ def read_seed_clip(path: str | Path, key: str | None) -> mne.io.RawArray:
 
 def _clip_names(path: Path) -> list[str]:
     """The variables of a MATLAB file that look like SEED clips, in clip order."""
+    import scipy.io
+
     try:
         names = [name for name, _, _ in scipy.io.whosmat(path)]
     except (ValueError, OSError, TypeError, NotImplementedError):
@@ -168,6 +171,8 @@ def read_seed_labels(path: str | Path) -> list[str]:
     list of str, length 15
         ``'negative'``, ``'neutral'`` or ``'positive'`` for clips 1..15.
     """
+    import scipy.io
+
     path = Path(path)
     try:
         variables = scipy.io.loadmat(path, variable_names=["label"])
@@ -198,6 +203,8 @@ def seed_clip_keys(path: str | Path) -> list[str]:
         The file is unreadable, its clips do not share one prefix, clips 1..15 are not all there, or a clip
         is not 62 x n_times.
     """
+    import scipy.io
+
     path = Path(path)
     try:
         directory = scipy.io.whosmat(path)

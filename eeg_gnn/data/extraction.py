@@ -19,7 +19,6 @@ from glob import escape as glob_escape
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from eeg_gnn import __version__
 from eeg_gnn.data.datasets import Dataset, Recording
@@ -239,6 +238,8 @@ def load_or_compute(recording: Recording, preprocessing: Preprocessing, nodes, s
 def extract_dataset(dataset: Dataset, preprocessing: Preprocessing, spec: FeatureSpec, *, use_cache: bool = True,
                     progress: bool = True) -> tuple[list[RecordingFeatures], int]:
     """Features of every recording of a dataset, in order; returns them and how many came from the cache."""
+    from tqdm.auto import tqdm
+
     results, cached = [], 0
     bar = tqdm(dataset.recordings, desc="features", unit="rec", disable=not progress)
     for recording in bar:

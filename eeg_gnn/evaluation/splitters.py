@@ -1,6 +1,10 @@
 """Folds split by group (scikit-learn's group splitters), a validation split of training groups, and a guard that
 fails loudly if a group is ever on both sides.
 
+The splitters follow scikit-learn's cross-validator protocol (``split``, ``get_n_splits``), so they go wherever
+scikit-learn takes ``cv=``, and import scikit-learn only when they split: choosing a protocol (``train.py
+--help``, an experiment file) needs no scikit-learn.
+
 A group is a subject, always, except for ``'time-blocks'``: the cross-validation of a single patient's recording,
 where each class's windows are cut into contiguous time blocks and each fold tests one block of every class. That
 protocol says nothing about other patients; results made with it are reported as within-patient.
@@ -14,13 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import (
-    BaseCrossValidator,
-    LeaveOneGroupOut,
-    PredefinedSplit,
-    StratifiedGroupKFold,
-)
-from sklearn.utils.validation import check_consistent_length
 
 from eeg_gnn.utils.validation import check_option
 
@@ -99,11 +96,19 @@ def _subject_labels(labels: np.ndarray, subjects: np.ndarray) -> dict[str, int]:
     return result
 
 
-class GroupSplitter(BaseCrossValidator):
+class GroupSplitter:
     """A scikit-learn cross-validator over groups that checks every split it yields for leakage.
 
-    Subclasses define ``_split_groups(X, y, groups)`` and ``get_n_splits``.
+    Subclasses define ``_split_groups(X, y, groups)`` and ``get_n_splits``; their ``__init__`` parameters are
+    attributes of the same name (shown by ``repr``, as scikit-learn's splitters do).
     """
+
+    def __repr__(self) -> str:
+        import inspect
+
+        names = [name for name in inspect.signature(type(self).__init__).parameters if name != "self"]
+        arguments = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
+        return f"{type(self).__name__}({arguments})"
 
     def split(self, X, y=None, groups=None):
         """Yield ``(train_index, test_index)``; no group is ever on both sides (:class:`LeakageError` otherwise).
@@ -116,6 +121,8 @@ class GroupSplitter(BaseCrossValidator):
         groups : array-like, shape (n_windows,)
             The unit of the folds, usually the subject of each window.
         """
+        from sklearn.utils.validation import check_consistent_length
+
         if groups is None:
             raise ValueError(f"{type(self).__name__} splits by group: pass groups=<subject of each window>.")
         check_consistent_length(X, y, groups)
@@ -125,9 +132,6 @@ class GroupSplitter(BaseCrossValidator):
             yield train, test
 
     def _split_groups(self, X, y, groups):
-        raise NotImplementedError
-
-    def _iter_test_indices(self, X=None, y=None, groups=None):  # BaseCrossValidator's hook, unused: split is defined
         raise NotImplementedError
 
 
@@ -150,6 +154,8 @@ class SubjectKFold(GroupSplitter):
         return self.n_splits
 
     def _split_groups(self, X, y, groups):
+        from sklearn.model_selection import StratifiedGroupKFold
+
         labels = np.zeros(len(groups), dtype=int) if y is None else y
         splitter = StratifiedGroupKFold(n_splits=self.n_splits, shuffle=self.shuffle,
                                         random_state=self.random_state if self.shuffle else None)
@@ -165,6 +171,8 @@ class LeaveOneSubjectOut(GroupSplitter):
         return len(np.unique(np.asarray(groups)))
 
     def _split_groups(self, X, y, groups):
+        from sklearn.model_selection import LeaveOneGroupOut
+
         return LeaveOneGroupOut().split(np.zeros(len(groups)), y, groups=groups)
 
 
@@ -181,6 +189,8 @@ class TimeBlockSplit(GroupSplitter):
         return len({_block(g) for g in np.asarray(groups).astype(str) if g})
 
     def _split_groups(self, X, y, groups):
+        from sklearn.model_selection import PredefinedSplit
+
         block = np.array([_block(g) if g else -1 for g in groups])
         return PredefinedSplit(block).split()
 
@@ -192,7 +202,7 @@ def _block(group: str) -> int:
         raise ValueError(f"Group {group!r} is not a time block of time_blocks() ('<subject>|<class>|block<k>').") from None
 
 
-def splitter(method: str, n_splits: int = 5, seed: int = 0) -> BaseCrossValidator:
+def splitter(method: str, n_splits: int = 5, seed: int = 0) -> GroupSplitter:
     """The cross-validator of a ``cv`` setting (a registered :class:`Protocol` gives its own)."""
     check_option("cv", method, CV_METHODS)
     if method == "loso":

@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import roc_curve
 
 from eeg_gnn.utils.validation import check_option
 
@@ -39,6 +38,8 @@ def balanced_threshold(y_true: Any, scores: Any) -> float:
     float
         In [0, 1].
     """
+    from sklearn.metrics import roc_curve
+
     y, s = np.asarray(y_true), np.asarray(scores, dtype=float)
     if y.shape != s.shape or y.ndim != 1:
         raise ValueError(f"y_true and scores must be 1-D of the same length, got shapes {y.shape} and {s.shape}.")

@@ -14,8 +14,6 @@ weighted by their inverse frequency as in the graph models' loss.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.linear_model import LogisticRegression
@@ -26,38 +24,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from eeg_gnn.evaluation.splitters import SubjectKFold
 from eeg_gnn.evaluation.thresholds import balanced_threshold
+from eeg_gnn.models.catalog import BASELINES
 from eeg_gnn.utils.validation import check_option
 
 C_GRID = tuple(np.logspace(-4, 1, 6).tolist())
 INNER_FOLDS = 5
 INNER_SCORING = "balanced_accuracy"
-
-
-@dataclass(frozen=True)
-class Baseline:
-    """A named baseline: what it is called in results, what it reads, and how it is made.
-
-    Attributes
-    ----------
-    name : str
-    description : str
-        Plain-language name for tables and reports.
-    input : 'features' | 'covariance'
-        Flattened node features (n_windows, n_nodes * n_bands), or band-wise covariance matrices
-        (n_windows, n_bands, n_nodes, n_nodes).
-    """
-
-    name: str
-    description: str
-    input: str
-
-
-BASELINES = {
-    "logreg": Baseline("logreg", "logistic regression on the node features (C by inner CV over subjects)",
-                       "features"),
-    "tangent_space": Baseline("tangent_space", "Riemannian tangent space of band-wise covariances (OAS) + logistic "
-                              "regression (C by inner CV over subjects)", "covariance"),
-}
 
 
 class BandTangentSpace(TransformerMixin, BaseEstimator):

@@ -13,12 +13,9 @@ from torch import Tensor, nn
 from torch_geometric.nn import ChebConv, GCNConv, global_max_pool, global_mean_pool
 from torch_geometric.utils import dense_to_sparse
 
+from eeg_gnn.models.catalog import MODELS
 from eeg_gnn.models.dense import cheb_conv, gcn_adjacency, gcn_conv, scaled_laplacian
 from eeg_gnn.utils.validation import check_option
-
-MODELS = ("gcn", "cheb")
-#: How graph models run: batched dense matrix products (fixed node set) or PyG message passing.
-BACKENDS = ("dense", "pyg")
 
 
 def dropout(x: Tensor, p: float, training: bool) -> Tensor:

@@ -119,7 +119,7 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
         """
         import torch
 
-        from eeg_gnn.models.classifiers import MODELS
+        from eeg_gnn.models.catalog import MODELS
         from eeg_gnn.models.training import standardise, train_graph_model
 
         check_option("model", self.model, MODELS)

@@ -17,7 +17,8 @@ from tqdm.auto import tqdm
 
 from eeg_gnn.evaluation.splitters import Fold, check_no_leakage
 from eeg_gnn.evaluation.windows import WindowTable
-from eeg_gnn.models.classifiers import BACKENDS, build_model, make_batch
+from eeg_gnn.models.catalog import BACKENDS
+from eeg_gnn.models.classifiers import build_model, make_batch
 from eeg_gnn.utils.validation import check_option
 
 

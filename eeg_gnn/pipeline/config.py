@@ -32,8 +32,7 @@ from eeg_gnn.data.datasets import ON_MISSING
 from eeg_gnn.data.extraction import GRAPH_SCOPES, FeatureSpec
 from eeg_gnn.evaluation.splitters import CV_METHODS, PROTOCOLS
 from eeg_gnn.evaluation.thresholds import THRESHOLD_METHODS
-from eeg_gnn.models.baselines import BASELINES
-from eeg_gnn.models.classifiers import BACKENDS, MODELS
+from eeg_gnn.models.catalog import BACKENDS, BASELINES, MODELS
 from eeg_gnn.signal.features import DEFAULT_BANDS, FEATURE_KINDS, check_bands, parse_bands
 from eeg_gnn.signal.graph import CONNECTIVITY_METHODS, CONTROLS
 from eeg_gnn.signal.headers import ON_TRUNCATED

@@ -30,7 +30,8 @@ import numpy as np
 from eeg_gnn.evaluation.scoring import PROBA_DECIMALS
 from eeg_gnn.evaluation.splitters import Fold
 from eeg_gnn.evaluation.thresholds import balanced_threshold
-from eeg_gnn.models.baselines import BASELINES, baseline_input, fit_baseline, make_baseline
+from eeg_gnn.models.baselines import baseline_input, fit_baseline, make_baseline
+from eeg_gnn.models.catalog import BASELINES
 from eeg_gnn.models.persistence import save_checkpoint, save_estimator
 from eeg_gnn.models.training import Samples, TrainingSettings, fit_graph, seed_everything
 from eeg_gnn.signal.graph import CONTROLS, control_adjacency

@@ -13,7 +13,7 @@ import torch
 
 from eeg_gnn import __version__
 from eeg_gnn.evaluation.scoring import Predictions, read_predictions
-from eeg_gnn.models.baselines import BASELINES
+from eeg_gnn.models.catalog import BASELINES
 from eeg_gnn.models.classifiers import model_from_checkpoint
 from eeg_gnn.models.persistence import load_checkpoint, load_estimator
 from eeg_gnn.models.training import apply_standardisation

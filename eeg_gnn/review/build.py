@@ -16,7 +16,7 @@ import inspect
 import os
 import shutil
 import textwrap
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,24 +28,22 @@ from eeg_gnn.data.datasets import Dataset, load_dataset
 from eeg_gnn.data.extraction import cached_arrays, extract_dataset, recording_payload
 from eeg_gnn.evaluation.scoring import aggregation_level
 from eeg_gnn.models.attribution import gradient_x_input
-from eeg_gnn.pipeline.config import setting
 from eeg_gnn.pipeline.experiment import build_samples, window_labels
 from eeg_gnn.pipeline.runs import Run, recompute_results
 from eeg_gnn.pipeline.selection import samples_key
 from eeg_gnn.review import export, figures, maps, performance, wording
 from eeg_gnn.review.maps import Scale
 from eeg_gnn.review.report import render_report
+from eeg_gnn.review.settings import ReviewSettings
 from eeg_gnn.review.statistics import (
-    CORRECTIONS,
     compare_band_power,
     compare_bands,
 )
 from eeg_gnn.signal.features import band_power
 from eeg_gnn.signal.graph import CONNECTIVITY_METHODS, connectivity
 from eeg_gnn.signal.preprocessing import preprocess
-from eeg_gnn.utils.validation import check_option
 
-__all__ = ["ReviewSettings", "build_review", "by_class", "check_same_recordings", "model_importance", "review_fields",
+__all__ = ["build_review", "by_class", "check_same_recordings", "model_importance",
            "summarise_recordings"]
 
 DEFAULT_CONNECTIVITY = "plv"
@@ -59,43 +57,6 @@ PSD_SEGMENT_S = 2.0
 AMPLITUDE_FLAG_RATIO = 3.0
 #: Regions whose electrodes pick up artefacts: eye movements and blinks (frontal pole), jaw and scalp muscle.
 ARTEFACT_REGIONS = {"prefrontal": "eye movements and blinks", "temporal": "jaw and temporal muscle"}
-
-
-@dataclass
-class ReviewSettings:
-    """How ``evaluate.py`` builds a review. Each field is a flag of ``eeg-gnn evaluate``."""
-
-    connectivity: str | None = setting(None, "connectivity of the maps (default: the run's graph if it is "
-                                       "functional, else plv)", "evaluation", choices=CONNECTIVITY_METHODS)
-    correction: str = setting("all-bands", "false discovery rate over every electrode pair of every band "
-                              "(all-bands), or within each band (per-band) (default: %(default)s)", "evaluation",
-                              flag="--fdr", choices=CORRECTIONS)
-    alpha: float = setting(0.05, "false discovery rate q below which a pair counts as different "
-                           "(default: %(default)s)", "evaluation", flag="--q")
-    permutations: int | None = setting(None, "permutations of the pair-wise test (default: enough for a single "
-                                       "pair to reach q: at least 5000)", "evaluation")
-    bootstrap: int = setting(2000, "bootstrap resamples of subjects for the intervals of effect sizes "
-                             "(default: %(default)s)", "evaluation")
-    brainnet_plain: bool = setting(False, "BrainNet files without any # comment line, for BrainNet Viewer before "
-                                   "1.5 (which reads .edge files with MATLAB's load)", "evaluation")
-    overwrite: bool = setting(False, "replace an existing RUN_DIR/review/", "output")
-    progress: bool = setting(True, "no progress bars", "output", flag="--quiet")
-
-    def __post_init__(self) -> None:
-        if self.connectivity is not None:
-            check_option("connectivity", self.connectivity, CONNECTIVITY_METHODS)
-        check_option("correction", self.correction, CORRECTIONS)
-        if not 0 < self.alpha < 1:
-            raise ValueError(f"'alpha' (--q) must be in (0, 1), got {self.alpha!r}.")
-        for name in ("permutations", "bootstrap"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ValueError(f"{name!r} must be a positive whole number, got {value!r}.")
-
-
-def review_fields() -> dict[str, Any]:
-    """The settings of :class:`ReviewSettings` by name (dataclass fields with their help and flag)."""
-    return {f.name: f for f in fields(ReviewSettings)}
 
 
 # --------------------------------------------------------------------------------------------- summaries

@@ -31,6 +31,7 @@ from eeg_gnn.evaluation.stats import (
     edge_permutation_test,
     feature_permutation_test,
 )
+from eeg_gnn.review.settings import CORRECTIONS
 from eeg_gnn.utils.validation import check_option
 
 __all__ = [
@@ -43,9 +44,6 @@ __all__ = [
     "significant_edges",
 ]
 
-#: How p-values are corrected for testing many pairs: one Benjamini-Hochberg family over every pair of every band
-#: (the default: a reader looks at all bands at once), or one family per band.
-CORRECTIONS = ("all-bands", "per-band")
 PAIRED_EFFECT = "Cohen's d_z with Hedges' correction"
 INDEPENDENT_EFFECT = "Hedges' g"
 BOOTSTRAP_BATCH = 250

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from scipy.signal import butter, sosfiltfilt
 
 from eeg_gnn.signal.features import check_bands
 from eeg_gnn.utils.validation import check_option
@@ -38,6 +37,8 @@ def band_filter(windows: np.ndarray, sfreq: float, bands: Mapping[str, tuple[flo
     -------
     ndarray, shape (n_windows, n_bands, n_nodes, n_times)
     """
+    from scipy.signal import butter, sosfiltfilt
+
     bands = check_bands(bands, sfreq)
     if windows.ndim != 3:
         raise ValueError(f"windows must have shape (n_windows, n_nodes, n_times), got {windows.shape}.")

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike
-from scipy.signal import butter, get_window, hilbert, sosfiltfilt
 
 from eeg_gnn.utils.validation import check_integer, check_option, check_positive, check_real
 
@@ -197,6 +196,8 @@ def connectivity(
         If ``windows`` is not a real numeric array or ``sfreq``, ``fmin``, ``fmax`` are not
         numbers.
     """
+    from scipy.signal import get_window, sosfiltfilt
+
     check_option("method", method, CONNECTIVITY_METHODS)
     windows = _check_windows(windows)
     sfreq = check_positive("sfreq", sfreq)
@@ -416,6 +417,8 @@ def dense_to_edge_index(adjacency: ArrayLike) -> tuple[Tensor, Tensor]:
 
 
 def _plv(signals):
+    from scipy.signal import hilbert
+
     analytic = hilbert(signals, axis=-1)
     amplitude = np.abs(analytic)
     phasors = np.divide(analytic, amplitude, out=np.zeros_like(analytic), where=amplitude > 0)
@@ -478,6 +481,8 @@ def _wpli(spectra, debiased=False):
 
 
 def _design_filter(sfreq, fmin, fmax, n_times):
+    from scipy.signal import butter
+
     low = fmin is not None and fmin > 0
     high = fmax is not None
     if not (low or high):

@@ -40,14 +40,15 @@ UMICH_SFREQ = 100.0
 MICROVOLT = 1e-6
 TEXT_UNITS = {"V": 1.0, "mV": 1e-3, "uV": 1e-6, "µV": 1e-6, "nV": 1e-9}
 
+#: The ``mne.io`` reader of each format, by name: ``mne.io`` loads its readers on first use.
 _MNE_READERS = {
-    ".edf": mne.io.read_raw_edf,
-    ".bdf": mne.io.read_raw_bdf,
-    ".gdf": mne.io.read_raw_gdf,
-    ".vhdr": mne.io.read_raw_brainvision,
-    ".set": mne.io.read_raw_eeglab,
-    ".fif": mne.io.read_raw_fif,
-    ".cnt": mne.io.read_raw_cnt,
+    ".edf": "read_raw_edf",
+    ".bdf": "read_raw_bdf",
+    ".gdf": "read_raw_gdf",
+    ".vhdr": "read_raw_brainvision",
+    ".set": "read_raw_eeglab",
+    ".fif": "read_raw_fif",
+    ".cnt": "read_raw_cnt",
 }
 FORMATS = {
     ".edf": "EDF/EDF+", ".bdf": "BDF (BioSemi)", ".gdf": "GDF", ".vhdr": "BrainVision", ".set": "EEGLAB",
@@ -216,7 +217,7 @@ def _a(name: str) -> str:
 
 
 def _read_with_mne(path: Path, suffix: str, notes: list[str]) -> mne.io.BaseRaw:
-    reader = _MNE_READERS[".fif" if suffix == ".fif.gz" else suffix]
+    reader = getattr(mne.io, _MNE_READERS[".fif" if suffix == ".fif.gz" else suffix])
     try:
         raw = _call_reader(reader, path, suffix)
     except Exception as exc:
