@@ -174,6 +174,8 @@ def read_entry(path: Path) -> dict[str, np.ndarray] | None:
             raise ValueError("it holds no arrays")
         return arrays
     except Exception as exc:  # any failure to read an entry means it is damaged: zip, zlib, format, OS errors
+        from tqdm.auto import tqdm
+
         path.unlink(missing_ok=True)
         reason = " ".join(str(exc).split()) or type(exc).__name__
         tqdm.write(f"eeg-gnn: cache entry {path} was damaged ({type(exc).__name__}: {reason[:120]}); deleted it and "
