@@ -268,3 +268,52 @@ def test_evaluate_refuses_an_old_pickled_baseline(run_copy, capsys):
 
 def _cohort_of(run_dir):
     return json.loads((run_dir / "config.json").read_text())["dataset"]["root"]
+
+
+def _csv_recording(path, seed):
+    data = np.random.default_rng(seed).normal(0, 10.0, (128 * 20, len(NODES)))  # µV
+    lines = [",".join(NODES)] + [",".join(f"{v:.3f}" for v in row) for row in data]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_apply_to_a_plain_csv_folder_needs_sfreq_and_skips_its_metadata(run_copy, tmp_path, capsys):
+    new = tmp_path / "csv"
+    new.mkdir()
+    for index, name in enumerate(("new-a", "new-b")):
+        _csv_recording(new / f"{name}.csv", index)
+    (new / "subject-info.csv").write_text("Subject,Age,Gender\nnew-a,30,F\nnew-b,31,M\n")
+    code, _, err = _evaluate_cli([str(run_copy), "--data-dir", str(new), "--quiet"], capsys)
+    assert code == 2 and "does not store its sampling rate" in err and "--sfreq" in err
+    code, out, err = _evaluate_cli([str(run_copy), "--data-dir", str(new), "--sfreq", "128", "--quiet"], capsys)
+    assert code == 0, err
+    (applied,) = (run_copy / "applied").iterdir()
+    with (applied / "subjects.csv").open() as stream:
+        assert {r["subject"] for r in csv.DictReader(stream)} == {"new-a", "new-b"}
+    code, _, err = _evaluate_cli([str(run_copy), "--sfreq", "128"], capsys)
+    assert code == 2 and "--sfreq describe the recordings of --data-dir" in err
+
+
+def test_apply_to_a_folder_whose_table_has_no_labels(run_copy, tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    new = tmp_path / "unlabelled"
+    new.mkdir()
+    for name in ("p-1", "p-2"):
+        raw = mne.io.RawArray(rng.normal(0, 1e-5, (19, 128 * 20)), mne.create_info(NODES, 128.0, "eeg"),
+                              verbose="error")
+        raw.save(new / f"{name}_eeg.fif", verbose="error")
+    (new / "participants.tsv").write_text("participant_id\tage\np-1\t30\np-2\t31\np-3\t32\n")
+    code, _, err = _evaluate_cli([str(run_copy), "--data-dir", str(new), "--quiet"], capsys)
+    assert code == 2 and "1 subjects listed without a recording (line 4: p-3)" in err and "--on-missing warn" in err
+    code, out, err = _evaluate_cli([str(run_copy), "--data-dir", str(new), "--on-missing", "warn", "--quiet"], capsys)
+    assert code == 0, err
+    assert "skipped 1 subjects listed without a recording (--on-missing warn): p-3" in out
+    (applied,) = (run_copy / "applied").iterdir()
+    with (applied / "subjects.csv").open() as stream:
+        rows = list(csv.DictReader(stream))
+    assert {r["subject"] for r in rows} == {"p-1", "p-2"} and {r["label"] for r in rows} == {""}
+
+
+def test_a_relative_data_dir_is_stored_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = TrainConfig(task="schizophrenia", dataset="folder", data_dir="cohort")
+    assert config.data_dir == str(tmp_path / "cohort")

@@ -25,12 +25,21 @@ from eeg_gnn.cli import run_cli
 def build_parser(prog: str = "eeg-gnn evaluate") -> argparse.ArgumentParser:
     """The run folder, --data-dir, and one flag per :class:`~eeg_gnn.review.build.ReviewSettings` field."""
     from eeg_gnn.cli.train import _flag, _value_type
+    from eeg_gnn.pipeline.config import APPLY_SETTINGS, config_fields
     from eeg_gnn.review.settings import review_fields
 
     parser = argparse.ArgumentParser(prog=prog, description=__doc__, argument_default=argparse.SUPPRESS,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir", help="a run directory written by eeg-gnn train")
-    parser.add_argument("--data-dir", help="apply the run's fold models to the recordings in this folder instead")
+    parser.add_argument("--data-dir", help="apply the run's fold models to the recordings in this folder (or this "
+                                           "one recording) instead: a plain folder of recordings needs no labels")
+    applying = parser.add_argument_group("reading the recordings of --data-dir (default: as the run read its own)")
+    fields = config_fields()
+    for name in APPLY_SETTINGS:
+        spec = fields[name]
+        help_text = spec.metadata["help"].replace("%(default)s", "the run's").replace("%", "%%")
+        applying.add_argument(_flag(name, spec), dest=name, type=_value_type(spec), choices=spec.metadata["choices"],
+                              metavar=spec.metadata["metavar"], help=help_text)
     for name, spec in review_fields().items():
         meta = spec.metadata
         default = spec.default_factory() if spec.default is MISSING else spec.default
@@ -49,15 +58,26 @@ def main(argv: list[str] | None = None, prog: str = "eeg-gnn evaluate") -> int:
     args = vars(parser.parse_args(argv))
 
     def job() -> str:
+        from eeg_gnn.pipeline.config import APPLY_SETTINGS
         from eeg_gnn.pipeline.runs import load_run
 
         run = load_run(args.pop("run_dir"))
         data_dir = args.pop("data_dir", None)
+        reading = {name: args.pop(name) for name in APPLY_SETTINGS if name in args}
+        if reading and not data_dir:
+            flags = ", ".join("--" + name.replace("_", "-") for name in reading)
+            raise ValueError(f"{flags} describe the recordings of --data-dir; pass --data-dir DIR with them.")
         if data_dir:
+            import json
+
+            from eeg_gnn.data.extraction import describe_data_quality
             from eeg_gnn.pipeline.apply import apply_run
 
-            out = apply_run(run, data_dir, progress=args.get("progress", True))
-            return f"predictions for the new recordings: {out / 'subjects.csv'} (per subject) and {out / 'windows.csv'}"
+            out = apply_run(run, data_dir, progress=args.get("progress", True), **reading)
+            quality = out / "data_quality.json"
+            lines = describe_data_quality(json.loads(quality.read_text())) if quality.is_file() else []
+            return "\n".join([*lines, f"predictions for the new recordings: {out / 'subjects.csv'} (per subject) "
+                                       f"and {out / 'windows.csv'}"])
         from eeg_gnn.review.build import build_review
         from eeg_gnn.review.settings import ReviewSettings
 

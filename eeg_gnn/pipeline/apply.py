@@ -12,37 +12,53 @@ from __future__ import annotations
 
 import csv
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from eeg_gnn.data.datasets import Dataset, Recording, _is_recording, load_folder
-from eeg_gnn.data.extraction import load_or_compute
+from eeg_gnn.data.extraction import data_quality, load_or_compute
 from eeg_gnn.models.baselines import baseline_input
 from eeg_gnn.models.training import predict_proba
-from eeg_gnn.pipeline.experiment import assemble_adjacency
+from eeg_gnn.pipeline.config import APPLY_SETTINGS
+from eeg_gnn.pipeline.experiment import assemble_adjacency, missing_from
 from eeg_gnn.pipeline.folds import PRIMARY
 from eeg_gnn.pipeline.runs import Run
 from eeg_gnn.pipeline.selection import samples_key
+from eeg_gnn.utils.files import write_json_atomic
 
 
-def new_recordings(data_dir: str | Path, read_kwargs: dict | None = None) -> Dataset:
-    """Recordings to predict: a folder dataset if it has ``participants.tsv``, a ``chNN.inp`` folder as one
-    recording, else every recording in the folder (subject = file name without extension, label unknown)."""
-    root = Path(data_dir).expanduser()
-    if not root.is_dir():
+def new_recordings(data_dir: str | Path, read_kwargs: dict | None = None, **folder_options) -> Dataset:
+    """Recordings to predict: a folder dataset if it has ``participants.tsv`` (labels optional), a ``chNN.inp``
+    folder as one recording, one recording file, else every recording in the folder (subject = file name without
+    extension, label unknown; metadata tables such as ``subject-info.csv`` are not recordings).
+
+    ``folder_options`` (``label_column``, ``subject_column``, ``file_column``, ``on_missing``) go to
+    :func:`eeg_gnn.data.datasets.load_folder`.
+    """
+    root = Path(data_dir).expanduser().absolute()
+    if not root.exists():
         raise FileNotFoundError(f"--data-dir {root} does not exist.")
-    if any((root / n).is_file() for n in ("participants.tsv", "participants.csv")):
-        return load_folder(root, read_kwargs=read_kwargs)
-    if any(root.glob("ch[0-9][0-9].inp")):
-        recordings = [Recording(root, root.name, None, root.name)]
+    read_kwargs = dict(read_kwargs or {})
+    if root.is_file():
+        if not _is_recording(root):
+            raise ValueError(f"--data-dir {root} is a file but not a recording eeg-gnn reads; give the folder of the "
+                             "recordings (or one recording).")
+        recordings = [Recording(root, root.name.split(".")[0], None, root.name, read_kwargs)]
+        root = root.parent
+    elif any((root / n).is_file() for n in ("participants.tsv", "participants.csv")):
+        return load_folder(root, read_kwargs=read_kwargs, labels_required=False,
+                           **{k: v for k, v in folder_options.items() if v is not None})
+    elif any(root.glob("ch[0-9][0-9].inp")):
+        recordings = [Recording(root, root.name, None, root.name, read_kwargs)]
     else:
         files = sorted(p for p in root.rglob("*") if _is_recording(p))
         if not files:
             raise FileNotFoundError(f"No recordings in {root}.")
-        recordings = [Recording(p, p.name.split(".")[0], None, p.relative_to(root).as_posix(),
-                                dict(read_kwargs or {})) for p in files]
+        recordings = [Recording(p, p.name.split(".")[0], None, p.relative_to(root).as_posix(), read_kwargs)
+                      for p in files]
     descriptor = {"name": "new", "task": "custom", "classes": [], "label_level": "subject", "nodes": "10-20"}
     return Dataset("new", root, descriptor, recordings)
 
@@ -71,33 +87,50 @@ def trained_fold_of(run: Run, recording: Recording) -> int | None:
     return None
 
 
-def apply_run(run: Run, data_dir: str | Path, *, progress: bool = True) -> Path:
+def apply_run(run: Run, data_dir: str | Path, *, progress: bool = True, **settings) -> Path:
     """Predict new recordings with every fold's graph model and baselines; write ``RUN_DIR/applied/<time>/``.
 
     A subject's prediction uses the decision thresholds chosen on each fold's training subjects: it is the class
     the subject's mean probability falls on when cut at the mean threshold of the folds used (the most probable
     class for models without a threshold); ``fold_agreement`` is the share of folds whose own cut agrees.
 
+    Parameters
+    ----------
+    run : Run
+    data_dir : str | Path
+        A folder of recordings (see :func:`new_recordings`) or one recording.
+    progress : bool
+    **settings
+        Any of :data:`APPLY_SETTINGS` to use for the new recordings instead of the run's (e.g. ``sfreq`` for CSV
+        files, ``bad_channels='interpolate'``).
+
     Returns
     -------
     Path
-        The folder with ``windows.csv`` and ``subjects.csv``.
+        The folder with ``windows.csv`` and ``subjects.csv`` (and ``data_quality.json`` when recordings were read
+        with a note, had bad nodes interpolated or were left out).
 
     Raises
     ------
     ValueError
         A recording lacks electrodes the run was trained on (the message names them).
     """
-    config = run.config
-    dataset = new_recordings(data_dir, config.read_kwargs())
+    unknown = sorted(set(settings) - set(APPLY_SETTINGS))
+    if unknown:
+        raise ValueError(f"Setting {unknown[0]!r} cannot be changed when applying a run; allowed: "
+                         f"{', '.join(APPLY_SETTINGS)}.")
+    config = replace(run.config, **settings)
+    dataset = new_recordings(data_dir, config.read_kwargs(), **config.dataset_options())
     by_settings: dict[str, tuple] = {}
+    quality: dict = {}
 
     def inputs(config):
         """Features, covariances, graphs and window table of the new recordings under ``config``'s settings."""
+        config = replace(config, **settings)
         key = samples_key(config)
         if key in by_settings:
             return by_settings[key]
-        parts, meta = [], []
+        parts, meta, read = [], [], []
         for recording in tqdm(dataset.recordings, desc="features", unit="rec", disable=not progress):
             try:
                 result, _ = load_or_compute(recording, config.preprocessing(), run.node_names, config.feature_spec(),
@@ -105,8 +138,16 @@ def apply_run(run: Run, data_dir: str | Path, *, progress: bool = True) -> Path:
             except ValueError as exc:
                 raise ValueError(f"{recording.path} does not fit the trained montage ({', '.join(run.node_names)}): "
                                  f"{exc}") from exc
+            read.append(result)
+            if result.dropped:
+                continue
             parts.append(result)
             meta += [(recording.subject, recording.recording_id, i, onset) for i, onset in enumerate(result.onsets)]
+        if not quality:
+            quality.update({**data_quality(dataset, read), **missing_from(dataset)})
+        if not parts:
+            raise ValueError(f"Every recording in {dataset.root} was left out for bad nodes (--bad-channels "
+                             "drop-recording); pass --bad-channels interpolate to rebuild them.")
         features = np.concatenate([p.features for p in parts]).astype(np.float32)
         covariance = np.concatenate([p.covariance for p in parts]) if parts[0].covariance is not None else None
         adjacency = assemble_adjacency(config, run.node_names,
@@ -133,6 +174,8 @@ def apply_run(run: Run, data_dir: str | Path, *, progress: bool = True) -> Path:
             thresholds.setdefault(name, []).append(models.thresholds.get(name))
     out = run.path / "applied" / time.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=False)
+    if quality:
+        write_json_atomic(out / "data_quality.json", quality)
     classes = run.classes
     with (out / "windows.csv").open("w", newline="") as stream:
         writer = csv.writer(stream)

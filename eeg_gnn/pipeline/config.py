@@ -49,6 +49,10 @@ TASKS = {
 }
 DISTANCE_GRAPHS = ("distance", "knn")
 GRAPHS = DISTANCE_GRAPHS + CONNECTIVITY_METHODS
+#: Settings of a run that may be changed when applying it to new recordings (``evaluate.py RUN --data-dir``): how
+#: they are read and listed, and what to do with bad channels.
+APPLY_SETTINGS = ("sfreq", "units", "scale", "on_truncated", "bad_channels", "label_column", "subject_column",
+                  "file_column", "on_missing")
 SECTIONS = ("data", "preprocessing", "features", "graph", "model", "training", "evaluation", "output")
 NONE = "none"
 
