@@ -40,10 +40,13 @@ def test_spread_over_repeats_and_comparisons_per_repeat():
     assert np.allclose(entry["per_repeat"], [0.1, 0.2, 0.3])
 
 
-def test_run_cv_repeats_every_fold_assignment_as_a_complete_run(cohort, tmp_path):
-    config = TrainConfig(task="schizophrenia", dataset="folder", data_dir=str(cohort), out=str(tmp_path), epochs=3,
+def test_run_cv_repeats_every_fold_assignment_as_a_complete_run_with_nested_selection(cohort, tmp_path):
+    grid = tmp_path / "grid.toml"
+    grid.write_text('inner_folds = 2\n[grid]\nmodel = ["cheb", "gcn"]\n')
+    out = tmp_path / "runs"
+    config = TrainConfig(task="schizophrenia", dataset="folder", data_dir=str(cohort), out=str(out), epochs=3,
                          patience=3, folds=2, n_boot=20, progress=False, hidden=8, controls=(),
-                         baselines=("logreg",), repeats=2, seed=4)
+                         baselines=("logreg",), repeats=2, seed=4, select=str(grid))
     results = run_cv(config)
     saved = json.loads((results.run_dir / "results.json").read_text())
     repeats = saved["repeats"]
@@ -54,5 +57,7 @@ def test_run_cv_repeats_every_fold_assignment_as_a_complete_run(cohort, tmp_path
     assert spread["per_repeat"] == [saved["models"]["logreg"]["window"]["balanced_accuracy"],
                                     other["models"]["logreg"]["window"]["balanced_accuracy"]]
     assert {e["against"] for e in repeats["comparisons"]} == {"logreg"}
-    assert not (results.run_dir / "INCOMPLETE").exists() and len(list(tmp_path.iterdir())) == 1
+    assert not (results.run_dir / "INCOMPLETE").exists() and len(list(out.iterdir())) == 1
+    assert len(saved["selection"]["per_fold"]) == len(other["selection"]["per_fold"]) == 2
+    assert (results.run_dir / "repeats" / "seed_5" / "selection.csv").is_file()
     assert "over 2 fold assignments (seeds 4, 5" in results.summary()
