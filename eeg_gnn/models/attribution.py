@@ -3,7 +3,8 @@
 For each window, the logit of the window's true class is differentiated with respect to the edge weights and the
 node features; importance = |gradient x input| (Simonyan et al. 2014; Ancona et al. 2018), so an edge that carries
 no weight gets no importance. Edge importances are made symmetric (the two directions of an edge are summed) and
-averaged over windows; node importance sums |gradient x input| over a node's features.
+averaged over windows; node importance sums |gradient x input| over a node's features. A model that ignores the
+windows' graphs (``dgcnn`` convolves on its learned adjacency) gives every edge of them zero importance.
 """
 
 from __future__ import annotations
@@ -55,7 +56,9 @@ def gradient_x_input(
         edge_weight = edge_weight.detach().requires_grad_(True)
         logits = model(x, edge_index, edge_weight, batch)
         chosen = logits.gather(1, torch.from_numpy(labels[start:stop]).long().view(-1, 1)).sum()
-        edge_grad, node_grad = torch.autograd.grad(chosen, (edge_weight, x))
+        edge_grad, node_grad = torch.autograd.grad(chosen, (edge_weight, x), allow_unused=True)
+        if edge_grad is None:
+            edge_grad = torch.zeros_like(edge_weight)
         edge_score = (edge_grad * edge_weight).detach().abs().double()
         local_row, local_col = edge_index[0] % n_nodes, edge_index[1] % n_nodes
         edge_total.index_put_((local_row, local_col), edge_score, accumulate=True)

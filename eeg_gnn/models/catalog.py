@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MODELS = ("gcn", "cheb")
+from eeg_gnn.utils.validation import check_option
+
+MODELS = ("gcn", "cheb", "dgcnn")
 #: How graph models run: batched dense matrix products (fixed node set) or PyG message passing.
 BACKENDS = ("dense", "pyg")
 
@@ -39,3 +41,17 @@ BASELINES = {
     "tangent_space": Baseline("tangent_space", "Riemannian tangent space of band-wise covariances (OAS) + logistic "
                               "regression (C by inner CV over subjects)", "covariance"),
 }
+
+#: What each node can carry into a graph model (see :mod:`eeg_gnn.models.node_features`).
+NODE_FEATURES = {
+    "bands": "the node's features per band (--features)",
+    "tangent": "the node's row of each band's covariance in the tangent space at the training windows' "
+               "Riemannian mean",
+    "bands+tangent": "both",
+}
+
+
+def needs_covariance(node_features: str) -> bool:
+    """Whether node features ``node_features`` (a key of :data:`NODE_FEATURES`) read the windows' band-wise
+    covariance matrices."""
+    return "tangent" in check_option("node_features", node_features, NODE_FEATURES)

@@ -71,6 +71,10 @@ class _GraphClassifier(nn.Module):
     def _conv_dense(self, conv: nn.Module, x: Tensor, operator: Tensor) -> Tensor:
         raise NotImplementedError
 
+    def penalty(self) -> Tensor | None:
+        """A term added to the training loss (None: nothing)."""
+        return None
+
     def reset_parameters(self) -> None:
         for conv, norm in zip(self.convs, self.norms, strict=True):
             conv.reset_parameters()
@@ -174,12 +178,87 @@ class ChebClassifier(_GraphClassifier):
         return f", K={self.K}"
 
 
+class DGCNNClassifier(ChebClassifier):
+    """Dynamical graph CNN (Song et al. 2018, *IEEE Trans. Affective Computing* 11:532-541): Chebyshev graph
+    convolutions on one adjacency matrix learned with the network.
+
+    The adjacency is a parameter ``W`` (n_nodes x n_nodes) initialised from a graph (the distance graph, or the
+    mean connectivity of the training windows); the graph used is ``A = ReLU((W + W^T) / 2)`` with a zero
+    diagonal, so it stays symmetric and non-negative, and :meth:`penalty` adds ``l1 * sum(A) / n_nodes`` (the
+    mean weighted degree) to the loss, pulling weak edges to exactly zero. The graph each window comes with is not
+    used: every window is convolved on the learned ``A``. Where ``A`` is zero the ReLU passes no gradient, so a
+    model initialised without edges stays without them (the no-edge control).
+
+    Parameters
+    ----------
+    in_channels, n_classes, hidden_channels, n_layers, dropout, K
+        As for :class:`ChebClassifier`.
+    n_nodes : int
+    adjacency : array-like, shape (n_nodes, n_nodes), optional
+        Initial graph (symmetric, non-negative); default no edges.
+    l1 : float
+        Weight of the sparsity penalty.
+    """
+
+    def __init__(self, in_channels: int, n_classes: int, hidden_channels: int = 32, n_layers: int = 2,
+                 dropout: float = 0.3, K: int = 3, n_nodes: int = 19, adjacency=None, l1: float = 1e-3):
+        if n_nodes < 2:
+            raise ValueError(f"n_nodes must be >= 2, got {n_nodes}.")
+        if l1 < 0:
+            raise ValueError(f"l1 must be >= 0, got {l1}.")
+        super().__init__(in_channels, n_classes, hidden_channels, n_layers, dropout, K)
+        self.l1 = float(l1)
+        initial = (torch.zeros(n_nodes, n_nodes) if adjacency is None
+                   else torch.as_tensor(adjacency, dtype=torch.float32).clone())
+        if tuple(initial.shape) != (n_nodes, n_nodes):
+            raise ValueError(f"adjacency must have shape ({n_nodes}, {n_nodes}), got {tuple(initial.shape)}.")
+        self.register_buffer("initial_adjacency", initial)
+        self.adjacency = nn.Parameter(initial.clone())
+
+    def learned_adjacency(self) -> Tensor:
+        """The graph the model convolves on, shape (n_nodes, n_nodes): symmetric, non-negative, zero diagonal."""
+        weights = torch.relu((self.adjacency + self.adjacency.T) / 2)
+        return weights * (1 - torch.eye(len(weights), dtype=weights.dtype, device=weights.device))
+
+    def penalty(self) -> Tensor | None:
+        if self.l1 == 0:
+            return None
+        return self.l1 * self.learned_adjacency().sum() / len(self.adjacency)
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        with torch.no_grad():
+            self.adjacency.copy_(self.initial_adjacency)
+
+    def operator(self, adjacency: Tensor) -> Tensor:
+        """The windows' own graphs are not used (see the class docstring): returned unchanged."""
+        return adjacency
+
+    def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None, batch: Tensor) -> Tensor:
+        n_graphs, n_nodes = x.shape[0] // len(self.adjacency), len(self.adjacency)
+        learned = self.learned_adjacency().expand(n_graphs, n_nodes, n_nodes).contiguous()
+        edge_index, edge_weight = dense_to_sparse(learned)
+        return super().forward(x, edge_index, edge_weight, batch)
+
+    def forward_dense(self, x: Tensor, operator: Tensor) -> Tensor:
+        return super().forward_dense(x, scaled_laplacian(self.learned_adjacency()))
+
+    def _extra_repr(self) -> str:
+        return f", K={self.K}, n_nodes={len(self.adjacency)}, l1={self.l1:g}"
+
+
 def build_model(name: str, in_channels: int, n_classes: int, **kwargs) -> _GraphClassifier:
-    """Make a graph classifier by name (``'gcn'`` or ``'cheb'``)."""
+    """Make a graph classifier by name (:data:`MODELS`).
+
+    ``K`` is used by 'cheb' and 'dgcnn'; ``n_nodes``, ``adjacency`` and ``l1`` by 'dgcnn' only (others ignore them).
+    """
     check_option("model", name, MODELS)
+    learned = {key: kwargs.pop(key) for key in ("n_nodes", "adjacency", "l1") if key in kwargs}
     if name == "gcn":
         kwargs.pop("K", None)
         return GCNClassifier(in_channels, n_classes, **kwargs)
+    if name == "dgcnn":
+        return DGCNNClassifier(in_channels, n_classes, **kwargs, **learned)
     return ChebClassifier(in_channels, n_classes, **kwargs)
 
 

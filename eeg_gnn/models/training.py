@@ -1,7 +1,9 @@
 """Training a graph model on one fold; :func:`eeg_gnn.pipeline.folds.fit_fold` trains every model of a fold.
 
-Features are standardised with statistics of the fold's training subjects only; the graph model is trained with a
-class-weighted loss and early stopping on the validation subjects (a part of the training subjects), and predicts
+Node inputs are made from the features (and covariances) by :class:`eeg_gnn.models.node_features.NodeFeatures`,
+its tangent-space reference fitted on the fold's training subjects only, then standardised with statistics of the
+training subjects only; the graph model is trained with a class-weighted loss (plus the model's own penalty, e.g.
+a learned adjacency's sparsity) and early stopping on the validation subjects (a part of the training subjects), and predicts
 the validation subjects (for the decision threshold) and the test subjects.
 """
 
@@ -19,6 +21,7 @@ from eeg_gnn.evaluation.splitters import Fold, check_no_leakage
 from eeg_gnn.evaluation.windows import WindowTable
 from eeg_gnn.models.catalog import BACKENDS
 from eeg_gnn.models.classifiers import build_model, make_batch
+from eeg_gnn.models.node_features import NodeFeatures
 from eeg_gnn.utils.validation import check_option
 
 
@@ -39,6 +42,13 @@ class TrainingSettings(Protocol):
     device: str
     backend: str
     progress: bool
+    adjacency_l1: float
+    node_features: str
+    spatial_centring: bool
+
+
+#: Sparsity weight of a learned adjacency when the settings do not name one.
+DEFAULT_ADJACENCY_L1 = 1e-3
 
 
 @dataclass
@@ -143,6 +153,21 @@ def prepare_graphs(model: nn.Module, features: np.ndarray, adjacency: np.ndarray
     return x, graphs
 
 
+def initial_adjacency(adjacency: np.ndarray) -> np.ndarray:
+    """The graph a learned adjacency starts from: the shared graph, or the mean of the windows' graphs.
+
+    Parameters
+    ----------
+    adjacency : ndarray, shape (n_nodes, n_nodes) or (n_windows, n_nodes, n_nodes)
+
+    Returns
+    -------
+    ndarray of float32, shape (n_nodes, n_nodes)
+    """
+    adjacency = np.asarray(adjacency, dtype=np.float64)
+    return (adjacency if adjacency.ndim == 2 else adjacency.mean(axis=0)).astype(np.float32)
+
+
 def graph_logits(model: nn.Module, x: torch.Tensor, graphs: torch.Tensor, backend: str = "dense") -> torch.Tensor:
     """Class logits, shape (n_windows, n_classes), of windows prepared by :func:`prepare_graphs`."""
     if backend == "dense":
@@ -214,7 +239,9 @@ def train_graph_model(config: TrainingSettings, n_classes: int, train: tuple, va
     backend, device = config.backend, config.device
     generator = torch.Generator().manual_seed(config.seed)
     model = build_model(config.model, features.shape[2], n_classes, hidden_channels=config.hidden,
-                        n_layers=config.layers, dropout=config.dropout, K=config.cheb_k).to(device)
+                        n_layers=config.layers, dropout=config.dropout, K=config.cheb_k, n_nodes=features.shape[1],
+                        adjacency=initial_adjacency(adjacency),
+                        l1=getattr(config, "adjacency_l1", DEFAULT_ADJACENCY_L1)).to(device)
     model.reset_parameters()
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
                                  fused=torch.device(device).type in ("cpu", "cuda"))
@@ -241,6 +268,9 @@ def train_graph_model(config: TrainingSettings, n_classes: int, train: tuple, va
             batch = slice(start, stop)
             logits = graph_logits(model, shuffled_x[batch], _take(shuffled_graphs, batch), backend)
             loss = loss_fn(logits, shuffled_y[batch])
+            penalty = model.penalty()
+            if penalty is not None:
+                loss = loss + penalty
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -294,7 +324,15 @@ def fit_graph(config: TrainingSettings, samples: Samples, fold: Fold, n_classes:
     def graphs(mask: np.ndarray) -> np.ndarray:
         return adjacency if adjacency.ndim == 2 else adjacency[mask]
 
-    (fit_x, val_x, test_x), mean, std = standardise(*(samples.features[m] for m in (fit_mask, val_mask, test_mask)))
+    inputs = NodeFeatures(getattr(config, "node_features", "bands"), getattr(config, "spatial_centring", False))
+    covariance = samples.covariance
+
+    def rows(mask: np.ndarray) -> np.ndarray | None:
+        return None if covariance is None else covariance[mask]
+
+    inputs.fit(rows(fit_mask | val_mask))
+    (fit_x, val_x, test_x), mean, std = standardise(*(inputs.transform(samples.features[m], rows(m))
+                                                      for m in (fit_mask, val_mask, test_mask)))
     val = (val_x, graphs(val_mask), samples.labels[val_mask]) if val_mask.any() else None
     model, history, best_epoch = train_graph_model(config, n_classes, (fit_x, graphs(fit_mask), samples.labels[fit_mask]),
                                                    val, desc=f"fold {fold.index}")
@@ -306,6 +344,11 @@ def fit_graph(config: TrainingSettings, samples: Samples, fold: Fold, n_classes:
                          "n_layers": config.layers, "dropout": config.dropout, "K": config.cheb_k},
         "feature_mean": torch.from_numpy(mean), "feature_std": torch.from_numpy(std),
         "node_names": list(samples.node_names), "best_epoch": best_epoch, "fold": fold.index,
+        "node_features": inputs.state(),
     }
+    if hasattr(model, "learned_adjacency"):
+        checkpoint["model_kwargs"].update(n_nodes=len(samples.node_names), l1=model.l1)
+        with torch.no_grad():
+            checkpoint["learned_adjacency"] = model.learned_adjacency().detach().cpu().clone()
     test_proba = predict_proba(model, test_x, graphs(test_mask), device=config.device, backend=config.backend)
     return GraphFit(test_proba, val_proba, samples.labels[val_mask], checkpoint, history, best_epoch)

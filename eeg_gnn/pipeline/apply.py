@@ -164,8 +164,9 @@ def apply_run(run: Run, data_dir: str | Path, *, progress: bool = True, **settin
     for fold in folds:
         models = run.load_fold(fold)
         usable = (window_fold == -1) | (window_fold == fold)
-        fold_features, _, fold_adjacency, _ = inputs(run.fold_config(fold))
-        predicted = {PRIMARY: predict_proba(models.model, models.standardise(fold_features), fold_adjacency)}
+        fold_features, fold_covariance, fold_adjacency, _ = inputs(run.fold_config(fold))
+        predicted = {PRIMARY: predict_proba(models.model, models.standardise(fold_features, fold_covariance),
+                                            fold_adjacency)}
         for name, baseline in models.baselines.items():
             predicted[name] = baseline.predict_proba(baseline_input(name, features, covariance))
         for name, values in predicted.items():

@@ -32,7 +32,7 @@ from eeg_gnn.data.datasets import ON_MISSING
 from eeg_gnn.data.extraction import GRAPH_SCOPES, FeatureSpec
 from eeg_gnn.evaluation.splitters import CV_METHODS, PROTOCOLS
 from eeg_gnn.evaluation.thresholds import THRESHOLD_METHODS
-from eeg_gnn.models.catalog import BACKENDS, BASELINES, MODELS
+from eeg_gnn.models.catalog import BACKENDS, BASELINES, MODELS, NODE_FEATURES, needs_covariance
 from eeg_gnn.signal.features import DEFAULT_BANDS, FEATURE_KINDS, check_bands, parse_bands
 from eeg_gnn.signal.graph import CONNECTIVITY_METHODS, CONTROLS
 from eeg_gnn.signal.headers import ON_TRUNCATED
@@ -159,6 +159,13 @@ class TrainConfig:
                                 choices=BAD_CHANNEL_POLICIES)
     features: str = setting("log_power", "node features per band: log10 absolute power, relative power or "
                             "differential entropy (default: %(default)s)", "features", choices=FEATURE_KINDS)
+    node_features: str = setting("bands", "what each node carries into the graph model: bands = its --features per "
+                                 "band; tangent = its row of every band's covariance (OAS) log-mapped at the "
+                                 "Riemannian mean of the fold's training windows (what the tangent-space baseline "
+                                 "uses, per electrode); bands+tangent = both (default: %(default)s)", "features",
+                                 choices=tuple(NODE_FEATURES))
+    spatial_centring: bool = setting(False, "subtract, in every window, each node feature's mean over the nodes "
+                                     "(per band; no labels) before the graph model", "features")
     bands: dict[str, tuple[float, float]] = setting(
         DEFAULT_BANDS, "bands as name:fmin-fmax,... or default band names "
         "(default: delta:1-4,theta:4-8,alpha:8-13,beta:13-30,gamma:30-45)", "features", parse=parse_bands)
@@ -171,12 +178,16 @@ class TrainConfig:
     graph_scope: str = setting("window", "connectivity per window, or averaged over each recording "
                                "(default: %(default)s)", "graph", choices=GRAPH_SCOPES)
     top_k: int | None = setting(None, "keep each node's k strongest edges (default: all)", "graph")
-    model: str = setting("cheb", "gcn = graph convolutional network, cheb = Chebyshev spectral convolutions "
-                         "(default: %(default)s)", "model", choices=MODELS)
+    model: str = setting("cheb", "gcn = graph convolutional network, cheb = Chebyshev spectral convolutions, "
+                         "dgcnn = Chebyshev convolutions on one adjacency learned with the network, initialised "
+                         "from --graph (its mean over the training windows) (default: %(default)s)", "model",
+                         choices=MODELS)
     hidden: int = setting(32, "hidden channels (default: %(default)s)", "model")
     layers: int = setting(2, "graph layers (default: %(default)s)", "model")
     dropout: float = setting(0.3, "dropout (default: %(default)s)", "model")
     cheb_k: int = setting(3, "Chebyshev order K (default: %(default)s)", "model")
+    adjacency_l1: float = setting(1e-3, "dgcnn: weight of the L1 penalty on the learned adjacency (its mean weighted "
+                                  "degree), which keeps it sparse (default: %(default)s)", "model")
     cv: str | None = setting(None, "group-kfold = stratified group k-fold by subject; loso = leave one subject "
                              "out; time-blocks = contiguous time blocks of one patient's recording (within-patient "
                              "only); within-subject = SEED's clips 1-9 train, 10-15 test (default: the dataset's "
@@ -237,6 +248,7 @@ class TrainConfig:
         check_option("graph", self.graph, GRAPHS)
         check_option("graph_scope", self.graph_scope, GRAPH_SCOPES)
         check_option("features", self.features, FEATURE_KINDS)
+        check_option("node_features", self.node_features, NODE_FEATURES)
         check_option("backend", self.backend, BACKENDS)
         check_option("threshold", self.threshold, THRESHOLD_METHODS)
         self.baselines = tuple(check_option("baselines", b, BASELINES) for b in dict.fromkeys(self.baselines))
@@ -273,6 +285,7 @@ class TrainConfig:
         check_option("on_missing", self.on_missing, ON_MISSING)
         check_option("bad_channels", self.bad_channels, BAD_CHANNEL_POLICIES)
         check_positive("weight_decay", self.weight_decay, allow_zero=True)
+        check_positive("adjacency_l1", self.adjacency_l1, allow_zero=True)
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"'val_fraction' must be in [0, 1), got {self.val_fraction!r}.")
         if self.top_k is not None and self.top_k < 1:
@@ -324,7 +337,8 @@ class TrainConfig:
 
     def feature_spec(self) -> FeatureSpec:
         method = self.graph if self.graph in CONNECTIVITY_METHODS else None
-        covariance = "oas" if any(BASELINES[b].input == "covariance" for b in self.baselines) else None
+        covariance = ("oas" if needs_covariance(self.node_features)
+                      or any(BASELINES[b].input == "covariance" for b in self.baselines) else None)
         return FeatureSpec(kind=self.features, bands=self.bands, connectivity=method,
                            connectivity_band=self.graph_band, covariance=covariance)
 

@@ -35,7 +35,7 @@ from eeg_gnn.models.catalog import BASELINES
 from eeg_gnn.models.persistence import save_checkpoint, save_estimator
 from eeg_gnn.models.training import Samples, TrainingSettings, fit_graph, seed_everything
 from eeg_gnn.signal.graph import CONTROLS, control_adjacency
-from eeg_gnn.utils.files import write_json_atomic
+from eeg_gnn.utils.files import atomic_write, write_json_atomic
 
 PRIMARY = "graph"
 KINDS = ("graph", "control", "baseline")
@@ -170,6 +170,21 @@ def checkpoint_path(checkpoints: Path, fold: int, name: str) -> Path:
     return checkpoints / f"fold_{fold}_{name}{suffix}"
 
 
+def learned_adjacency_path(checkpoints: Path, fold: int, name: str = PRIMARY) -> Path:
+    """``fold_K_learned_adjacency.npy`` (``fold_K_<name>_learned_adjacency.npy`` for a control): the adjacency a
+    ``dgcnn`` model learned, shape (n_nodes, n_nodes), in the run's node order."""
+    stem = f"fold_{fold}" if name == PRIMARY else f"fold_{fold}_{name}"
+    return checkpoints / f"{stem}_learned_adjacency.npy"
+
+
+def _save_array(path: Path, array: np.ndarray) -> Path:
+    def write(temp: Path) -> None:
+        with open(temp, "xb") as stream:
+            np.save(stream, array)
+
+    return atomic_write(path, write)
+
+
 def manifest_path(checkpoints: Path, fold: int) -> Path:
     """``fold_K.json``: the models of a fold, their files and decision thresholds."""
     return checkpoints / f"fold_{fold}.json"
@@ -186,4 +201,8 @@ def save_fold(result: FoldResult, checkpoints: Path) -> Path:
         else:
             save_estimator(fit.estimator, path)
         manifest["models"][name] = {"file": path.name, "threshold": fit.threshold, **fit.info}
+        if fit.checkpoint is not None and "learned_adjacency" in fit.checkpoint:
+            learned = _save_array(learned_adjacency_path(checkpoints, index, name),
+                                  fit.checkpoint["learned_adjacency"].numpy().astype(np.float64))
+            manifest["models"][name]["learned_adjacency"] = learned.name
     return write_json_atomic(manifest_path(checkpoints, index), manifest)

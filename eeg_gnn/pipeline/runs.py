@@ -15,6 +15,7 @@ from eeg_gnn import __version__
 from eeg_gnn.evaluation.scoring import Predictions, read_predictions
 from eeg_gnn.models.catalog import BASELINES
 from eeg_gnn.models.classifiers import model_from_checkpoint
+from eeg_gnn.models.node_features import NodeFeatures
 from eeg_gnn.models.persistence import load_checkpoint, load_estimator
 from eeg_gnn.models.training import apply_standardisation
 from eeg_gnn.pipeline.config import TrainConfig
@@ -74,6 +75,7 @@ class Run:
         try:
             model = model_from_checkpoint(checkpoint)
             mean, std = checkpoint["feature_mean"].numpy(), checkpoint["feature_std"].numpy()
+            node_features = NodeFeatures.from_state(checkpoint.get("node_features"))
         except (KeyError, TypeError, AttributeError, RuntimeError) as exc:
             detail = " ".join(str(exc).split())[:200]
             raise ValueError(f"{path} is not a checkpoint written by this eeg-gnn ({type(exc).__name__}: {detail}); "
@@ -81,22 +83,31 @@ class Run:
         baselines = {name: load_estimator(self.path / "checkpoints" / entry["file"])
                      for name, entry in manifest["models"].items() if name in BASELINES}
         thresholds = {name: entry["threshold"] for name, entry in manifest["models"].items()}
-        return FoldModels(model, mean, std, baselines, thresholds)
+        learned = checkpoint.get("learned_adjacency")
+        return FoldModels(model, mean, std, baselines, thresholds, node_features,
+                          None if learned is None else learned.numpy().astype(np.float64))
 
 
 @dataclass
 class FoldModels:
     """What one fold trained: the graph model (eval mode), its standardisation, the fitted baselines by name, and
-    the decision threshold of every model (None: the most probable class)."""
+    the decision threshold of every model (None: the most probable class), how node inputs are made, and the
+    adjacency a ``dgcnn`` model learned (n_nodes, n_nodes; None for other models)."""
 
     model: torch.nn.Module
     feature_mean: np.ndarray
     feature_std: np.ndarray
     baselines: dict[str, object]
     thresholds: dict[str, float | None]
+    node_features: NodeFeatures | None = None
+    learned_adjacency: np.ndarray | None = None
 
-    def standardise(self, features: np.ndarray) -> np.ndarray:
-        return apply_standardisation(features, self.feature_mean, self.feature_std)
+    def standardise(self, features: np.ndarray, covariance: np.ndarray | None = None) -> np.ndarray:
+        """The graph model's inputs: node features made as in training (see
+        :class:`eeg_gnn.models.node_features.NodeFeatures`; ``covariance`` is needed for tangent rows), then
+        standardised with the fold's training statistics."""
+        inputs = (self.node_features or NodeFeatures()).transform(features, covariance)
+        return apply_standardisation(inputs, self.feature_mean, self.feature_std)
 
 
 def _major_minor(version: str) -> tuple[str, ...]:

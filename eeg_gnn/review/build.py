@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import json
 import os
 import shutil
 import textwrap
@@ -29,6 +30,7 @@ from eeg_gnn.data.extraction import cached_arrays, extract_dataset, recording_pa
 from eeg_gnn.evaluation.scoring import aggregation_level
 from eeg_gnn.models.attribution import gradient_x_input
 from eeg_gnn.pipeline.experiment import build_samples, window_labels
+from eeg_gnn.pipeline.folds import PRIMARY, manifest_path
 from eeg_gnn.pipeline.runs import Run, recompute_results
 from eeg_gnn.pipeline.selection import samples_key
 from eeg_gnn.review import export, figures, maps, performance, wording
@@ -238,7 +240,8 @@ def model_importance(run: Run, dataset: Dataset, *, progress: bool = True) -> tu
         if not mask.any():
             continue
         models = run.load_fold(fold)
-        features = models.standardise(samples.features[mask])
+        features = models.standardise(samples.features[mask],
+                                      None if samples.covariance is None else samples.covariance[mask])
         adjacency = samples.adjacency if samples.adjacency.ndim == 2 else samples.adjacency[mask]
         edges, nodes = gradient_x_input(models.model, features, adjacency, samples.labels[mask])
         count = int(mask.sum())
@@ -433,6 +436,32 @@ def _importance_maps(ctx: _Context, edge_importance: np.ndarray, node_importance
     return result
 
 
+def learned_adjacencies(run: Run) -> dict[int, np.ndarray]:
+    """The adjacency each fold's graph model learned (``dgcnn``), by fold; empty for models with a fixed graph."""
+    learned = {}
+    for fold in sorted(run.roles):
+        manifest = manifest_path(run.path / "checkpoints", fold)
+        entry = json.loads(manifest.read_text())["models"].get(PRIMARY, {}) if manifest.is_file() else {}
+        if "learned_adjacency" in entry:
+            learned[fold] = np.load(run.path / "checkpoints" / entry["learned_adjacency"], allow_pickle=False)
+    return learned
+
+
+def _learned_adjacency_exports(ctx: _Context) -> None:
+    """BrainNet files of the learned adjacency of every fold and of their mean (node size: weighted degree)."""
+    learned = learned_adjacencies(ctx.run)
+    if not learned:
+        return
+    for fold, matrix in learned.items():
+        ctx.brainnet(f"learned_adjacency_fold_{fold}", matrix, matrix.sum(axis=1),
+                     f"adjacency learned by the graph model of fold {fold}\nnode size = weighted degree",
+                     f"learned adjacency of fold {fold}")
+    mean = np.mean(list(learned.values()), axis=0)
+    ctx.brainnet("learned_adjacency", mean, mean.sum(axis=1),
+                 f"adjacency learned by the graph model, mean over {len(learned)} folds\nnode size = weighted degree",
+                 "learned adjacency, mean over folds")
+
+
 def _performance_figures(ctx: _Context, entries: list[dict], level: str) -> list[dict]:
     predictions = ctx.run.predictions
     items = []
@@ -517,6 +546,7 @@ def build_review(run: Run, settings: ReviewSettings | None = None, **options: An
         power_figure = _band_power_figure(ctx, class_maps["power"], power_test)
         edge_importance, node_importance, n_explained = model_importance(run, dataset, progress=settings.progress)
         importance = _importance_maps(ctx, edge_importance, node_importance)
+        _learned_adjacency_exports(ctx)
         level = aggregation_level(run.results["label_level"])
         entries = performance.model_entries(run.results, config)
         comparisons = performance.comparisons(run.results, entries, run.predictions, level, n_boot=config.n_boot,
