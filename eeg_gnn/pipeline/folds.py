@@ -95,7 +95,13 @@ def model_names(config: FoldSettings) -> list[str]:
 
 def describe_models(config: FoldSettings) -> dict[str, dict[str, str]]:
     """``{name: {"description", "kind"}}`` of every model of a run."""
-    described = {PRIMARY: {"description": f"{config.model.upper()} on the {config.graph} graph", "kind": "graph"}}
+    graph = (f"an adjacency learned from the {config.graph} graph" if config.model == "dgcnn"
+             else f"the {config.graph} graph")
+    inputs = getattr(config, "node_features", "bands")
+    extras = ([] if inputs == "bands" else [f"node features {inputs}"]) + (
+        ["spatially centred"] if getattr(config, "spatial_centring", False) else [])
+    description = f"{config.model.upper()} on {graph}" + (f" ({', '.join(extras)})" if extras else "")
+    described = {PRIMARY: {"description": description, "kind": "graph"}}
     for control in config.controls:
         described[f"{PRIMARY}_{control}"] = {"description": CONTROLS[control], "kind": "control"}
     for name in config.baselines:
