@@ -235,3 +235,15 @@ def test_build_model_makes_dgcnn_and_the_config_accepts_it():
     assert TrainConfig(model="dgcnn", adjacency_l1=0.0).model == "dgcnn"
     with pytest.raises(ValueError, match="adjacency_l1"):
         TrainConfig(adjacency_l1=-1.0)
+
+
+def test_every_option_can_go_into_a_selection_grid(tmp_path):
+    from eeg_gnn.pipeline.selection import candidate_configs, read_grid
+
+    grid = tmp_path / "grid.toml"
+    grid.write_text('[grid]\nmodel = ["cheb", "dgcnn"]\nnode_features = ["bands", "bands+tangent"]\n'
+                    'spatial_centring = [false, true]\nadjacency_l1 = [0.001]\n')
+    configs = candidate_configs(TrainConfig(baselines=("logreg",)), read_grid(grid))
+    assert len(configs) == 8
+    assert {(c.model, c.node_features, c.spatial_centring) for c in configs} >= {("dgcnn", "bands+tangent", True)}
+    assert all(c.feature_spec().covariance == ("oas" if c.node_features != "bands" else None) for c in configs)
