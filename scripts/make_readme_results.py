@@ -116,10 +116,15 @@ def render(run_dir: Path, seconds: float | None) -> str:
         for seed, r in runs:
             cells = [_cell(r["models"][name].get(lvl, {}), metric) for lvl in levels for metric in METRICS]
             lines.append(f"| {NAMES.get(name, name)} | {seed} | " + " | ".join(cells) + " |")
-    lines += ["", "Paired comparisons over subjects, within each seed: the graph model minus the other model (mean "
-              "per-subject difference [95 % bootstrap interval], Holm-adjusted sign-flip test), and the verdict:", "",
-              "| graph model vs | level | metric | " + " | ".join(f"seed {s}" for s in seeds) + " |",
-              "| --- | --- | --- |" + " --- |" * len(seeds)]
+    pooled = {(e["against"], e["level"], e["metric"]): e
+              for e in results.get("repeats", {}).get("pooled_comparisons", [])}
+    lines += ["", "Paired comparisons over subjects: the graph model minus the other model (mean per-subject "
+              "difference [95 % bootstrap interval], Holm-adjusted sign-flip test over subjects) and the verdict, "
+              "within each seed" + (", and pooled: each subject's score averaged over the seeds first" if pooled
+                                    else "") + ":", "",
+              "| graph model vs | level | metric | " + " | ".join(f"seed {s}" for s in seeds)
+              + (" | pooled over seeds" if pooled else "") + " |",
+              "| --- | --- | --- |" + " --- |" * (len(seeds) + bool(pooled))]
     for entry in results.get("comparisons", []):
         cells = []
         for _, r in runs:
@@ -127,14 +132,18 @@ def render(run_dir: Path, seconds: float | None) -> str:
                          == (entry["against"], entry["level"], entry["metric"]))
             low, high = match["ci95"]
             cells.append(f"{match['mean_difference']:+.3f} [{low:+.3f}, {high:+.3f}] **{match['verdict']}**")
+        both = pooled.get((entry["against"], entry["level"], entry["metric"]))
+        if pooled:
+            cells.append(f"{both['mean_difference']:+.3f} [{both['ci95'][0]:+.3f}, {both['ci95'][1]:+.3f}] "
+                         f"**{both['verdict']}**" if both else "n/a")
         metric = "BA" if entry["metric"] == "balanced_accuracy" else "AUC"
         lines.append(f"| {NAMES.get(entry['against'], entry['against'])} | {entry['level']} | {metric} | "
                      + " | ".join(cells) + " |")
-    lines += ["", _goal(runs, level)]
+    lines += ["", _goal(runs, level, pooled)]
     return "\n".join(lines)
 
 
-def _goal(runs: list[tuple[int, dict]], level: str) -> str:
+def _goal(runs: list[tuple[int, dict]], level: str, pooled: dict) -> str:
     """Does the graph model reach the tangent-space baseline (window BA) and recording AUC >= 0.85? Plainly."""
     graph_ba = _mean(runs, "graph", "window", "balanced_accuracy")
     if graph_ba is None or "tangent_space" not in runs[0][1]["models"]:
@@ -156,9 +165,13 @@ def _goal(runs: list[tuple[int, dict]], level: str) -> str:
         words = [next((e["verdict"] for e in r["comparisons"] if e["against"] == control and e["level"] == "window"
                        and e["metric"] == "balanced_accuracy"), None) for _, r in runs]
         if None not in words:
-            controls.append(f"{NAMES[control].split(': ')[1]}: {', '.join(words)}")
+            both = pooled.get((control, "window", "balanced_accuracy"))
+            controls.append(f"{NAMES[control].split(': ')[1]}: {', '.join(words)}"
+                            + (f" (pooled: {both['verdict']})" if both else ""))
     text = (f"**Goal (issue 8).** The graph model chosen by nested selection {reach}; {auc}. Against tangent space, "
-            f"per seed: {', '.join(verdicts)}.")
+            f"per seed: {', '.join(verdicts)}"
+            + (f"; pooled over seeds: {pooled[('tangent_space', 'window', 'balanced_accuracy')]['verdict']}"
+               if ("tangent_space", "window", "balanced_accuracy") in pooled else "") + ".")
     if controls:
         text += (" Against its own controls (window balanced accuracy, per seed) — "
                  + "; ".join(controls) + ": the graph earns its keep only where the verdict is better.")

@@ -44,7 +44,9 @@ def test_section_has_every_model_the_comparisons_and_the_goal(tmp_path):
                          "bands": {"a": [1, 4]}}}
     first = _results(0, 0.70)
     first["repeats"] = {"seeds": [0, 1], "run_dirs": [".", "repeats/seed_1"], "models": {
-        "graph": {"window": {"balanced_accuracy": {"mean": 0.71, "sd": 0.01, "min": 0.70, "max": 0.72}}}}}
+        "graph": {"window": {"balanced_accuracy": {"mean": 0.71, "sd": 0.01, "min": 0.70, "max": 0.72}}}},
+        "pooled_comparisons": [{"against": "tangent_space", "level": "window", "metric": "balanced_accuracy",
+                                "mean_difference": -0.07, "ci95": [-0.1, -0.04], "verdict": "worse"}]}
     (run / "results.json").write_text(json.dumps(first))
     (run / "config.json").write_text(json.dumps(config))
     (run / "repeats" / "seed_1" / "results.json").write_text(json.dumps(_results(1, 0.72)))
@@ -56,7 +58,8 @@ def test_section_has_every_model_the_comparisons_and_the_goal(tmp_path):
     assert "**worse**" in section and "**not distinguishable**" in section
     assert "seed 0: model=gcn (1 fold); model=cheb (4 folds)" in section
     assert "does not reach the tangent-space baseline: window balanced accuracy 0.710 vs 0.780" in section and "0.070 short" in section
-    assert "10.0 minutes" in section
+    assert "10.0 minutes" in section and "pooled over seeds: worse" in section
+    assert "-0.070 [-0.100, -0.040] **worse**" in section
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n\n## Results\n\n{script.BEGIN}\nstale numbers\n{script.END}\n\n## Next\n")
     script.replace_section(readme, section)

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 
+from eeg_gnn.evaluation.scoring import pooled_comparisons
 from eeg_gnn.evaluation.splitters import make_folds
 from eeg_gnn.pipeline.config import TrainConfig
 from eeg_gnn.pipeline.experiment import repeats_summary, run_cv
@@ -40,6 +41,22 @@ def test_spread_over_repeats_and_comparisons_per_repeat():
     assert np.allclose(entry["per_repeat"], [0.1, 0.2, 0.3])
 
 
+def test_pooled_comparison_averages_each_subjects_score_over_repeats():
+    subjects = [f"s{i}" for i in range(12)]
+
+    def scores(shift, missing=None):
+        graph = {u: 0.6 + 0.01 * i + shift for i, u in enumerate(subjects)}
+        other = {u: 0.6 + 0.01 * i for i, u in enumerate(subjects)}
+        if missing:
+            graph[missing] = float("nan")
+        return {("window", "balanced_accuracy", "graph"): graph, ("window", "balanced_accuracy", "logreg"): other}
+
+    (entry,) = pooled_comparisons([scores(0.1), scores(0.3, missing="s0")], "graph", n_boot=200, seed=0)
+    # s0 is defined in one repeat only (+0.1); the other 11 subjects average +0.2
+    assert np.isclose(entry["mean_difference"], (0.1 + 11 * 0.2) / 12)
+    assert entry["verdict"] == "better" and entry["n_subjects"] == 12 and entry["n_repeats"] == 2
+
+
 def test_run_cv_repeats_every_fold_assignment_as_a_complete_run_with_nested_selection(cohort, tmp_path):
     grid = tmp_path / "grid.toml"
     grid.write_text('inner_folds = 2\n[grid]\nmodel = ["cheb", "gcn"]\n')
@@ -60,4 +77,8 @@ def test_run_cv_repeats_every_fold_assignment_as_a_complete_run_with_nested_sele
     assert not (results.run_dir / "INCOMPLETE").exists() and len(list(out.iterdir())) == 1
     assert len(saved["selection"]["per_fold"]) == len(other["selection"]["per_fold"]) == 2
     assert (results.run_dir / "repeats" / "seed_5" / "selection.csv").is_file()
+    pooled = repeats["pooled_comparisons"]
+    assert {(e["level"], e["metric"]) for e in pooled} == {("window", "balanced_accuracy"), ("subject", "balanced_accuracy")}
+    assert all(e["against"] == "logreg" and e["n_repeats"] == 2 for e in pooled)
+    assert "averaged over the repeats" in results.summary()
     assert "over 2 fold assignments (seeds 4, 5" in results.summary()

@@ -254,6 +254,75 @@ def compare_models(predictions: Predictions, label_level: str, primary: str, *, 
     return comparisons
 
 
+def subject_scores(predictions: Predictions, label_level: str) -> dict[tuple[str, str, str], dict[str, float]]:
+    """Every model's score per subject, as :func:`compare_models` pairs them.
+
+    Returns
+    -------
+    dict
+        ``{(level, metric, model): {subject: score}}`` for every level (windows, then recordings or subjects) and
+        metric of :data:`COMPARED_METRICS`; NaN where the metric is undefined for a subject.
+    """
+    clusters = _clusters(predictions)
+    levels = ["window"] + ([aggregation_level(label_level)] if label_level != "window" else [])
+    scores = {}
+    for level in levels:
+        for name in predictions.model_names:
+            if level == "window":
+                rows = (predictions.labels, predictions.proba[name], predictions.predicted(name), clusters)
+            else:
+                units = predictions.recordings if level == "recording" else predictions.subjects
+                rows = _aggregate(predictions, name, units, clusters)
+            for metric in COMPARED_METRICS:
+                ids, values = per_subject_scores(*_scoring_args(rows), metric, pred=rows[2])
+                scores[(level, metric, name)] = {str(i): float(v) for i, v in zip(ids, values)}
+    return scores
+
+
+def pooled_comparisons(scores: list[dict[tuple[str, str, str], dict[str, float]]], primary: str, *, n_boot: int,
+                       seed: int, n_permutations: int = 10000, alpha: float = ALPHA) -> list[dict]:
+    """The primary model against every other model over repeated fold assignments of the same subjects.
+
+    Each subject's score under a model is averaged over the repeats (those where both models' scores are defined),
+    then the two averages are compared over subjects as in :func:`compare_models` (bootstrap interval, sign-flip
+    p-value, Holm within a level and metric, verdict). Subjects stay the unit: repeats are not counted as more
+    subjects.
+
+    Parameters
+    ----------
+    scores : list of dict
+        :func:`subject_scores` of every repeat.
+
+    Returns
+    -------
+    list of dict
+        As :func:`compare_models`, with ``n_repeats``.
+    """
+    comparisons = []
+    keys = list(dict.fromkeys((level, metric) for level, metric, _ in scores[0]))
+    for level, metric in keys:
+        others = [name for lvl, m, name in scores[0] if (lvl, m) == (level, metric) and name != primary]
+        family = []
+        for name in others:
+            subjects = sorted(set().union(*(s[(level, metric, primary)] for s in scores)))
+            a = np.array([[s[(level, metric, primary)].get(u, np.nan) for u in subjects] for s in scores])
+            b = np.array([[s[(level, metric, name)].get(u, np.nan) for u in subjects] for s in scores])
+            both = np.isfinite(a) & np.isfinite(b)
+            count = both.sum(axis=0)
+            with np.errstate(invalid="ignore"):
+                mean_a = np.where(count > 0, np.where(both, a, 0).sum(axis=0) / np.maximum(count, 1), np.nan)
+                mean_b = np.where(count > 0, np.where(both, b, 0).sum(axis=0) / np.maximum(count, 1), np.nan)
+            result = paired_difference(mean_a, mean_b, n_boot=n_boot, n_permutations=n_permutations, seed=seed)
+            if result is not None:
+                family.append({"model": primary, "against": name, "level": level, "metric": metric,
+                               "n_repeats": len(scores), **result})
+        for entry, adjusted in zip(family, holm([e["p_value"] for e in family]), strict=True):
+            entry["p_holm"] = float(adjusted)
+            entry["verdict"] = verdict(entry["ci95"], entry["p_holm"], alpha)
+        comparisons += family
+    return comparisons
+
+
 def _scoring_args(rows: tuple) -> tuple:
     labels, proba, _, clusters = rows
     return labels, proba, clusters

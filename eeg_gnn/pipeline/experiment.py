@@ -36,8 +36,11 @@ from eeg_gnn.evaluation.scoring import (
     Predictions,
     aggregation_level,
     compare_models,
+    pooled_comparisons,
+    read_predictions,
     round_proba,
     score,
+    subject_scores,
     write_predictions,
 )
 from eeg_gnn.evaluation.splitters import PROTOCOLS, Fold, make_folds, save_folds, time_blocks
@@ -453,14 +456,18 @@ def run_repeats(config: TrainConfig, first: dict, run_dir: Path) -> dict:
         repeat.run_dir.rename(target)
         reports.append(repeat.results)
         dirs.append(str(target.relative_to(run_dir)))
-    return repeats_summary([config.seed + offset for offset in range(config.repeats)], reports, dirs)
+    summary = repeats_summary([config.seed + offset for offset in range(config.repeats)], reports, dirs)
+    scores = [subject_scores(read_predictions(run_dir / where / "predictions.csv", first["classes"]),
+                             first["label_level"]) for where in dirs]
+    summary["pooled_comparisons"] = pooled_comparisons(scores, PRIMARY, n_boot=config.n_boot, seed=config.seed)
+    return summary
 
 
 def repeats_summary(seeds: list[int], reports: list[dict], dirs: list[str]) -> dict:
     """The spread of every model's scores over repeated fold assignments, and the paired comparisons of each.
 
-    The paired comparisons stay within a repeat (each repeat's subjects, folds and verdict, as in its own
-    ``results.json``); they are listed per repeat, not pooled.
+    The paired comparisons of each repeat are listed as its own ``results.json`` has them (within the repeat);
+    :func:`run_repeats` adds ``pooled_comparisons``, over each subject's score averaged over the repeats.
 
     Returns
     -------
@@ -627,6 +634,14 @@ def _repeat_lines(repeats: dict, levels: list[str], width: int) -> list[str]:
             words = ", ".join(entry["verdicts"])
             lines.append(f"  {entry['level']:<10}{entry['against']:<{width - 10}}"
                          + " ".join(f"{d:+.3f}" for d in entry["per_repeat"]) + f" per repeat: {words}")
+    if repeats.get("pooled_comparisons"):
+        lines.append("graph minus each other model, each subject's score averaged over the repeats (mean [95% CI], "
+                     "sign-flip p over subjects, Holm-adjusted):")
+        for entry in repeats["pooled_comparisons"]:
+            if entry["metric"] == "balanced_accuracy":
+                low, high = entry["ci95"]
+                lines.append(f"  {entry['level']:<10}{entry['against']:<{width - 10}}{entry['mean_difference']:+.3f} "
+                             f"[{low:+.3f}, {high:+.3f}]  p = {entry['p_holm']:.3g}: {entry['verdict']}")
     return lines
 
 
