@@ -116,6 +116,9 @@ def info_dataset(name: str, data_dir: Path | None) -> str:
 
 
 def list_datasets() -> str:
+    from eeg_gnn.data.fetch import dataset_status
+
+    status = dict(dataset_status())
     lines = []
     for name in available_datasets():
         if name == FOLDER:
@@ -123,7 +126,7 @@ def list_datasets() -> str:
             continue
         d = load_descriptor(name)
         lines.append(f"{name:<14} task={d['task']:<13} {d['title']}\n{'':<15}source: {d['source']}\n"
-                     f"{'':<15}license: {d['license']}")
+                     f"{'':<15}license: {d['license']}\n{'':<15}{status[name]}")
     return "\n".join(lines)
 
 

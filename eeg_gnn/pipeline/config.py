@@ -120,6 +120,10 @@ class TrainConfig:
     on_truncated: str = setting("raise", "an EDF/BDF recording shorter than its header declares: raise = refuse "
                                 "it, warn = use the data records it holds and record that in config.json "
                                 "(default: %(default)s)", "data", choices=ON_TRUNCATED)
+    download: bool = setting(True, "do not download a missing open dataset on first use (also "
+                             "EEG_GNN_NO_DOWNLOAD=1); by default the open MSU, RepOD and EEGMAT data are downloaded "
+                             "into $EEG_GNN_DATA (verified, atomic) when they are not there", "data",
+                             flag="--no-download")
     label_column: str | None = setting(None, "folder dataset: the participants table's label column (default: the "
                                        "first named label, group, diagnosis or class)", "data", metavar="COLUMN")
     subject_column: str | None = setting(None, "folder dataset: the participants table's subject column (default: "

@@ -6,8 +6,9 @@ A channel is
 * **flat** when it is constant (peak to peak below :data:`FLAT_UV`, 1e-6 µV: a zeroed or disconnected channel);
 * **implausible** when it is far outside what a scalp electrode records: peak to peak above :data:`MAX_UV`
   (10 mV), or non-zero but below :data:`MIN_UV` (0.1 µV, samples stored in another unit than the file says);
-* **saturated** when at least :data:`SATURATED_FRACTION` of its samples sit exactly at its minimum or maximum (the
-  amplifier or the file's digital range clipped it).
+* **saturated** when at least :data:`SATURATED_FRACTION` of its samples sit exactly at its minimum or maximum
+  for three samples in a row or more (the amplifier or the file's digital range clipped it: a rhythm that is only
+  quantised touches its extreme values at single samples).
 
 When every node is implausible the same way the recording's unit is wrong, not its electrodes: that is refused
 whatever the policy, with the ``--scale`` that would fix it.
@@ -29,7 +30,7 @@ BAD_CHANNEL_POLICIES = ("raise", "drop-recording", "interpolate")
 FLAT_UV = 1e-6
 MIN_UV = 0.1
 MAX_UV = 10_000.0
-SATURATED_FRACTION = 0.02
+SATURATED_FRACTION = 0.01
 TYPICAL_UV = 100.0
 PROBLEMS = ("flat", "saturated", "implausible")
 
@@ -85,7 +86,9 @@ def check_channels(data: np.ndarray, ch_names: Sequence[str]) -> list[ChannelChe
         raise ValueError(f"data must have shape (n_channels={len(ch_names)}, n_times), got {data.shape}.")
     high, low = data.max(axis=1), data.min(axis=1)
     ptp_uv = (high - low) * 1e6
-    at_rail = ((data == high[:, None]) | (data == low[:, None])).mean(axis=1)
+    at = (data == high[:, None]) | (data == low[:, None])
+    # clipping holds the rail for several samples; a quantised rhythm touches its peak value at single samples
+    at_rail = (at[:, 2:] & at[:, 1:-1] & at[:, :-2]).sum(axis=1) / max(data.shape[1], 1)
     checks = []
     for name, ptp, rail in zip(ch_names, ptp_uv, at_rail, strict=True):
         problem, detail = None, ""
@@ -97,7 +100,7 @@ def check_channels(data: np.ndarray, ch_names: Sequence[str]) -> list[ChannelChe
             problem, detail = "implausible", f"implausibly large (peak to peak {ptp / 1000:.3g} mV, above " \
                                              f"{MAX_UV / 1000:g} mV)"
         elif rail >= SATURATED_FRACTION:
-            problem, detail = "saturated", f"saturated ({100 * rail:.1f} % of samples at its minimum or maximum)"
+            problem, detail = "saturated", f"saturated ({100 * rail:.1f} % of samples held at its minimum or maximum)"
         checks.append(ChannelCheck(name, float(ptp), problem, detail))
     return checks
 
