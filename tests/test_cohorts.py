@@ -96,6 +96,8 @@ def test_clinic_folder_trains_with_flags_only_and_reports_what_it_did(clinic, ee
     dropped = max((tmp_path / "runs").iterdir(), key=lambda p: p.stat().st_mtime)
     results = json.loads((dropped / "results.json").read_text())
     assert results["n_recordings"] == 4
+    code, out, err = run_script("evaluate.py", [str(dropped), "--permutations", "200", "--quiet"], capsys)
+    assert code == 0, err  # the review reads the four recordings the run kept
 
     plain = tmp_path / "plain"
     plain.mkdir()

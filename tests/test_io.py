@@ -232,6 +232,14 @@ def test_csv_without_sfreq(tmp_path):
         read_recording(path, sfreq=100, unit="furlong")
 
 
+def test_a_metadata_table_is_not_read_as_a_recording(tmp_path):
+    path = tmp_path / "subject-info.csv"
+    path.write_text("Subject,Age,Gender\nSubject00,21,F\n")
+    with pytest.raises(ValueError, match=r"subject-info\.csv is a table of text \('Subject00' in its second line\), "
+                                         r"not a recording"):
+        read_recording(path, sfreq=128)
+
+
 def test_csv_nan_names_the_channel(tmp_path):
     path = tmp_path / "rec.csv"
     path.write_text("Fp1,Fp2,Cz\n1,2,3\n4,nan,6\n7,8,inf\n")

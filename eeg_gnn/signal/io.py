@@ -311,13 +311,19 @@ def _read_umich_inp(path: Path) -> mne.io.RawArray:
 def _read_text_table(
     path: Path, *, sfreq: float | None, unit: str, ch_names: Sequence[str] | None
 ) -> mne.io.RawArray:
+    delimiter = "," if path.suffix.lower() == ".csv" else "\t"
+    with path.open(encoding="utf-8-sig", errors="replace") as stream:
+        first = stream.readline().rstrip("\r\n").split(delimiter)
+        second = stream.readline().rstrip("\r\n").split(delimiter)
+    text = [cell for cell in second if cell.strip() and not _is_number(cell)]
+    if text:
+        raise ValueError(f"{path} is a table of text ({text[0]!r} in its second line), not a recording: a recording "
+                         "in CSV/TSV has one column of numbers per channel (a metadata table such as "
+                         "subject-info.csv or participants.csv is not read as one).")
     if sfreq is None:
         raise ValueError(f"{path} does not store its sampling rate: pass sfreq=<Hz> (on the CLI: --sfreq).")
     sfreq = check_positive("sfreq", sfreq)
     check_option("unit", unit, TEXT_UNITS)
-    delimiter = "," if path.suffix.lower() == ".csv" else "\t"
-    with path.open() as stream:
-        first = stream.readline().rstrip("\r\n").split(delimiter)
     has_header = ch_names is None
     if has_header:
         ch_names = [name.strip() for name in first]
@@ -326,6 +332,14 @@ def _read_text_table(
         raise ValueError(f"{path} has {data.shape[0]} columns but {len(ch_names)} channel names.")
     info = mne.create_info(list(ch_names), sfreq, ch_types="eeg")
     return _raw_array(data * TEXT_UNITS[unit], info, path)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _load_column(path: Path) -> np.ndarray:
