@@ -7,7 +7,10 @@ import sys
 import warnings
 from collections.abc import Callable
 
-USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, OSError)
+from eeg_gnn.utils.parallel import ParallelError
+
+#: What a user can fix (a setting, a file, the cluster given): one line, exit 2.
+USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, OSError, ParallelError)
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 

@@ -28,6 +28,7 @@ from eeg_gnn.signal.graph import CONNECTIVITY_METHODS, check_adjacency, connecti
 from eeg_gnn.signal.preprocessing import Preprocessing, preprocess, rejection_message
 from eeg_gnn.signal.quality import BadChannelsError
 from eeg_gnn.utils.files import atomic_write
+from eeg_gnn.utils.parallel import Executor
 from eeg_gnn.utils.resources import resource_dir
 from eeg_gnn.utils.validation import check_option
 
@@ -145,8 +146,11 @@ def recording_payload(recording: Recording, preprocessing: Preprocessing, nodes)
 
 
 def cached_arrays(kind: str, payload: dict, compute: Callable[[], dict[str, np.ndarray]], *,
-                  use_cache: bool = True) -> tuple[dict[str, np.ndarray], bool]:
-    """Arrays from ``$EEG_GNN_CACHE/<kind>/<hash of payload>.npz``, or computed by ``compute`` and stored.
+                  use_cache: bool = True, root: Path | None = None) -> tuple[dict[str, np.ndarray], bool]:
+    """Arrays from ``<root>/<kind>/<hash of payload>.npz``, or computed by ``compute`` and stored.
+
+    ``root`` is the cache folder, by default :func:`cache_dir` (``$EEG_GNN_CACHE``); workers on other machines
+    are given the one of the process that sends them work, so every worker shares one cache.
 
     Every entry read is checked: each array is read in full, which checks the CRC-32 the ``.npz`` (a zip file)
     stores for it. An entry that fails (truncated, emptied, garbled) is deleted, recomputed and stored again, with
@@ -155,7 +159,7 @@ def cached_arrays(kind: str, payload: dict, compute: Callable[[], dict[str, np.n
     Returns the arrays and whether they came from the cache. Entries are written atomically.
     """
     key = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
-    path = cache_dir() / kind / f"{key}.npz"
+    path = (root or cache_dir()) / kind / f"{key}.npz"
     if use_cache and path.is_file():
         stored = read_entry(path)
         if stored is not None:
@@ -215,8 +219,9 @@ def compute_recording(recording: Recording, preprocessing: Preprocessing, nodes,
 
 
 def load_or_compute(recording: Recording, preprocessing: Preprocessing, nodes, spec: FeatureSpec,
-                    *, use_cache: bool = True) -> tuple[RecordingFeatures, bool]:
-    """Features of a recording from the cache, or computed and stored. Returns (features, came_from_cache)."""
+                    *, use_cache: bool = True, cache_root: Path | None = None) -> tuple[RecordingFeatures, bool]:
+    """Features of a recording from the cache (``cache_root``, default :func:`cache_dir`), or computed and
+    stored. Returns (features, came_from_cache)."""
     def compute() -> dict[str, np.ndarray]:
         result = compute_recording(recording, preprocessing, nodes, spec)
         empty = np.zeros(0, np.float32)
@@ -228,7 +233,7 @@ def load_or_compute(recording: Recording, preprocessing: Preprocessing, nodes, s
                 "covariance": result.covariance if result.covariance is not None else empty}
 
     payload = {**recording_payload(recording, preprocessing, nodes), "features": spec.to_dict()}
-    stored, hit = cached_arrays("features", payload, compute, use_cache=use_cache)
+    stored, hit = cached_arrays("features", payload, compute, use_cache=use_cache, root=cache_root)
     adjacency = stored["adjacency"] if stored["adjacency"].ndim == 3 else None
     covariance = stored["covariance"] if stored["covariance"].ndim == 4 else None
     bad = dict(line.split("\t", 1) for line in stored["bad_channels"].tolist())
@@ -238,17 +243,18 @@ def load_or_compute(recording: Recording, preprocessing: Preprocessing, nodes, s
 
 
 def extract_dataset(dataset: Dataset, preprocessing: Preprocessing, spec: FeatureSpec, *, use_cache: bool = True,
-                    progress: bool = True) -> tuple[list[RecordingFeatures], int]:
-    """Features of every recording of a dataset, in order; returns them and how many came from the cache."""
-    from tqdm.auto import tqdm
+                    progress: bool = True, executor: Executor | None = None) -> tuple[list[RecordingFeatures], int]:
+    """Features of every recording of a dataset, in order; returns them and how many came from the cache.
 
-    results, cached = [], 0
-    bar = tqdm(dataset.recordings, desc="features", unit="rec", disable=not progress)
-    for recording in bar:
-        result, hit = load_or_compute(recording, preprocessing, dataset.nodes, spec, use_cache=use_cache)
-        results.append(result)
-        cached += hit
-        bar.set_postfix(cached=cached)
+    One task per recording on ``executor`` (default: one after the other, here): each reads its recording,
+    computes its features and caches them, so no process holds more than one raw recording at a time.
+    """
+    shared = {"preprocessing": preprocessing, "nodes": dataset.nodes, "spec": spec, "use_cache": use_cache,
+              "cache_root": cache_dir()}
+    pairs = (executor or Executor()).map(load_or_compute, dataset.recordings, shared=shared, desc="features",
+                                         unit="rec", progress=progress)
+    results = [result for result, _ in pairs]
+    cached = sum(hit for _, hit in pairs)
     node_sets = {tuple(r.node_names) for r in results if not r.dropped}
     if len(node_sets) > 1:
         raise ValueError(f"Recordings of {dataset.name} gave different node sets: {sorted(node_sets)}.")

@@ -39,6 +39,7 @@ from eeg_gnn.signal.headers import ON_TRUNCATED
 from eeg_gnn.signal.io import TEXT_UNITS
 from eeg_gnn.signal.preprocessing import Preprocessing
 from eeg_gnn.signal.quality import BAD_CHANNEL_POLICIES
+from eeg_gnn.utils.parallel import Executor
 from eeg_gnn.utils.validation import check_option, check_positive
 
 TASKS = {
@@ -53,7 +54,7 @@ GRAPHS = DISTANCE_GRAPHS + CONNECTIVITY_METHODS
 #: they are read and listed, and what to do with bad channels.
 APPLY_SETTINGS = ("sfreq", "units", "scale", "on_truncated", "bad_channels", "label_column", "subject_column",
                   "file_column", "on_missing")
-SECTIONS = ("data", "preprocessing", "features", "graph", "model", "training", "evaluation", "output")
+SECTIONS = ("data", "preprocessing", "features", "graph", "model", "training", "evaluation", "execution", "output")
 NONE = "none"
 
 
@@ -238,6 +239,13 @@ class TrainConfig:
                              "inner CV), argmax = the most probable class (default: %(default)s)", "evaluation",
                              choices=THRESHOLD_METHODS)
     out: str = setting("runs", "parent folder of run directories (default: %(default)s)", "output")
+    n_jobs: int = setting(1, "worker processes on this machine for feature extraction (one task per recording) "
+                          "and folds (one task per fold, with its nested selection); -1 = one per CPU core; "
+                          "results are identical to --n-jobs 1 (default: %(default)s)", "execution")
+    scheduler: str | None = setting(None, "run those tasks on a Dask cluster: the scheduler's address, e.g. "
+                                    "tcp://10.0.0.5:8786 (README, 'Running on a Dask cluster'), or local = a "
+                                    "local cluster of --n-jobs worker processes (at least 2) for this run "
+                                    "(default: none)", "execution", metavar="ADDRESS")
     use_cache: bool = setting(True, "recompute features instead of using the cache ($EEG_GNN_CACHE, default "
                               "~/.cache/eeg_gnn)", "output", flag="--no-cache")
     progress: bool = setting(True, "no progress bars", "output", flag="--quiet")
@@ -294,7 +302,14 @@ class TrainConfig:
             raise ValueError(f"'val_fraction' must be in [0, 1), got {self.val_fraction!r}.")
         if self.top_k is not None and self.top_k < 1:
             raise ValueError(f"'top_k' must be >= 1, got {self.top_k!r}.")
+        if self.n_jobs != -1 and (not isinstance(self.n_jobs, int) or self.n_jobs < 1):
+            raise ValueError(f"--n-jobs must be a positive whole number or -1 (one per CPU core), got {self.n_jobs!r}.")
+        self.executor()
         self.preprocessing()
+
+    def executor(self) -> Executor:
+        """Where the run's tasks (recordings, folds) are computed: here, in worker processes or on Dask."""
+        return Executor(n_jobs=self.n_jobs, scheduler=self.scheduler)
 
     def _descriptor_default(self, key: str, fallback: str) -> str:
         """A dataset's own default for a setting (e.g. ``default_cv``, ``reference`` in its descriptor)."""

@@ -230,13 +230,29 @@ def check_inner_folds(config: TrainConfig, folds: list[Fold], samples: Samples, 
                 f"2 subjects of each class (up to {INNER_FOLDS} are used). Use fewer --folds, or --baselines none.")
 
 
+def run_fold(fold: Fold, *, config: TrainConfig, samples: Samples, n_classes: int,
+             plan: SelectionPlan | None = None) -> FoldResult:
+    """One fold's task, here or in a worker: :func:`fit_fold` (or its nested selection) with torch and the BLAS
+    libraries limited to ``config.threads`` threads, so that every way of running the folds gives the same numbers."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(config.threads)
+    try:
+        with threadpool_limits(limits=config.threads):
+            if plan is None:
+                return fit_fold(config, samples, fold, n_classes)
+            return fit_selected_fold(plan, fold, n_classes)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
 def cross_validate(config: TrainConfig, dataset: Dataset, samples: Samples, run_dir: Path,
                    plan: SelectionPlan | None = None) -> tuple[list[Fold], list[FoldResult]]:
-    """Make the folds (saved to ``folds.csv``), run every fold (with nested selection when ``plan`` is given), save
-    its models and log it to TensorBoard."""
-    import torch
-    from tqdm.auto import tqdm
-
+    """Make the folds (saved to ``folds.csv``), run every fold (with nested selection when ``plan`` is given) on
+    the run's executor (``--n-jobs``, ``--scheduler``), and save each fold's models and TensorBoard logs as it
+    finishes."""
     folds = make_folds(samples.labels, samples.groups, n_splits=config.folds, method=config.cv,
                        val_fraction=config.val_fraction, seed=config.seed, class_names=dataset.classes)
     check_inner_folds(config, folds, samples, dataset.classes)
@@ -244,21 +260,15 @@ def cross_validate(config: TrainConfig, dataset: Dataset, samples: Samples, run_
         for fold in folds:
             inner_folds(samples, fold, plan.selection, config)
     save_folds(folds, run_dir / "folds.csv")
-    results = []
     (run_dir / "checkpoints").mkdir()
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(config.threads)
-    try:
-        for fold in tqdm(folds, desc="folds", unit="fold", disable=not config.progress):
-            if plan is None:
-                result = fit_fold(config, samples, fold, len(dataset.classes))
-            else:
-                result = fit_selected_fold(plan, fold, len(dataset.classes))
-            save_fold(result, run_dir / "checkpoints")
-            _log_histories(run_dir, result)
-            results.append(result)
-    finally:
-        torch.set_num_threads(previous_threads)
+
+    def save(index: int, result: FoldResult) -> None:
+        save_fold(result, run_dir / "checkpoints")
+        _log_histories(run_dir, result)
+
+    shared = {"config": config, "samples": samples, "n_classes": len(dataset.classes), "plan": plan}
+    results = config.executor().map(run_fold, folds, shared=shared, desc="folds", unit="fold",
+                                    progress=config.progress, on_result=save)
     return folds, results
 
 
@@ -398,7 +408,8 @@ def selection_plan(config: TrainConfig, dataset: Dataset, samples: Samples, sele
         key = samples_key(candidate)
         if key not in by_key:
             extracted, _ = extract_dataset(dataset, candidate.preprocessing(), candidate.feature_spec(),
-                                           use_cache=config.use_cache, progress=config.progress)
+                                           use_cache=config.use_cache, progress=config.progress,
+                                           executor=config.executor())
             by_key[key] = build_samples(candidate, dataset, extracted)
             check_same_windows(samples, by_key[key], settings)
     return SelectionPlan(selection, config, samples, candidates, [by_key[samples_key(c)] for c in candidates])
@@ -545,7 +556,8 @@ def run_cv(config: TrainConfig) -> Results:
     write_text_atomic(run_dir / "config.toml", config.to_toml())
     try:
         extracted, n_cached = extract_dataset(dataset, config.preprocessing(), config.feature_spec(),
-                                              use_cache=config.use_cache, progress=config.progress)
+                                              use_cache=config.use_cache, progress=config.progress,
+                                              executor=config.executor())
         quality = {**data_quality(dataset, extracted), **missing_from(dataset)}
         dataset, extracted = without_dropped(dataset, extracted)
         kept = {r.recording_id for r in dataset.recordings}

@@ -1,0 +1,204 @@
+"""One function over many independent tasks: in this process, in worker processes (joblib), or on a Dask cluster.
+
+The tasks of a run are independent and seeded by what they are (a recording, a fold), not by the order they run
+in, so every way of running them gives the same results. :class:`Executor` picks the engine from two settings:
+
+- ``n_jobs=1``, no scheduler: one task after the other, here.
+- ``n_jobs=N``: N worker processes on this machine (joblib's ``loky`` backend, the engine of MNE and
+  scikit-learn's ``n_jobs``).
+- ``scheduler='tcp://host:8786'``: the tasks go to a running Dask distributed cluster (``distributed.Client``);
+  ``scheduler='local'`` starts a ``distributed.LocalCluster`` of ``n_jobs`` worker processes (at least 2) for the
+  run and stops it afterwards. A task whose worker dies is run again on another worker (Dask's scheduler
+  reschedules it); a task that keeps killing workers stops the run with :class:`ParallelError`.
+
+Large inputs shared by every task (the windows of a dataset) are sent to each worker once: joblib memory-maps
+arrays, Dask scatters them to every worker. Results come back as each task finishes (``on_result``), so the
+caller can save them while the rest run, and are returned in task order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eeg_gnn.utils.validation import check_integer
+
+LOCAL = "local"
+#: Seconds to wait for a Dask scheduler to answer.
+CONNECT_TIMEOUT_S = 20
+
+
+class ParallelError(RuntimeError):
+    """The workers could not finish the tasks (a worker died every time it ran a task, or the cluster went away)."""
+
+
+def _call(function: Callable, index: int, item: Any, shared: dict[str, Any]) -> tuple[int, Any]:
+    return index, function(item, **shared)
+
+
+def check_scheduler(scheduler: str | None) -> str | None:
+    """``None``, ``'local'`` or a scheduler address (``tcp://host:port``, ``tls://...``, ``host:port``)."""
+    if scheduler is None or scheduler == LOCAL:
+        return scheduler
+    if not isinstance(scheduler, str) or not scheduler.strip() or " " in scheduler.strip():
+        raise ValueError(f"scheduler must be 'local' or the address of a Dask scheduler such as "
+                         f"tcp://10.0.0.5:8786, got {scheduler!r}.")
+    return scheduler.strip()
+
+
+@dataclass(frozen=True)
+class Executor:
+    """How the tasks of a run are executed.
+
+    Parameters
+    ----------
+    n_jobs : int
+        Worker processes on this machine (1: none, tasks run here); with ``scheduler='local'``, the workers of
+        the local cluster. ``-1`` is one per CPU core.
+    scheduler : str or None
+        None, ``'local'`` or the address of a Dask scheduler.
+    """
+
+    n_jobs: int = 1
+    scheduler: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.n_jobs != -1:
+            check_integer("n_jobs", self.n_jobs, 1, 4096)
+        object.__setattr__(self, "scheduler", check_scheduler(self.scheduler))
+
+    @property
+    def workers(self) -> int:
+        """Worker processes this executor starts on this machine (0 for a remote cluster)."""
+        if self.scheduler not in (None, LOCAL):
+            return 0
+        n_jobs = (os.cpu_count() or 1) if self.n_jobs == -1 else self.n_jobs
+        return max(n_jobs, 2) if self.scheduler == LOCAL else n_jobs
+
+    @property
+    def serial(self) -> bool:
+        return self.scheduler is None and self.workers == 1
+
+    def describe(self) -> str:
+        if self.scheduler == LOCAL:
+            return f"a local Dask cluster of {self.workers} worker processes"
+        if self.scheduler is not None:
+            return f"the Dask cluster at {self.scheduler}"
+        return "this process" if self.serial else f"{self.workers} worker processes (joblib)"
+
+    def map(self, function: Callable, items: Sequence, *, shared: dict[str, Any] | None = None,
+            desc: str = "tasks", unit: str = "task", progress: bool = True,
+            on_result: Callable[[int, Any], None] | None = None) -> list:
+        """``[function(item, **shared) for item in items]``, computed by this executor.
+
+        Parameters
+        ----------
+        function : callable
+            A module-level function (workers import it by name).
+        items : sequence
+            One task each.
+        shared : dict, optional
+            Keyword arguments every task receives; sent to each worker once.
+        desc, unit : str
+            The progress bar's label and unit.
+        progress : bool
+            Show a progress bar.
+        on_result : callable, optional
+            ``on_result(index, result)``, called here as each task finishes (in the order they finish).
+
+        Returns
+        -------
+        list
+            The results in the order of ``items``.
+
+        Raises
+        ------
+        ParallelError
+            The workers could not finish a task.
+        """
+        from tqdm.auto import tqdm
+
+        items, shared = list(items), dict(shared or {})
+        results: list = [None] * len(items)
+        with tqdm(total=len(items), desc=desc, unit=unit, disable=not progress) as bar:
+            for index, result in self._run(function, items, shared):
+                results[index] = result
+                if on_result is not None:
+                    on_result(index, result)
+                bar.update()
+        return results
+
+    def _run(self, function: Callable, items: list, shared: dict) -> Iterable[tuple[int, Any]]:
+        if self.scheduler is not None:
+            yield from self._run_dask(function, items, shared)
+        elif self.serial or len(items) <= 1:
+            for index, item in enumerate(items):
+                yield _call(function, index, item, shared)
+        else:
+            yield from self._run_joblib(function, items, shared)
+
+    def _run_joblib(self, function: Callable, items: list, shared: dict) -> Iterable[tuple[int, Any]]:
+        from joblib import Parallel, delayed
+        from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+        parallel = Parallel(n_jobs=min(self.workers, len(items)), backend="loky", return_as="generator_unordered")
+        try:
+            yield from parallel(delayed(_call)(function, index, item, shared) for index, item in enumerate(items))
+        except TerminatedWorkerError as exc:
+            raise ParallelError(f"A worker process died while running the {function.__name__} tasks (out of "
+                                f"memory, or a crash in a library); run again with fewer --n-jobs.") from exc
+
+    def _run_dask(self, function: Callable, items: list, shared: dict) -> Iterable[tuple[int, Any]]:
+        from distributed import as_completed
+        from distributed.client import FutureCancelledError
+        from distributed.scheduler import KilledWorker
+
+        with self._client() as client:
+            scattered = {name: client.scatter(value, broadcast=True, hash=False) for name, value in shared.items()}
+            futures = [client.submit(_call, function, index, item, scattered, pure=False,
+                                     key=f"{function.__name__}-{index}-{os.urandom(4).hex()}")
+                       for index, item in enumerate(items)]
+            try:
+                for future in as_completed(futures):
+                    yield future.result()
+            except KilledWorker as exc:
+                raise ParallelError(f"Task {exc.task} of {function.__name__} killed every Dask worker that ran it "
+                                    f"(out of memory, or a crash in a library); the run stopped. Give the workers "
+                                    f"more memory, or run with --scheduler local / --n-jobs 1.") from exc
+            except (FutureCancelledError, OSError) as exc:
+                raise ParallelError(f"Lost the Dask cluster at {self.scheduler} while running the "
+                                    f"{function.__name__} tasks ({type(exc).__name__}: {exc}).") from exc
+            finally:
+                client.cancel(futures)
+
+    def _client(self):
+        from distributed import Client, LocalCluster
+
+        if self.scheduler == LOCAL:
+            cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=":0")
+            return _OwnedClient(Client(cluster), cluster)
+        try:
+            return Client(self.scheduler, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError) as exc:
+            raise ParallelError(f"Could not reach a Dask scheduler at --scheduler {self.scheduler} within "
+                                f"{CONNECT_TIMEOUT_S} s ({exc}). Start one (`dask scheduler`, then `dask worker "
+                                f"{self.scheduler}` on each machine) or use --scheduler local.") from exc
+
+
+class _OwnedClient:
+    """A client whose local cluster is closed with it."""
+
+    def __init__(self, client, cluster) -> None:
+        self.client, self.cluster = client, cluster
+
+    def __enter__(self):
+        return self.client.__enter__()
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.client.__exit__(*exc)
+        finally:
+            self.cluster.close()

@@ -1,0 +1,138 @@
+"""Tasks run here, in joblib worker processes or on a real Dask cluster give the same results; killed workers are
+retried; a run that cannot finish fails in one line and leaves no run directory."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from eeg_gnn.utils import parallel
+from eeg_gnn.utils.parallel import Executor, ParallelError
+
+from .conftest import N_PER_CLASS, run_script
+
+distributed = pytest.importorskip("distributed")
+# Workers import this module to find the task functions: the pipeline (torch) is imported inside the tests only.
+
+
+def square_plus(item: int, *, offset: np.ndarray) -> float:
+    return float(item**2 + offset.sum())
+
+
+def die_once(item: int, *, marker_dir: str) -> int:
+    """Kill the worker process running this task the first time each item runs."""
+    marker = Path(marker_dir) / f"{item}.started"
+    if item == 1 and not marker.exists():
+        marker.write_text(str(os.getpid()))
+        os._exit(1)
+    return item * 10
+
+
+def always_die(item: int) -> int:
+    os._exit(1)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A real distributed.LocalCluster of 2 worker processes on this machine, stopped after the module; a task
+    that kills two workers is given up (Dask's default is three)."""
+    import dask
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}), distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                  silence_logs=logging.ERROR) as local:
+        yield local
+
+
+def test_every_executor_returns_the_serial_results_in_task_order(cluster):
+    items, shared = list(range(7)), {"offset": np.arange(5.0)}
+    expected = [square_plus(i, offset=shared["offset"]) for i in items]
+    for executor in (Executor(), Executor(n_jobs=2), Executor(scheduler=cluster.scheduler_address)):
+        seen = []
+        results = executor.map(square_plus, items, shared=shared, progress=False,
+                               on_result=lambda index, result, seen=seen: seen.append(index))
+        assert results == expected, executor
+        assert sorted(seen) == items
+
+
+def test_a_killed_dask_worker_is_replaced_and_its_task_retried(cluster, tmp_path):
+    executor = Executor(scheduler=cluster.scheduler_address)
+    results = executor.map(die_once, [0, 1, 2], shared={"marker_dir": str(tmp_path)}, progress=False)
+    assert results == [0, 10, 20]
+    assert (tmp_path / "1.started").exists()
+
+
+def test_a_task_that_kills_every_worker_stops_with_one_line(cluster):
+    with pytest.raises(ParallelError, match="killed every Dask worker") as excinfo:
+        Executor(scheduler=cluster.scheduler_address).map(always_die, [0], progress=False)
+    assert "\n" not in str(excinfo.value)
+
+
+def test_an_unreachable_scheduler_is_one_line_naming_the_flag(monkeypatch):
+    monkeypatch.setattr(parallel, "CONNECT_TIMEOUT_S", 1)
+    with pytest.raises(ParallelError, match="--scheduler tcp://127.0.0.1:9") as excinfo:
+        Executor(scheduler="tcp://127.0.0.1:9").map(square_plus, [1], shared={"offset": np.zeros(1)},
+                                                    progress=False)
+    assert "\n" not in str(excinfo.value) and "--scheduler local" in str(excinfo.value)
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5])
+def test_bad_n_jobs_is_refused(bad):
+    from eeg_gnn.pipeline.config import TrainConfig
+
+    with pytest.raises((ValueError, TypeError), match="n.jobs"):
+        TrainConfig(n_jobs=bad)
+
+
+def _config(cohort: Path, out: Path, **overrides):
+    from eeg_gnn.pipeline.config import TrainConfig
+
+    values = dict(task="schizophrenia", dataset="folder", data_dir=str(cohort), out=str(out), epochs=3,
+                  patience=3, folds=2, n_boot=50, progress=False, hidden=8, baselines=("logreg",),
+                  controls=("no_edges",))
+    return TrainConfig(**{**values, **overrides})
+
+
+def _numbers(run_dir: Path) -> dict:
+    results = json.loads((run_dir / "results.json").read_text())
+    return {k: v for k, v in results.items() if k not in ("seconds", "features_from_cache")}
+
+
+@pytest.mark.slow
+def test_n_jobs_and_a_dask_cluster_give_the_serial_results_json(cohort, tmp_path, cluster):
+    from eeg_gnn.pipeline.experiment import run_cv
+
+    serial = run_cv(_config(cohort, tmp_path / "serial", use_cache=False))
+    joblib = run_cv(_config(cohort, tmp_path / "joblib", n_jobs=2, use_cache=False))
+    dask = run_cv(_config(cohort, tmp_path / "dask", scheduler=cluster.scheduler_address))
+    assert dask.results["features_from_cache"] == 2 * N_PER_CLASS  # the workers read the cache the others wrote
+    assert _numbers(serial.run_dir) == _numbers(joblib.run_dir) == _numbers(dask.run_dir)
+    for run in (joblib, dask):
+        assert sorted(p.name for p in (run.run_dir / "checkpoints").iterdir()) == \
+            sorted(p.name for p in (serial.run_dir / "checkpoints").iterdir())
+        assert (run.run_dir / "predictions.csv").read_text() == (serial.run_dir / "predictions.csv").read_text()
+
+
+@pytest.mark.slow
+def test_scheduler_local_starts_and_stops_its_own_cluster(cohort, tmp_path):
+    from eeg_gnn.pipeline.experiment import run_cv
+
+    serial = run_cv(_config(cohort, tmp_path / "serial", controls=()))
+    local = run_cv(_config(cohort, tmp_path / "local", controls=(), scheduler="local"))
+    assert _numbers(serial.run_dir) == _numbers(local.run_dir)
+
+
+def test_a_run_whose_cluster_cannot_finish_fails_in_one_line_and_leaves_nothing(cohort, tmp_path, capsys,
+                                                                               monkeypatch):
+    monkeypatch.setattr(parallel, "CONNECT_TIMEOUT_S", 1)
+    out = tmp_path / "runs"
+    code, _, err = run_script("train.py", ["--task", "schizophrenia", "--dataset", "folder", "--data-dir",
+                                           str(cohort), "--out", str(out), "--quiet", "--epochs", "1",
+                                           "--scheduler", "tcp://127.0.0.1:9"], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and "--scheduler" in err
+    assert not out.exists() or list(out.iterdir()) == []
