@@ -211,3 +211,20 @@ def test_real_subprocess(eegmat_dir, data_root, tmp_path, snapshot):
     assert "Traceback" not in bad.stderr
     assert list(tmp_path.iterdir()) == []
     assert snapshot(eegmat_dir) == before
+
+
+def test_info_folder_lists_what_training_would_leave_out(capsys, tmp_path):
+    import mne
+    import numpy as np
+
+    info = mne.create_info(["Fp1", "Fp2", "Cz"], 128.0, "eeg")
+    raw = mne.io.RawArray(np.random.default_rng(0).normal(0, 1e-5, (3, 256)), info, verbose="error")
+    for name in ("P01_eeg.fif", "stray_eeg.fif"):
+        raw.save(tmp_path / name, verbose="error")
+    (tmp_path / "participants.csv").write_text("Subject,category\nP01,Patient\nC01,Control\n")
+    status, _, err = run_main(capsys, "info", tmp_path)
+    assert status == 2 and "--label-column COLUMN (e.g. --label-column category)" in err
+    status, out, _ = run_main(capsys, "info", tmp_path, "--label-column", "category")
+    assert status == 0
+    assert "not in the participants table: stray_eeg.fif" in out and "listed without a recording: C01" in out
+    assert "--on-missing warn" in out

@@ -363,3 +363,15 @@ def test_epochs_become_windows_one_each():
     np.testing.assert_allclose(windows.onsets, np.arange(len(epochs)) * 4.0)
     power = band_power(windows.data, windows.sfreq)
     assert (power.argmax(axis=2) == 2).all()  # alpha (8-13 Hz) holds the 10 Hz rhythm
+
+
+def test_epochs_follow_the_bad_channel_policy():
+    sfreq = 250.0
+    data = _alpha_on_the_scalp(int(24 * sfreq))
+    data[TEN_TWENTY.index("O1")] = 0.0
+    epochs = mne.make_fixed_length_epochs(make_raw(data, sfreq), duration=4.0, preload=True, verbose="error")
+    with pytest.raises(BadChannelsError, match="O1 flat"):
+        preprocess(epochs, Preprocessing(reference="as-recorded"))
+    windows = preprocess(epochs, Preprocessing(reference="as-recorded", bad_channels="interpolate"))
+    assert windows.bad_channels == {"O1": "flat (peak to peak 0 µV)"}
+    assert windows.n_windows == len(epochs) and np.ptp(windows.data[:, TEN_TWENTY.index("O1")], axis=1).min() > 1e-6

@@ -87,8 +87,12 @@ def amplitude_lines(raw, match) -> list[str]:
     return lines
 
 
-def info_dataset(name: str, data_dir: Path | None) -> str:
-    dataset = load_dataset(name, data_dir)
+def info_dataset(name: str, data_dir: Path | None, **folder_options) -> str:
+    import warnings
+
+    with warnings.catch_warnings():  # what a folder cohort leaves out is listed below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        dataset = load_dataset(name, data_dir, **folder_options, **({"on_missing": "warn"} if name == FOLDER else {}))
     counts = dataset.class_counts()
     descriptor = dataset.descriptor
     lines = [
@@ -109,8 +113,13 @@ def info_dataset(name: str, data_dir: Path | None) -> str:
     else:
         for label, count in counts.items():
             lines.append(f"  {label:<14} {count['subjects']:>3} subjects, {count['recordings']:>3} recordings")
-    if descriptor.get("unlabelled_files"):
-        lines.append(f"not in the participants table: {', '.join(descriptor['unlabelled_files'])}")
+    missing = descriptor.get("missing", {})
+    if missing.get("recordings_without_subjects"):
+        lines.append(f"not in the participants table: {', '.join(missing['recordings_without_subjects'])}")
+    if missing.get("subjects_without_recordings"):
+        lines.append(f"listed without a recording: {', '.join(missing['subjects_without_recordings'])}")
+    if any(missing.values()):
+        lines.append("(training on this folder leaves these out with --on-missing warn)")
     lines += [f"license:     {descriptor.get('license', '')}", f"citation:    {descriptor.get('citation', '')}"]
     return "\n".join(lines)
 
@@ -150,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="an EDF/BDF file shorter than its header declares: refuse it (raise) or describe the data "
                            "records it holds (warn) (default: raise)")
     info.add_argument("--data-dir", type=Path, help="folder of the dataset (default: $EEG_GNN_DATA/<dataset>)")
+    for what in ("label", "subject", "file"):
+        info.add_argument(f"--{what}-column", metavar="COLUMN",
+                          help=f"a folder's participants table: its {what} column (as for train)")
     commands.add_parser("datasets", help="list the datasets eeg-gnn knows")
     fetch = commands.add_parser("fetch", help="download an open dataset and verify it")
     fetch.add_argument("dataset", help="dataset name, e.g. msu, repod, eegmat, chbmit")
@@ -192,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.target in available_datasets() and not target.exists():
             return info_dataset(args.target, args.data_dir)
         if target.is_dir() and any((target / n).exists() for n in ("participants.tsv", "participants.csv")):
-            return info_dataset(FOLDER, target)
+            return info_dataset(FOLDER, target, label_column=args.label_column, subject_column=args.subject_column,
+                                file_column=args.file_column)
         return info_recording(target, args.nodes, args.sfreq, units=args.units, scale=args.scale,
                               on_truncated=args.on_truncated)
 

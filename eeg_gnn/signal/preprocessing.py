@@ -287,7 +287,7 @@ def preprocess_epochs(
     *,
     on_missing: str = "raise",
 ) -> Windows:
-    """Epochs as windows: node picking, resampling, reference and amplitude rejection of ``config``.
+    """Epochs as windows: node picking, bad channels, resampling, reference and amplitude rejection of ``config``.
 
     Each epoch is one window, so ``window_s`` and ``overlap`` are not used; nor is the band-pass or notch
     filter (filtering short epochs distorts their edges: filter the continuous recording before epoching).
@@ -306,6 +306,7 @@ def preprocess_epochs(
     """
     epochs = epochs.copy().load_data()
     picked, match = pick_nodes(epochs, nodes, on_missing=on_missing)
+    bad = apply_policy(picked, config.bad_channels, str(source_of(epochs)))
     sfreq = picked.info["sfreq"]
     onsets = picked.events[:, 0] / sfreq + picked.tmin  # before resampling, which keeps the events' sample numbers
     if config.resample_sfreq and config.resample_sfreq != sfreq:
@@ -318,4 +319,4 @@ def preprocess_epochs(
     keep, flat = amplitude_mask(data, config)
     return Windows(data=np.ascontiguousarray(data[keep]), sfreq=float(picked.info["sfreq"]),
                    node_names=list(match.node_names), onsets=np.asarray(onsets, dtype=float)[keep], match=match,
-                   n_rejected=int((~keep).sum()), n_flat=int(flat.sum()))
+                   n_rejected=int((~keep).sum()), n_flat=int(flat.sum()), bad_channels=bad)

@@ -153,9 +153,9 @@ def apply_policy(raw: mne.io.BaseRaw, policy: str, source: str, missing: Sequenc
 
     Parameters
     ----------
-    raw : mne.io.BaseRaw
+    raw : mne.io.BaseRaw | mne.Epochs
         Preloaded, channels named as nodes (see :func:`eeg_gnn.signal.preprocessing.pick_nodes`); changed in place
-        when channels are interpolated.
+        when channels are interpolated. Missing nodes can be added to a Raw only.
     policy : 'raise' | 'drop-recording' | 'interpolate'
         ``raise`` refuses the recording, naming the bad nodes and the flags that would go on; ``drop-recording``
         raises :class:`BadChannelsError` for the caller to leave the recording out; ``interpolate`` replaces each
@@ -181,7 +181,10 @@ def apply_policy(raw: mne.io.BaseRaw, policy: str, source: str, missing: Sequenc
         Bad nodes under ``drop-recording``.
     """
     check_option("bad_channels", policy, BAD_CHANNEL_POLICIES)
-    checks = check_channels(raw.get_data(), raw.ch_names)
+    data = raw.get_data()
+    if data.ndim == 3:  # epochs: each channel over all of them
+        data = data.transpose(1, 0, 2).reshape(len(raw.ch_names), -1)
+    checks = check_channels(data, raw.ch_names)
     check_units(checks, source)
     bad = {**bad_nodes(checks), **dict.fromkeys(missing, "missing from the recording")}
     if not bad:
@@ -199,6 +202,9 @@ def apply_policy(raw: mne.io.BaseRaw, policy: str, source: str, missing: Sequenc
             f"{source}: {len(bad)} of {n_nodes} nodes are bad ({describe_bad(bad)}), too many to interpolate "
             "from the rest; pass --bad-channels drop-recording to leave such recordings out.", bad)
     if missing:
+        if not isinstance(raw, mne.io.BaseRaw):
+            raise BadChannelsError(f"{source} lacks nodes {', '.join(missing)}: interpolate them in the continuous "
+                                   "recording before cutting epochs.", bad)
         info = mne.create_info(list(missing), raw.info["sfreq"], "eeg")
         blank = mne.io.RawArray(np.zeros((len(missing), raw.n_times)), info, verbose="error")
         blank.set_meas_date(raw.info["meas_date"])
