@@ -228,3 +228,21 @@ def test_info_folder_lists_what_training_would_leave_out(capsys, tmp_path):
     assert status == 0
     assert "not in the participants table: stray_eeg.fif" in out and "listed without a recording: C01" in out
     assert "--on-missing warn" in out
+
+
+def test_info_names_a_wrong_unit_and_the_scale_that_fixes_it(capsys, tmp_path):
+    import mne
+    import numpy as np
+
+    from eeg_gnn.signal.montage import node_sets
+
+    names = node_sets()["10-20"]
+    volts = np.random.default_rng(0).normal(0, 20e-12, (len(names), 1280))  # µV numbers stored as volts, x1e-6
+    mne.io.RawArray(volts, mne.create_info(names, 128.0, "eeg"), verbose="error").save(
+        tmp_path / "volts_eeg.fif", verbose="error")
+    status, out, _ = run_main(capsys, "info", tmp_path / "volts_eeg.fif")
+    assert status == 0 and "IMPLAUSIBLE: implausibly small" in out
+    assert "likely samples stored in volts under a microvolt label. Pass --scale 1e6" in out
+    assert "bad nodes" not in out
+    status, out, _ = run_main(capsys, "info", tmp_path / "volts_eeg.fif", "--scale", "1e6")
+    assert status == 0 and "IMPLAUSIBLE" not in out and "unit:" not in out

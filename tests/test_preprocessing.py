@@ -154,10 +154,10 @@ def test_bad_channel_policies_on_a_flat_and_a_clipped_node():
 def test_a_wrong_unit_is_refused_with_the_scale_that_fixes_it():
     volts_as_microvolts = make_raw(noise(250 * 10) * 1e-6, 250, source="volts.edf")
     with pytest.raises(ValueError, match=r"volts\.edf: every EEG node is below .* volts under a microvolt label\. "
-                                         r"Pass --scale 1e\+06"):
+                                         r"Pass --scale 1e6"):
         preprocess(volts_as_microvolts, Preprocessing(bad_channels="interpolate"))
     microvolts_as_volts = make_raw(noise(250 * 10) * 1e6, 250, source="uv.edf")
-    with pytest.raises(ValueError, match=r"above .* microvolts under a volt label\. Pass --scale 1e-06"):
+    with pytest.raises(ValueError, match=r"above .* microvolts under a volt label\. Pass --scale 1e-6"):
         preprocess(microvolts_as_volts, Preprocessing())
 
 

@@ -21,7 +21,7 @@ from eeg_gnn.data.datasets import FOLDER, available_datasets, load_dataset, load
 from eeg_gnn.signal.headers import ON_TRUNCATED
 from eeg_gnn.signal.io import TEXT_UNITS, read_recording, recording_format
 from eeg_gnn.signal.montage import match_channels
-from eeg_gnn.signal.quality import check_channels
+from eeg_gnn.signal.quality import check_channels, check_units
 
 DESCRIPTION = __doc__
 SCRIPTS = {"train": "cross-validated training by subject; writes a run directory (see `eeg-gnn train --help`)",
@@ -81,6 +81,10 @@ def amplitude_lines(raw, match) -> list[str]:
             bad[node] = check.detail
         label = f"{check.name} ({node})" if node is not None and node != check.name else check.name
         lines.append(f"  {label:<{width + 8}} {check.peak_to_peak_uv:>10.4g} µV{flag}")
+    try:
+        check_units([c for c in checks if c.name in node_of], str(raw.filenames[0] if raw.filenames else "it"))
+    except ValueError as exc:
+        return [*lines, f"unit:      {exc}"]
     if bad:
         lines.append(f"bad nodes: {len(bad)} ({', '.join(bad)}); training on this recording needs --bad-channels "
                      "interpolate (rebuilds them from the others) or --bad-channels drop-recording (leaves it out)")

@@ -134,7 +134,7 @@ def check_units(checks: Sequence[ChannelCheck], source: str) -> None:
     raise ValueError(
         f"{source}: every EEG node is {'below' if small[0] else 'above'} the plausible range for scalp EEG "
         f"({example.name}: {example.detail.split('(')[1].rstrip(')')}; median over nodes {median:.3g} µV): likely "
-        f"{likely}. Pass --scale {factor:g} to correct it."
+        f"{likely}. Pass --scale 1e{round(math.log10(factor))} to correct it."
     )
 
 
