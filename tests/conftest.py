@@ -101,6 +101,12 @@ def private_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("EEG_GNN_CACHE", str(tmp_path_factory.getbasetemp() / "feature-cache"))
 
 
+@pytest.fixture(autouse=True)
+def no_download(monkeypatch):
+    """No test downloads on first use from the internet; tests of it serve the data from 127.0.0.1 and unset this."""
+    monkeypatch.setenv("EEG_GNN_NO_DOWNLOAD", "1")
+
+
 @pytest.fixture(scope="session")
 def cohort(tmp_path_factory) -> Path:
     """A folder dataset: 4 controls and 4 patients; patients carry strong 10 Hz alpha on every electrode."""

@@ -26,6 +26,11 @@ from .test_fetch import (
 pytestmark = pytest.mark.network
 
 
+@pytest.fixture(autouse=True)
+def downloads_allowed(monkeypatch, no_download):
+    monkeypatch.delenv("EEG_GNN_NO_DOWNLOAD")
+
+
 class _CutHandler(_QuietHandler):
     """Announces the whole of sch.zip, sends half of it and hangs up: an interrupted download."""
 
@@ -82,6 +87,8 @@ def test_no_download_flag_and_environment(tmp_path, monkeypatch):
         ensure_dataset("msu", target)
     assert not target.exists()
     assert ensure_dataset("seed", tmp_path / "seed") is None  # licensed: reading it explains how to get it
+    (tmp_path / "file.edf").write_bytes(b"0")
+    assert ensure_dataset("msu", tmp_path / "file.edf") is None  # reading it says --data-dir is a file
 
 
 def test_an_interrupted_download_leaves_nothing_that_looks_complete_and_is_resumed(tmp_path, cut_server, serve):  # noqa: F811

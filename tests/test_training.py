@@ -149,7 +149,10 @@ def _train_cli(args: list[str], capsys) -> tuple[int, str, str]:
     ("args", "message"),
     [
         (["--task", "workload", "--dataset", "folder"], "needs --data-dir"),
-        (["--task", "schizophrenia", "--data-dir", "{empty}"], "No recordings of dataset 'msu'"),
+        (["--task", "schizophrenia", "--data-dir", "{empty}"], "downloading on first use is turned off "
+                                                                "(EEG_GNN_NO_DOWNLOAD=1). Download it with `eeg-gnn "
+                                                                "fetch msu`"),
+        (["--task", "schizophrenia", "--data-dir", "{empty}", "--no-download"], "(--no-download)"),
         (["--task", "workload", "--device", "cuda:3"], "not available"),
         (["--task", "workload", "--batch-size", "1"], "at least 2"),
         (["--task", "workload", "--bands", "delta:1-4,theta:4-8"], "--graph-band 'alpha' is not one of the bands"),
@@ -172,7 +175,7 @@ def test_train_cli_missing_msu_says_how_to_get_it(capsys, tmp_path, monkeypatch)
     monkeypatch.setenv("EEG_GNN_DATA", str(tmp_path))
     code, _, err = _train_cli(["--task", "schizophrenia", "--out", str(tmp_path / "runs")], capsys)
     assert code == 2
-    assert "python -m eeg_gnn fetch msu" in err and str(tmp_path / "msu") in err
+    assert "eeg-gnn fetch msu" in err and str(tmp_path / "msu") in err
 
 
 def test_train_cli_folder_dataset_end_to_end(cohort, tmp_path, capsys):

@@ -194,6 +194,8 @@ def ensure_dataset(name: str, data_dir: str | Path | None = None, *, download: b
     if descriptor.get("access", "open") != "open" or "download" not in descriptor or on_disk(name, data_dir):
         return None
     folder = dataset_dir(name, data_dir)
+    if folder.exists() and not folder.is_dir():
+        return None  # reading it says that --data-dir is a file
     if not download or download_disabled():
         why = "--no-download" if not download else f"{NO_DOWNLOAD_ENV}={os.environ[NO_DOWNLOAD_ENV]}"
         raise FileNotFoundError(
