@@ -27,6 +27,7 @@ from eeg_gnn.pipeline.experiment import assemble_adjacency, missing_from
 from eeg_gnn.pipeline.folds import PRIMARY
 from eeg_gnn.pipeline.runs import Run
 from eeg_gnn.pipeline.selection import samples_key
+from eeg_gnn.signal.quality import BadChannelsError
 from eeg_gnn.utils.files import write_json_atomic
 
 
@@ -135,7 +136,9 @@ def apply_run(run: Run, data_dir: str | Path, *, progress: bool = True, **settin
             try:
                 result, _ = load_or_compute(recording, config.preprocessing(), run.node_names, config.feature_spec(),
                                             use_cache=config.use_cache)
-            except ValueError as exc:
+            except BadChannelsError as exc:
+                if "missing from the recording" not in exc.bad.values():
+                    raise
                 raise ValueError(f"{recording.path} does not fit the trained montage ({', '.join(run.node_names)}): "
                                  f"{exc}") from exc
             read.append(result)
