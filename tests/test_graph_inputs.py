@@ -247,3 +247,31 @@ def test_every_option_can_go_into_a_selection_grid(tmp_path):
     assert len(configs) == 8
     assert {(c.model, c.node_features, c.spatial_centring) for c in configs} >= {("dgcnn", "bands+tangent", True)}
     assert all(c.feature_spec().covariance == ("oas" if c.node_features != "bands" else None) for c in configs)
+
+
+def test_new_recordings_get_the_node_inputs_the_fold_was_trained_with(cohort, tmp_path):
+    import csv
+
+    from eeg_gnn.pipeline.apply import apply_run
+    from eeg_gnn.pipeline.experiment import run_cv
+    from eeg_gnn.pipeline.runs import load_run
+
+    config = TrainConfig(task="schizophrenia", dataset="folder", data_dir=str(cohort), out=str(tmp_path), epochs=2,
+                         folds=2, n_boot=20, progress=False, hidden=8, bands={"theta": (4, 8), "alpha": (8, 13)},
+                         model="dgcnn", node_features="bands+tangent", spatial_centring=True, controls=(),
+                         baselines=("logreg",))
+    run_dir = run_cv(config).run_dir
+    assert sorted(p.name for p in (run_dir / "checkpoints").glob("*.npy")) == [
+        f"fold_{k}_learned_adjacency.npy" for k in range(2)]
+    run = load_run(run_dir)
+    assert run.load_fold(0).learned_adjacency.shape == (19, 19)
+    applied = apply_run(run, cohort, progress=False)
+    with (applied / "windows.csv").open() as stream:
+        again = {(r["subject"], r["recording"], r["window"]): float(r["proba_patient"])
+                 for r in csv.DictReader(stream) if r["model"] == "graph"}
+    with (run_dir / "predictions.csv").open() as stream:
+        trained = {(r["subject"], r["recording"], r["window"]): float(r["proba_patient"])
+                   for r in csv.DictReader(stream) if r["model"] == "graph"}
+    assert set(again) == set(trained)
+    for key, value in trained.items():
+        assert again[key] == pytest.approx(value, abs=1e-4)

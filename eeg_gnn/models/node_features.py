@@ -5,8 +5,8 @@ mapped to a tangent space, and optional spatial centring.
     The node's features per band (``--features``: log power, relative power or differential entropy).
 ``tangent``
     The node's row of every band's covariance matrix mapped to the tangent space of symmetric positive definite
-    matrices at the Riemannian mean of the *training* windows (Barachant et al. 2012, *Neurocomputing*
-    112:172-178; Barachant et al. 2013, *IEEE Trans. Biomed. Eng.* 59:920-928): with ``M`` the reference,
+    matrices at the Riemannian mean of the *training* windows (Barachant et al. 2012, *IEEE Trans. Biomed. Eng.*
+    59:920-928; Barachant et al. 2013, *Neurocomputing* 112:172-178): with ``M`` the reference,
     ``S = logm(M^-1/2 C M^-1/2)`` and node ``i`` gets ``S[i, :]`` of every band, ``n_bands * n_nodes`` values.
     This is what the tangent-space baseline classifies (there as the upper triangle, flattened), split so that
     each electrode holds its own row. The reference is fitted on the training subjects of a fold only (no labels)
