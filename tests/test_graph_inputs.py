@@ -54,7 +54,7 @@ def _samples(seed: int = 0, n_subjects: int = 8, per_subject: int = 12) -> Sampl
     adjacency[:, np.arange(N_NODES), np.arange(N_NODES)] = 0
     return Samples(labels=labels, subjects=subjects, recordings=subjects, groups=subjects,
                    window_index=np.arange(n), onsets=np.zeros(n), features=features, adjacency=adjacency,
-                   node_names=[f"N{i}" for i in range(N_NODES)], covariance=covariance)
+                   node_names=["Fz", "Cz", "Pz", "O1", "O2"], covariance=covariance)
 
 
 FOLD = Fold(0, ("s0", "s1", "s2", "s3", "s4"), ("s5",), ("s6", "s7"))
@@ -226,6 +226,21 @@ def test_dgcnn_adjacency_is_saved_per_fold_and_read_back(tmp_path):
     for item in tmp_path.iterdir():
         item.rename(tmp_path.parent / "checkpoints" / item.name)
     np.testing.assert_allclose(learned_adjacencies(run)[0], saved)
+
+    from types import SimpleNamespace
+
+    from eeg_gnn.review import export
+    from eeg_gnn.review.build import _learned_adjacency_exports
+
+    names = samples.node_names
+
+    def brainnet(stem, matrix, node_values, header, description):
+        export.write_pair(tmp_path / "brainnet", stem, matrix, names, node_values=node_values, header=header)
+
+    _learned_adjacency_exports(SimpleNamespace(run=run, brainnet=brainnet))
+    for stem in ("learned_adjacency", "learned_adjacency_fold_0"):
+        np.testing.assert_allclose(export.read_edge(tmp_path / "brainnet" / f"{stem}.edge", node_names=names), saved,
+                                   atol=1e-5)
 
 
 def test_build_model_makes_dgcnn_and_the_config_accepts_it():
