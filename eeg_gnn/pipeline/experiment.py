@@ -69,6 +69,7 @@ from eeg_gnn.pipeline.selection import (
 from eeg_gnn.signal.graph import distance_adjacency, sparsify
 from eeg_gnn.signal.montage import positions, resolve_nodes
 from eeg_gnn.utils.files import write_json_atomic, write_text_atomic
+from eeg_gnn.utils.parallel import blas_threads
 
 INCOMPLETE = "INCOMPLETE"
 
@@ -235,12 +236,11 @@ def run_fold(fold: Fold, *, config: TrainConfig, samples: Samples, n_classes: in
     """One fold's task, here or in a worker: :func:`fit_fold` (or its nested selection) with torch and the BLAS
     libraries limited to ``config.threads`` threads, so that every way of running the folds gives the same numbers."""
     import torch
-    from threadpoolctl import threadpool_limits
 
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(config.threads)
     try:
-        with threadpool_limits(limits=config.threads):
+        with blas_threads(config.threads):
             if plan is None:
                 return fit_fold(config, samples, fold, n_classes)
             return fit_selected_fold(plan, fold, n_classes)

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from eeg_gnn.signal.features import check_bands
+from eeg_gnn.utils.parallel import blas_threads
 from eeg_gnn.utils.validation import check_option
 
 COVARIANCE_ESTIMATORS = ("oas", "scm")
@@ -76,7 +77,8 @@ def band_covariance(windows: np.ndarray, sfreq: float, bands: Mapping[str, tuple
     filtered = band_filter(windows, sfreq, bands) * 1e6
     filtered -= filtered.mean(axis=-1, keepdims=True)
     n_times = filtered.shape[-1]
-    sample = filtered @ np.swapaxes(filtered, -1, -2) / n_times
+    with blas_threads(1):  # stacks of small products: see eeg_gnn.utils.parallel.blas_threads
+        sample = filtered @ np.swapaxes(filtered, -1, -2) / n_times
     return sample if estimator == "scm" else oas_shrink(sample, n_times)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike
 
+from eeg_gnn.utils.parallel import blas_threads
 from eeg_gnn.utils.validation import check_integer, check_option, check_positive, check_real
 
 if TYPE_CHECKING:
@@ -433,8 +434,10 @@ def _correlation(signals, absolute):
 
 
 def _gram(vectors):
-    """``vectors @ vectors^H`` over the last axis, for stacks of matrices."""
-    return vectors @ vectors.conj().swapaxes(-1, -2)
+    """``vectors @ vectors^H`` over the last axis, for stacks of matrices (on one BLAS thread: see
+    :func:`eeg_gnn.utils.parallel.blas_threads`)."""
+    with blas_threads(1):
+        return vectors @ vectors.conj().swapaxes(-1, -2)
 
 
 def _segment_spectra(signals, segment_length, step, taper, bins):

@@ -1,0 +1,143 @@
+"""``train.py --task workload`` end to end: this code vs. the code before the speed work, serial vs. parallel.
+
+    python benchmarks/bench_end_to_end.py [--baseline-rev e14f741] [--skip-parallel] [--skip-scaling]
+
+Needs the EEGMAT recordings (``$EEG_GNN_DATA/eegmat``) and a git checkout (the baseline code is taken from
+``--baseline-rev``, by default the last commit before the speed work, whose default run trained the graph model
+and one untuned logistic regression). Every run is a fresh ``train.py`` process with its own feature cache
+(``warm``: the cache filled by an earlier run of the same code; ``cold``: empty), writing to a temporary folder.
+Printed per run: wall time, peak memory (resident set of the main process, and of the largest worker where there
+are workers) and the ratio to the named baseline measured in the same benchmark run:
+
+- ``today's work``: the baseline code's default run vs. this code doing the same work (``--controls none
+  --baselines logreg``); target >= 3x.
+- ``new default``: this code's default run (graph model, both controls, both tuned baselines) vs. the baseline
+  code's default run; target >= 1.5x.
+- cold vs. warm (target <= 1.3x), ``--n-jobs 2`` and ``--scheduler local`` (a 2-worker Dask LocalCluster) vs.
+  the serial default run, and the cost at 6 / 12 / 24 subjects with its exponent (target <= 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from io import BytesIO
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PROBE = """
+import resource, runpy, sys
+sys.argv = sys.argv[1:]
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+except SystemExit as exc:
+    code = exc.code or 0
+else:
+    code = 0
+own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(f"PEAK_KIB {own} {workers}", file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def export_code(rev: str, target: Path) -> Path:
+    """The tree of ``rev`` unpacked into ``target`` (no checkout is touched)."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(target, filter="data")
+    return target
+
+
+def run(code: Path, args: list[str], cache: Path, out: Path) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(code), "EEG_GNN_CACHE": str(cache), "MPLBACKEND": "Agg"}
+    command = [sys.executable, "-c", PROBE, str(code / "train.py"), "--task", "workload", "--quiet",
+               "--out", str(out), *args]
+    start = time.perf_counter()
+    result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=out.parent)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(args) or 'default'} failed:\n{result.stderr[-2000:]}")
+    own, workers = (int(v) for v in result.stderr.rsplit("PEAK_KIB", 1)[1].split()[:2])
+    newest = max(out.iterdir(), key=lambda p: p.stat().st_mtime)
+    results = json.loads((newest / "results.json").read_text())
+    return {"seconds": seconds, "peak_mib": own / 1024, "worker_peak_mib": workers / 1024, "results": results}
+
+
+def subset(eegmat: Path, n_subjects: int, target: Path) -> Path:
+    """A folder of symbolic links to the recordings of the first ``n_subjects`` EEGMAT subjects."""
+    target.mkdir(parents=True)
+    subjects = sorted({p.name.split("_")[0] for p in eegmat.glob("Subject*_*.edf")})[:n_subjects]
+    for subject in subjects:
+        for path in eegmat.glob(f"{subject}_*.edf"):
+            (target / path.name).symlink_to(path)
+    return target
+
+
+def line(name: str, measured: dict, baseline: dict | None = None, baseline_name: str = "") -> str:
+    text = f"  {name:<44}{measured['seconds']:8.1f} s  peak {measured['peak_mib']:5.0f} MiB"
+    if measured["worker_peak_mib"] > measured["peak_mib"] / 4:
+        text += f" (largest worker {measured['worker_peak_mib']:.0f} MiB)"
+    if baseline is not None:
+        text += f"   x{baseline['seconds'] / measured['seconds']:.2f} vs {baseline_name}"
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--baseline-rev", default="e14f741", help="git revision of the baseline code")
+    parser.add_argument("--skip-parallel", action="store_true", help="no --n-jobs / --scheduler runs")
+    parser.add_argument("--skip-scaling", action="store_true", help="no 6 / 12 subject runs")
+    args = parser.parse_args()
+    eegmat = Path(os.environ.get("EEG_GNN_DATA", "~/eeg_gnn_data")).expanduser() / "eegmat"
+    if not eegmat.is_dir():
+        raise SystemExit(f"EEGMAT recordings not found in {eegmat}: set EEG_GNN_DATA.")
+    light = ["--controls", "none", "--baselines", "logreg"]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        old = export_code(args.baseline_rev, tmp / "baseline")
+        new = ROOT
+        old_cache, new_cache = tmp / "cache-baseline", tmp / "cache-new"
+        runs = tmp / "runs"
+        runs.mkdir()
+        print(f"train.py --task workload (24 EEGMAT subjects, 5 folds by subject); baseline code: "
+              f"{args.baseline_rev}; {os.cpu_count()} CPU cores", flush=True)
+        run(old, [], old_cache, runs)  # fills the baseline's cache
+        old_default = run(old, [], old_cache, runs)
+        print(line("baseline code, default run (warm)", old_default), flush=True)
+        cold = run(new, light, new_cache, runs)
+        warm = run(new, light, new_cache, runs)
+        print(line("this code, today's work (warm)", warm, old_default, "baseline default"))
+        print(line("this code, today's work (cold)", cold, warm, "warm"), flush=True)
+        default = run(new, [], new_cache, runs)
+        print(line("this code, new default (warm)", default, old_default, "baseline default"), flush=True)
+        if not args.skip_parallel:
+            for name, extra in (("--n-jobs 2", ["--n-jobs", "2"]), ("--scheduler local (2 workers)",
+                                                                     ["--scheduler", "local", "--n-jobs", "2"])):
+                parallel = run(new, extra, new_cache, runs)
+                same = {k: v for k, v in parallel["results"].items() if k not in ("seconds", "features_from_cache")} \
+                    == {k: v for k, v in default["results"].items() if k not in ("seconds", "features_from_cache")}
+                print(line(f"this code, new default, {name}", parallel, default, "serial")
+                      + f"   results.json identical: {same}", flush=True)
+        if not args.skip_scaling:
+            costs = {}
+            for n_subjects in (6, 12):
+                folder = subset(eegmat, n_subjects, tmp / f"eegmat_{n_subjects}")
+                run(new, [*light, "--data-dir", str(folder)], new_cache, runs)
+                costs[n_subjects] = run(new, [*light, "--data-dir", str(folder)], new_cache, runs)
+                print(line(f"this code, today's work, {n_subjects} subjects (warm)", costs[n_subjects]), flush=True)
+            costs[24] = warm
+            exponent = math.log(costs[24]["seconds"] / costs[6]["seconds"]) / math.log(24 / 6)
+            print(f"  cost grows as subjects^{exponent:.2f} from 6 to 24 subjects (1 = linear; process start-up "
+                  "and imports are a fixed cost in every run)")
+
+
+if __name__ == "__main__":
+    main()
