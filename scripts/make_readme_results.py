@@ -56,9 +56,13 @@ def _runs(run_dir: Path, results: dict) -> list[tuple[int, dict]]:
 def _choices(results: dict) -> str:
     counts: dict[str, int] = {}
     for entry in results.get("selection", {}).get("per_fold", []):
-        label = ", ".join(f"{k}={v}" for k, v in entry["settings"].items())
+        label = ", ".join(f"{k}={_value(v)}" for k, v in entry["settings"].items())
         counts[label] = counts.get(label, 0) + 1
     return "; ".join(f"{label} ({n} fold{'s' if n > 1 else ''})" for label, n in counts.items()) or "no selection"
+
+
+def _value(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _mean(runs: list[tuple[int, dict]], name: str, level: str, metric: str) -> float | None:
@@ -87,7 +91,7 @@ def render(run_dir: Path, seconds: float | None) -> str:
         "",
     ]
     if selection:
-        grid = "; ".join(f"`{k}` in {', '.join(map(str, v))}" for k, v in selection["settings"].items())
+        grid = "; ".join(f"`{k}` in {', '.join(map(_value, v))}" for k, v in selection["settings"].items())
         lines += [
             f"**Nested selection.** In every outer fold, the graph model's configuration was chosen among "
             f"{len(selection['candidates'])} candidates ({grid}) by an inner {selection['inner_folds']}-fold "
@@ -175,6 +179,10 @@ def _goal(runs: list[tuple[int, dict]], level: str, pooled: dict) -> str:
     if controls:
         text += (" Against its own controls (window balanced accuracy, per seed) — "
                  + "; ".join(controls) + ": the graph earns its keep only where the verdict is better.")
+    shuffled = pooled.get(("graph_shuffled", "window", "balanced_accuracy"))
+    if shuffled and shuffled["verdict"] != "better":
+        text += (" The graph model does not beat the same network on a node-shuffled graph, so these results do not "
+                 "show that its particular graph (which electrodes are joined, and how strongly) matters.")
     return text
 
 
