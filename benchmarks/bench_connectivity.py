@@ -7,30 +7,19 @@ At the call size of the pipeline: one EEGMAT recording per call (15 windows of 1
 calls, alpha band (8-13 Hz). The two do not compute the same estimate: eeg_gnn takes the phase of the analytic
 signal of the band-passed window (zero-phase Butterworth + Hilbert), mne-connectivity the phase of Morlet wavelet
 coefficients at each frequency of the band, averaged over the band (``faverage=True``); both give one 19 x 19
-matrix per window. Printed: best of 3 timings and the ratio to mne-connectivity, the named baseline, and how
+matrix per window. Printed: best of 5 timings and the ratio to mne-connectivity, the named baseline, and how
 closely the two matrices agree (Pearson correlation of the off-diagonal entries).
 """
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
+from bench_features import best_of
 
 from eeg_gnn.signal.graph import connectivity
 
-N_WINDOWS, N_NODES, SFREQ, WINDOW_S, CALLS, REPEATS = 15, 19, 128.0, 4.0, 48, 3
+N_WINDOWS, N_NODES, SFREQ, WINDOW_S, CALLS = 15, 19, 128.0, 4.0, 48
 FMIN, FMAX = 8.0, 13.0
-
-
-def best_of(function) -> float:
-    best = np.inf
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        for _ in range(CALLS):
-            function()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def main() -> None:
@@ -51,13 +40,13 @@ def main() -> None:
                                             verbose="error")
         return result.get_data(output="dense")[..., 0]
 
-    ours_s, theirs_s = best_of(ours), best_of(theirs)
+    ours_s, theirs_s = best_of(ours, CALLS), best_of(theirs, CALLS)
     mine, other = ours(), theirs()
     other = other + np.transpose(other, (0, 2, 1))
     upper = np.triu_indices(N_NODES, 1)
     agreement = np.corrcoef(mine[:, upper[0], upper[1]].ravel(), other[:, upper[0], upper[1]].ravel())[0, 1]
     print(f"per-window alpha PLV, {CALLS} calls of {N_WINDOWS} windows x {N_NODES} nodes x {WINDOW_S:g} s at "
-          f"{SFREQ:g} Hz (best of {REPEATS})")
+          f"{SFREQ:g} Hz (best of 5)")
     print(f"  mne-connectivity spectral_connectivity_time (baseline) {theirs_s:7.2f} s")
     print(f"  eeg_gnn connectivity(..., 'plv')                       {ours_s:7.2f} s   x{theirs_s / ours_s:.1f}")
     print(f"  agreement of the two estimates (Pearson r over window x pair): {agreement:.2f}")

@@ -94,3 +94,13 @@ def test_loading_a_cuda_run_needs_no_gpu():
     assert config.device == "cuda"
     with pytest.raises(ValueError, match="not available"):
         config.check_device()
+
+
+def test_none_turns_off_a_setting_that_can_be_off_from_the_command_line():
+    from eeg_gnn.cli.train import build_parser, config_from_args
+
+    config = config_from_args(build_parser().parse_args(["--scheduler", "none", "--notch", "None", "--n-jobs", "2"]))
+    assert config.scheduler is None and config.notch is None and config.n_jobs == 2
+    assert config.executor().describe() == "2 worker processes (joblib)"
+    config = config_from_args(build_parser().parse_args(["--notch", "50", "--scheduler", "local"]))
+    assert config.notch == 50.0 and config.executor().describe() == "a local Dask cluster of 2 worker processes"

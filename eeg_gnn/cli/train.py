@@ -32,11 +32,17 @@ def _flag(name: str, spec) -> str:
 
 
 def _value_type(spec):
+    """The flag's parser: the setting's type; for a setting that can be off (``| None``), ``none`` turns it off."""
     hint = str(spec.type)
-    for word, parse in _TYPES.items():
-        if hint.startswith(word) or hint.startswith(f"{word} |"):
-            return parse
-    return str
+    parse = next((parse for word, parse in _TYPES.items() if hint.startswith(word)), str)
+    if not hint.endswith("| None"):
+        return parse
+
+    def parse_or_none(text: str):
+        return None if text.strip().lower() == "none" else parse(text)
+
+    parse_or_none.__name__ = parse.__name__
+    return parse_or_none
 
 
 def build_parser(prog: str = "eeg-gnn train") -> argparse.ArgumentParser:
