@@ -107,6 +107,17 @@ def no_download(monkeypatch):
     monkeypatch.setenv("EEG_GNN_NO_DOWNLOAD", "1")
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny graphs: one intra-op thread avoids thread contention that makes each step ~100 times slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def cohort(tmp_path_factory) -> Path:
     """A folder dataset: 4 controls and 4 patients; patients carry strong 10 Hz alpha on every electrode."""

@@ -16,12 +16,7 @@ from eeg_gnn.models.training import balanced_accuracy, predict_proba, train_grap
 N_GRAPHS, N_NODES, N_FEATURES = 6, 7, 4
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _graphs(seed: int = 0, dtype=torch.float64) -> tuple[torch.Tensor, torch.Tensor]:

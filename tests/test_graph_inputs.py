@@ -26,12 +26,7 @@ from eeg_gnn.pipeline.runs import Run
 N_NODES, N_BANDS = 5, 2
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _spd(rng, n_windows: int) -> np.ndarray:

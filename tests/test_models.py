@@ -53,13 +53,7 @@ def _train_a_little(model, features, adjacency, steps: int = 5) -> None:
 MODEL_NAMES = ["gcn", "cheb"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny graphs: one intra-op thread avoids thread contention that makes each step ~100 times slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
