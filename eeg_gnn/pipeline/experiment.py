@@ -266,8 +266,11 @@ def cross_validate(config: TrainConfig, dataset: Dataset, samples: Samples, run_
         save_fold(result, run_dir / "checkpoints")
         _log_histories(run_dir, result)
 
-    shared = {"config": config, "samples": samples, "n_classes": len(dataset.classes), "plan": plan}
-    results = config.executor().map(run_fold, folds, shared=shared, desc="folds", unit="fold",
+    executor = config.executor()
+    # workers' epoch bars would interleave with the folds bar: with workers, the folds bar alone shows progress
+    task_config = config if executor.serial else replace(config, progress=False)
+    shared = {"config": task_config, "samples": samples, "n_classes": len(dataset.classes), "plan": plan}
+    results = executor.map(run_fold, folds, shared=shared, desc="folds", unit="fold",
                                     progress=config.progress, on_result=save)
     return folds, results
 

@@ -19,6 +19,7 @@ caller can save them while the rest run, and are returned in task order.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -164,7 +165,11 @@ class Executor:
 
         parallel = Parallel(n_jobs=min(self.workers, len(items)), backend="loky", return_as="generator_unordered")
         try:
-            yield from parallel(delayed(_call)(function, index, item, shared) for index, item in enumerate(items))
+            with warnings.catch_warnings():
+                # loky replaces a worker whose memory grew (torch's allocator) and says so; the task is unaffected
+                warnings.filterwarnings("ignore", message="A worker stopped while some jobs", category=UserWarning)
+                yield from parallel(delayed(_call)(function, index, item, shared)
+                                    for index, item in enumerate(items))
         except TerminatedWorkerError as exc:
             raise ParallelError(f"A worker process died while running the {function.__name__} tasks (out of "
                                 f"memory, or a crash in a library); run again with fewer --n-jobs.") from exc
