@@ -186,3 +186,38 @@ def test_balanced_accuracy_equals_scikit_learn():
         expected = balanced_accuracy_score(labels, predicted)
     assert balanced_accuracy(torch.tensor(labels), torch.tensor(predicted), 3) == pytest.approx(expected)
     assert balanced_accuracy(torch.tensor([0, 0, 1, 1]), torch.tensor([0, 1, 1, 1]), 2) == pytest.approx(0.75)
+
+
+@pytest.mark.parametrize("kind", ["cheb", "gcn"])
+def test_layers_hold_pygs_parameters_drawn_as_pyg_draws_them(kind):
+    from eeg_gnn.models.layers import ChebWeights, GCNWeights
+
+    ours, theirs = ((lambda: ChebWeights(4, 5, K=3), lambda: ChebConv(4, 5, K=3, normalization="sym"))
+                    if kind == "cheb" else (lambda: GCNWeights(4, 5), lambda: GCNConv(4, 5)))
+    torch.manual_seed(0)
+    layer, after_ours = ours(), torch.rand(2)
+    torch.manual_seed(0)
+    reference, after_theirs = theirs(), torch.rand(2)
+    assert layer.state_dict().keys() == reference.state_dict().keys()
+    for name, value in reference.state_dict().items():
+        torch.testing.assert_close(layer.state_dict()[name], value, rtol=0, atol=0)
+    torch.testing.assert_close(after_ours, after_theirs, rtol=0, atol=0)
+    x, edge_index = torch.randn(6, 4), torch.tensor([[0, 1, 2, 3, 4], [1, 2, 3, 4, 5]])
+    edge_index = torch.cat([edge_index, edge_index.flip(0)], dim=1)
+    weight = torch.rand(edge_index.shape[1])
+    torch.testing.assert_close(layer(x, edge_index, weight), reference(x, edge_index, weight))
+    assert sum(p.numel() for p in layer.parameters()) == sum(p.numel() for p in reference.parameters())
+
+
+def test_training_on_the_dense_path_never_imports_pytorch_geometric():
+    import subprocess
+    import sys
+
+    code = ("import sys, torch\n"
+            "from eeg_gnn.models.classifiers import build_model\n"
+            "model = build_model('cheb', 5, 2, hidden_channels=4, K=3)\n"
+            "x, a = torch.randn(3, 6, 5), torch.rand(6, 6)\n"
+            "model.forward_dense(x, model.operator((a + a.T) / 2)).sum().backward()\n"
+            "print('torch_geometric' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

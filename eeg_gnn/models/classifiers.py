@@ -1,20 +1,21 @@
-"""Graph classifiers (PyG ``GCNConv`` / ``ChebConv``) and the batching they use (baselines: :mod:`eeg_gnn.models.baselines`).
+"""Graph classifiers (PyG's ``GCNConv`` / ``ChebConv``) and the batching they use (baselines: :mod:`eeg_gnn.models.baselines`).
 
 Every graph classifier runs on two paths with the same parameters: PyG message passing on a disjoint batch
 (``model(x, edge_index, edge_weight, batch)``, for graphs of any size, and what attribution differentiates), and
 the dense path for a fixed node set (``model.forward_dense(x, model.operator(adjacency))``, batched matrix
 products on operators computed once per graph, see :mod:`eeg_gnn.models.dense`), which training uses by default.
+The layers' parameters are held by :mod:`eeg_gnn.models.layers`, so PyTorch Geometric is imported only when the
+PyG path runs.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
-from torch_geometric.nn import ChebConv, GCNConv, global_max_pool, global_mean_pool
-from torch_geometric.utils import dense_to_sparse
 
 from eeg_gnn.models.catalog import MODELS
 from eeg_gnn.models.dense import cheb_conv, gcn_adjacency, gcn_conv, scaled_laplacian
+from eeg_gnn.models.layers import ChebWeights, GCNWeights
 from eeg_gnn.utils.validation import check_option
 
 
@@ -90,6 +91,8 @@ class _GraphClassifier(nn.Module):
             x: (n_graphs * n_nodes, in_channels); edge_index: (2, n_edges); edge_weight: (n_edges,);
             batch: (n_graphs * n_nodes,) graph index of each node; returns (n_graphs, n_classes).
         """
+        from torch_geometric.nn import global_max_pool, global_mean_pool
+
         for conv, norm in zip(self.convs, self.norms, strict=True):
             x = conv(x, edge_index, edge_weight)
             x = torch.relu(norm(x))
@@ -138,7 +141,7 @@ class GCNClassifier(_GraphClassifier):
         super().__init__(in_channels, n_classes, hidden_channels, n_layers, dropout)
 
     def _make_conv(self, in_channels: int, out_channels: int) -> nn.Module:
-        return GCNConv(in_channels, out_channels, add_self_loops=True, normalize=True)
+        return GCNWeights(in_channels, out_channels)
 
     def operator(self, adjacency: Tensor) -> Tensor:
         return gcn_adjacency(adjacency)
@@ -166,7 +169,7 @@ class ChebClassifier(_GraphClassifier):
         super().__init__(in_channels, n_classes, hidden_channels, n_layers, dropout)
 
     def _make_conv(self, in_channels: int, out_channels: int) -> nn.Module:
-        return ChebConv(in_channels, out_channels, K=self.K, normalization="sym")
+        return ChebWeights(in_channels, out_channels, K=self.K)
 
     def operator(self, adjacency: Tensor) -> Tensor:
         return scaled_laplacian(adjacency)
@@ -235,6 +238,8 @@ class DGCNNClassifier(ChebClassifier):
         return adjacency
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Tensor | None, batch: Tensor) -> Tensor:
+        from torch_geometric.utils import dense_to_sparse
+
         n_graphs, n_nodes = x.shape[0] // len(self.adjacency), len(self.adjacency)
         learned = self.learned_adjacency().expand(n_graphs, n_nodes, n_nodes).contiguous()
         edge_index, edge_weight = dense_to_sparse(learned)
@@ -278,6 +283,8 @@ def make_batch(features: Tensor, adjacency: Tensor) -> tuple[Tensor, Tensor, Ten
     edge_weight : Tensor, shape (n_edges,)
     batch : Tensor, shape (n_graphs * n_nodes,)
     """
+    from torch_geometric.utils import dense_to_sparse
+
     n_graphs, n_nodes, _ = features.shape
     if tuple(adjacency.shape) not in {(n_nodes, n_nodes), (n_graphs, n_nodes, n_nodes)}:
         # A mismatched stack would otherwise silently leave some graphs without edges.
