@@ -87,15 +87,13 @@ class Results:
 
 
 def package_versions() -> dict[str, str]:
-    import mne
-    import scipy
-    import sklearn
+    """The versions a run depends on, from the installed packages' metadata (nothing is imported for it)."""
+    from importlib.metadata import version
+
     import torch
-    import torch_geometric
 
     return {"eeg_gnn": __version__, "python": platform.python_version(), "torch": torch.__version__,
-            "torch_geometric": torch_geometric.__version__, "mne": mne.__version__, "numpy": np.__version__,
-            "scipy": scipy.__version__, "scikit-learn": sklearn.__version__}
+            **{name: version(name) for name in ("torch_geometric", "mne", "numpy", "scipy", "scikit-learn")}}
 
 
 def new_run_dir(config: TrainConfig) -> Path:
