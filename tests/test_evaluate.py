@@ -40,6 +40,17 @@ def run_copy(finished_run, tmp_path) -> Path:
     return copy
 
 
+def _noise_recordings(folder, names, seed):
+    """``<name>_eeg.fif`` in ``folder``: 20 s of white noise on the 10-20 nodes at 128 Hz each."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir()
+    for name in names:
+        raw = mne.io.RawArray(rng.normal(0, 1e-5, (19, 128 * 20)), mne.create_info(NODES, 128.0, "eeg"),
+                              verbose="error")
+        raw.save(folder / f"{name}_eeg.fif", verbose="error")
+    return folder
+
+
 def _evaluate_cli(args: list[str], capsys) -> tuple[int, str, str]:
     return run_script("evaluate.py", args, capsys)
 
@@ -173,13 +184,7 @@ def test_apply_to_training_subjects_uses_only_the_fold_that_held_them_out(run_co
 
 
 def test_apply_to_new_subjects_uses_every_fold(run_copy, tmp_path, capsys):
-    rng = np.random.default_rng(1)
-    new = tmp_path / "new"
-    new.mkdir()
-    for name in ("new-a", "new-b"):
-        raw = mne.io.RawArray(rng.normal(0, 1e-5, (19, 128 * 20)), mne.create_info(NODES, 128.0, "eeg"),
-                              verbose="error")
-        raw.save(new / f"{name}_eeg.fif", verbose="error")
+    new = _noise_recordings(tmp_path / "new", ("new-a", "new-b"), seed=1)
     code, _, err = _evaluate_cli([str(run_copy), "--data-dir", str(new), "--quiet"], capsys)
     assert code == 0, err
     (applied,) = (run_copy / "applied").iterdir()
@@ -294,13 +299,7 @@ def test_apply_to_a_plain_csv_folder_needs_sfreq_and_skips_its_metadata(run_copy
 
 
 def test_apply_to_a_folder_whose_table_has_no_labels(run_copy, tmp_path, capsys):
-    rng = np.random.default_rng(2)
-    new = tmp_path / "unlabelled"
-    new.mkdir()
-    for name in ("p-1", "p-2"):
-        raw = mne.io.RawArray(rng.normal(0, 1e-5, (19, 128 * 20)), mne.create_info(NODES, 128.0, "eeg"),
-                              verbose="error")
-        raw.save(new / f"{name}_eeg.fif", verbose="error")
+    new = _noise_recordings(tmp_path / "unlabelled", ("p-1", "p-2"), seed=2)
     (new / "participants.tsv").write_text("participant_id\tage\np-1\t30\np-2\t31\np-3\t32\n")
     code, _, err = _evaluate_cli([str(run_copy), "--data-dir", str(new), "--quiet"], capsys)
     assert code == 2 and "1 subjects listed without a recording (line 4: p-3)" in err and "--on-missing warn" in err

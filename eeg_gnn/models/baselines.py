@@ -136,9 +136,15 @@ class TunedLogisticRegression(ClassifierMixin, BaseEstimator):
         return self.model_.predict(X)
 
 
+def groups_per_class(labels: np.ndarray, groups: np.ndarray, classes=None) -> dict[int, int]:
+    """How many groups (subjects) hold windows of each class (of ``classes``, default the classes in ``labels``)."""
+    classes = np.unique(labels) if classes is None else classes
+    return {int(c): len(np.unique(groups[labels == c])) for c in classes}
+
+
 def inner_fold_capacity(labels: np.ndarray, groups: np.ndarray) -> int:
     """How many inner folds the groups allow: the fewest groups holding windows of any one class."""
-    return int(min(len(np.unique(groups[labels == c])) for c in np.unique(labels)))
+    return min(groups_per_class(labels, groups).values())
 
 
 def make_baseline(name: str, *, seed: int = 0, n_inner: int = INNER_FOLDS) -> Pipeline:

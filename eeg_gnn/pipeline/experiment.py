@@ -44,7 +44,7 @@ from eeg_gnn.evaluation.scoring import (
     write_predictions,
 )
 from eeg_gnn.evaluation.splitters import PROTOCOLS, Fold, make_folds, save_folds, time_blocks
-from eeg_gnn.models.baselines import INNER_FOLDS, inner_fold_capacity
+from eeg_gnn.models.baselines import INNER_FOLDS, groups_per_class, inner_fold_capacity
 from eeg_gnn.models.training import Samples
 from eeg_gnn.pipeline.config import DISTANCE_GRAPHS, TrainConfig
 from eeg_gnn.pipeline.folds import (
@@ -221,7 +221,7 @@ def check_inner_folds(config: TrainConfig, folds: list[Fold], samples: Samples, 
         train = np.isin(samples.groups, fold.train_subjects + fold.val_subjects)
         labels, groups = samples.labels[train], samples.groups[train]
         if inner_fold_capacity(labels, groups) < 2:
-            counts = {classes[c]: len(np.unique(groups[labels == c])) for c in np.unique(labels)}
+            counts = {classes[c]: n for c, n in groups_per_class(labels, groups).items()}
             worst = min(counts, key=counts.get)
             raise ValueError(
                 f"Fold {fold.index}'s training side has {counts[worst]} subject(s) with windows of class {worst!r}; "

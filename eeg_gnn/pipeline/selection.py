@@ -45,6 +45,7 @@ else:  # pragma: no cover
 from eeg_gnn.evaluation.splitters import Fold, make_folds
 from eeg_gnn.evaluation.thresholds import predict_with_threshold
 from eeg_gnn.evaluation.windows import WindowTable
+from eeg_gnn.models.baselines import groups_per_class
 from eeg_gnn.models.training import Samples
 from eeg_gnn.pipeline.config import TrainConfig, _coerce, config_fields
 from eeg_gnn.pipeline.folds import PRIMARY, FoldResult, fit_baselines, fit_fold
@@ -217,7 +218,7 @@ def inner_folds(samples: Samples, fold: Fold, selection: Selection, config: Trai
     training = fold.train_subjects + fold.val_subjects
     mask = np.isin(samples.groups, training)
     labels, groups = samples.labels[mask], samples.groups[mask]
-    counts = {int(c): len(np.unique(groups[labels == c])) for c in np.unique(samples.labels)}
+    counts = groups_per_class(labels, groups, classes=np.unique(samples.labels))
     worst = min(counts, key=counts.get)
     if counts[worst] < selection.inner_folds:
         raise ValueError(
