@@ -22,6 +22,7 @@ from eeg_gnn.evaluation.windows import WindowTable
 from eeg_gnn.models.catalog import BACKENDS
 from eeg_gnn.models.classifiers import build_model, make_batch
 from eeg_gnn.models.node_features import NodeFeatures
+from eeg_gnn.models.optimiser import make_adam
 from eeg_gnn.utils.validation import check_option
 
 
@@ -243,8 +244,7 @@ def train_graph_model(config: TrainingSettings, n_classes: int, train: tuple, va
                         adjacency=initial_adjacency(adjacency),
                         l1=getattr(config, "adjacency_l1", DEFAULT_ADJACENCY_L1)).to(device)
     model.reset_parameters()
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay,
-                                 fused=torch.device(device).type in ("cpu", "cuda"))
+    optimiser = make_adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     weights = _class_weights(labels, n_classes).to(device)
     loss_fn = nn.CrossEntropyLoss(weight=weights)
     x, graphs = prepare_graphs(model, features, adjacency, backend=backend, device=device)
