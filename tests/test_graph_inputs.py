@@ -285,3 +285,20 @@ def test_new_recordings_get_the_node_inputs_the_fold_was_trained_with(cohort, tm
     assert set(again) == set(trained)
     for key, value in trained.items():
         assert again[key] == pytest.approx(value, abs=1e-4)
+
+
+def test_each_model_fitted_alone_equals_its_fold(tmp_path):
+    """A parallel run fits every model of a fold as its own task: the same numbers as fitting the fold."""
+    from eeg_gnn.pipeline.folds import fit_model
+
+    samples = _samples()
+    settings = _settings(controls=("no_edges", "shuffled"), baselines=("logreg",), dropout=0.3)
+    together = fit_fold(settings, samples, FOLD, 2)
+    assert list(together.models) == ["graph", "graph_no_edges", "graph_shuffled", "logreg"]
+    for name in reversed(list(together.models)):
+        alone = fit_model(settings, samples, FOLD, 2, name)
+        np.testing.assert_array_equal(alone.test_proba, together.models[name].test_proba)
+        assert alone.info == together.models[name].info and alone.threshold == together.models[name].threshold
+    assert together.models["graph_shuffled"].info["permutation"]
+    with pytest.raises(ValueError, match="'tangent_space' is not a model of this run; its models are graph, "):
+        fit_model(settings, samples, FOLD, 2, "tangent_space")

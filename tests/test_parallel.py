@@ -93,7 +93,7 @@ def _config(cohort: Path, out: Path, **overrides):
 
     values = dict(task="schizophrenia", dataset="folder", data_dir=str(cohort), out=str(out), epochs=3,
                   patience=3, folds=2, n_boot=50, progress=False, hidden=8, baselines=("logreg",),
-                  controls=("no_edges",))
+                  controls=("no_edges", "shuffled"))
     return TrainConfig(**{**values, **overrides})
 
 
@@ -107,7 +107,7 @@ def test_n_jobs_and_a_dask_cluster_give_the_serial_results_json(cohort, tmp_path
     from eeg_gnn.pipeline.experiment import run_cv
 
     serial = run_cv(_config(cohort, tmp_path / "serial", use_cache=False))
-    joblib = run_cv(_config(cohort, tmp_path / "joblib", n_jobs=2, use_cache=False))
+    joblib = run_cv(_config(cohort, tmp_path / "joblib", n_jobs=2, use_cache=False))  # one task per model and fold
     dask = run_cv(_config(cohort, tmp_path / "dask", scheduler=cluster.scheduler_address))
     assert dask.results["features_from_cache"] == 2 * N_PER_CLASS  # the workers read the cache the others wrote
     assert _numbers(serial.run_dir) == _numbers(joblib.run_dir) == _numbers(dask.run_dir)

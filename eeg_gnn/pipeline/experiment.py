@@ -16,6 +16,7 @@ import platform
 import shutil
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -50,10 +51,13 @@ from eeg_gnn.pipeline.config import DISTANCE_GRAPHS, TrainConfig
 from eeg_gnn.pipeline.folds import (
     PRIMARY,
     FoldResult,
+    ModelFit,
     describe_models,
     fit_fold,
+    fit_model,
     model_names,
     save_fold,
+    tested_rows,
 )
 from eeg_gnn.pipeline.selection import (
     Selection,
@@ -229,28 +233,47 @@ def check_inner_folds(config: TrainConfig, folds: list[Fold], samples: Samples, 
                 f"2 subjects of each class (up to {INNER_FOLDS} are used). Use fewer --folds, or --baselines none.")
 
 
-def run_fold(fold: Fold, *, config: TrainConfig, samples: Samples, n_classes: int,
-             plan: SelectionPlan | None = None) -> FoldResult:
-    """One fold's task, here or in a worker: :func:`fit_fold` (or its nested selection) with torch and the BLAS
-    libraries limited to ``config.threads`` threads, so that every way of running the folds gives the same numbers."""
+@contextmanager
+def limited_threads(n_threads: int):
+    """torch and the BLAS libraries limited to ``n_threads`` threads (``config.threads``) in this process, so that
+    every way of running a run's tasks gives the same numbers."""
     import torch
 
     previous_threads = torch.get_num_threads()
-    torch.set_num_threads(config.threads)
+    torch.set_num_threads(n_threads)
     try:
-        with blas_threads(config.threads):
-            if plan is None:
-                return fit_fold(config, samples, fold, n_classes)
-            return fit_selected_fold(plan, fold, n_classes)
+        with blas_threads(n_threads):
+            yield
     finally:
         torch.set_num_threads(previous_threads)
+
+
+def run_fold(fold: Fold, *, config: TrainConfig, samples: Samples, n_classes: int,
+             plan: SelectionPlan | None = None) -> FoldResult:
+    """One fold's task, here or in a worker: :func:`fit_fold` (or its nested selection), threads limited."""
+    with limited_threads(config.threads):
+        if plan is None:
+            return fit_fold(config, samples, fold, n_classes)
+        return fit_selected_fold(plan, fold, n_classes)
+
+
+def run_model(task: tuple[Fold, str], *, config: TrainConfig, samples: Samples, n_classes: int) -> ModelFit:
+    """One model of one fold, ``task = (fold, name)``, in a worker: :func:`fit_model`, threads limited."""
+    fold, name = task
+    with limited_threads(config.threads):
+        return fit_model(config, samples, fold, n_classes, name)
 
 
 def cross_validate(config: TrainConfig, dataset: Dataset, samples: Samples, run_dir: Path,
                    plan: SelectionPlan | None = None) -> tuple[list[Fold], list[FoldResult]]:
     """Make the folds (saved to ``folds.csv``), run every fold (with nested selection when ``plan`` is given) on
     the run's executor (``--n-jobs``, ``--scheduler``), and save each fold's models and TensorBoard logs as it
-    finishes."""
+    finishes.
+
+    Serial runs go fold by fold. Workers get one task per model of each fold (the graph model, each control, each
+    baseline: 25 tasks for the default 5 folds instead of 5, so two workers, or fifty, share the work evenly),
+    except with nested selection, whose inner cross-validation is one task per fold. The numbers do not depend on
+    the split (see :func:`eeg_gnn.pipeline.folds.fit_model`)."""
     folds = make_folds(samples.labels, samples.groups, n_splits=config.folds, method=config.cv,
                        val_fraction=config.val_fraction, seed=config.seed, class_names=dataset.classes)
     check_inner_folds(config, folds, samples, dataset.classes)
@@ -265,11 +288,29 @@ def cross_validate(config: TrainConfig, dataset: Dataset, samples: Samples, run_
         _log_histories(run_dir, result)
 
     executor = config.executor()
-    # workers' epoch bars would interleave with the folds bar: with workers, the folds bar alone shows progress
+    # workers' epoch bars would interleave with the tasks bar: with workers, the tasks bar alone shows progress
     task_config = config if executor.serial else replace(config, progress=False)
-    shared = {"config": task_config, "samples": samples, "n_classes": len(dataset.classes), "plan": plan}
-    results = executor.map(run_fold, folds, shared=shared, desc="folds", unit="fold",
-                                    progress=config.progress, on_result=save)
+    shared = {"config": task_config, "samples": samples, "n_classes": len(dataset.classes)}
+    if executor.serial or plan is not None:
+        results = executor.map(run_fold, folds, shared={**shared, "plan": plan}, desc="folds", unit="fold",
+                               progress=config.progress, on_result=save)
+        return folds, results
+    names = model_names(config)
+    tasks = [(fold, name) for fold in folds for name in names]
+    fitted: list[dict[str, ModelFit]] = [{} for _ in folds]
+    results: list[FoldResult | None] = [None] * len(folds)
+
+    def collect(index: int, fit: ModelFit) -> None:
+        position, name = divmod(index, len(names))[0], tasks[index][1]
+        fitted[position][name] = fit
+        if len(fitted[position]) == len(names):
+            fold = folds[position]
+            results[position] = FoldResult(fold, tested_rows(samples, fold), {model: fitted[position][model]
+                                                                              for model in names})
+            save(position, results[position])
+
+    executor.map(run_model, tasks, shared=shared, desc="models", unit="model", progress=config.progress,
+                 on_result=collect)
     return folds, results
 
 

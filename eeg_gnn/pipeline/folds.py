@@ -2,7 +2,9 @@
 
 :func:`fit_fold` is a pure function of (settings, data arrays, fold): it reads nothing from disk, writes nothing,
 and returns arrays and fitted states, so folds (and configurations) can be sent to parallel workers;
-:func:`save_fold` then writes what a fold learned beside the run.
+:func:`save_fold` then writes what a fold learned beside the run. Each model of a fold is seeded by the fold and
+its settings alone, so :func:`fit_model` fits any one of them on its own (a parallel run's task) with the numbers
+:func:`fit_fold` gives it.
 
 The models, by name (the names of ``results.json`` and ``predictions.csv``):
 
@@ -132,39 +134,66 @@ def fit_fold(config: FoldSettings, samples: Samples, fold: Fold, n_classes: int)
     -------
     FoldResult
     """
-    test_mask = np.isin(samples.groups, fold.test_subjects)
-    models: dict[str, ModelFit] = {}
-    graphs = {PRIMARY: (None, [])}
+    models = {name: fit_model(config, samples, fold, n_classes, name) for name in model_names(config)}
+    return FoldResult(fold, tested_rows(samples, fold), models)
+
+
+def tested_rows(samples: Samples, fold: Fold) -> np.ndarray:
+    """The rows of ``samples`` a fold tests, shape (n_test_windows,)."""
+    return np.flatnonzero(np.isin(samples.groups, fold.test_subjects))
+
+
+def fit_model(config: FoldSettings, samples: Samples, fold: Fold, n_classes: int, name: str) -> ModelFit:
+    """Train and test one model of a run (a name of :func:`model_names`) on one fold (pure).
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not a model of this run.
+    """
+    names = model_names(config)
+    if name not in names:
+        raise ValueError(f"{name!r} is not a model of this run; its models are {', '.join(names)}.")
+    if name in config.baselines:
+        return _fit_baseline_model(config, samples, fold, name)
+    adjacency, permutation = _graph_of(config, samples, fold, name)
+    seed_everything(config.seed + fold.index)
+    fit = fit_graph(config, samples, fold, n_classes, adjacency)
+    checkpoint = {**fit.checkpoint, "name": name, "permutation": permutation}
+    return ModelFit(fit.test_proba, _threshold(config, n_classes, fit.val_labels, fit.val_proba),
+                    checkpoint=checkpoint, history=fit.history,
+                    info={"best_epoch": fit.best_epoch, **({"permutation": permutation} if permutation else {})})
+
+
+def _graph_of(config: FoldSettings, samples: Samples, fold: Fold, name: str) -> tuple[np.ndarray | None, list]:
+    """The graph a graph model of the fold trains on (None: the run's graph) and a control's node permutation.
+
+    The controls' graphs are drawn one after the other from one generator seeded by (seed, fold), so each is the
+    same whether the fold's models are fitted together or one at a time."""
     rng = np.random.default_rng([config.seed, fold.index])
     for control in config.controls:
-        graphs[f"{PRIMARY}_{control}"] = control_adjacency(samples.adjacency, control, rng)
-    for name, (adjacency, permutation) in graphs.items():
-        seed_everything(config.seed + fold.index)
-        fit = fit_graph(config, samples, fold, n_classes, adjacency)
-        checkpoint = {**fit.checkpoint, "name": name, "permutation": permutation}
-        models[name] = ModelFit(fit.test_proba, _threshold(config, n_classes, fit.val_labels, fit.val_proba),
-                                checkpoint=checkpoint, history=fit.history,
-                                info={"best_epoch": fit.best_epoch, **({"permutation": permutation} if permutation
-                                                                       else {})})
-    models.update(fit_baselines(config, samples, fold, n_classes))
-    return FoldResult(fold, np.flatnonzero(test_mask), models)
+        graph = control_adjacency(samples.adjacency, control, rng)
+        if name == f"{PRIMARY}_{control}":
+            return graph
+    return None, []
 
 
 def fit_baselines(config: FoldSettings, samples: Samples, fold: Fold, n_classes: int) -> dict[str, ModelFit]:
     """Fit every baseline of ``config`` on the fold's training subjects and predict its test subjects (pure)."""
+    return {name: _fit_baseline_model(config, samples, fold, name) for name in config.baselines}
+
+
+def _fit_baseline_model(config: FoldSettings, samples: Samples, fold: Fold, name: str) -> ModelFit:
     test_mask = np.isin(samples.groups, fold.test_subjects)
     train_mask = np.isin(samples.groups, fold.train_subjects + fold.val_subjects)
-    models = {}
-    for name in config.baselines:
-        pipeline = make_baseline(name, seed=config.seed)
-        X = baseline_input(name, samples.features, samples.covariance)
-        fit_baseline(pipeline, X[train_mask], samples.labels[train_mask], samples.groups[train_mask])
-        tuned = pipeline[-1]
-        threshold = (round(tuned.threshold_, PROBA_DECIMALS)
-                     if config.threshold == "balanced" and tuned.threshold_ is not None else None)
-        models[name] = ModelFit(pipeline.predict_proba(X[test_mask]), threshold, estimator=pipeline,
-                                info={"C": tuned.C_, "inner_score": tuned.inner_score_, "inner_folds": tuned.n_inner_})
-    return models
+    pipeline = make_baseline(name, seed=config.seed)
+    X = baseline_input(name, samples.features, samples.covariance)
+    fit_baseline(pipeline, X[train_mask], samples.labels[train_mask], samples.groups[train_mask])
+    tuned = pipeline[-1]
+    threshold = (round(tuned.threshold_, PROBA_DECIMALS)
+                 if config.threshold == "balanced" and tuned.threshold_ is not None else None)
+    return ModelFit(pipeline.predict_proba(X[test_mask]), threshold, estimator=pipeline,
+                    info={"C": tuned.C_, "inner_score": tuned.inner_score_, "inner_folds": tuned.n_inner_})
 
 
 def checkpoint_path(checkpoints: Path, fold: int, name: str) -> Path:
