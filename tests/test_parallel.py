@@ -59,6 +59,22 @@ def test_every_executor_returns_the_serial_results_in_task_order(cluster):
         assert sorted(seen) == items
 
 
+def allocator_settings(_item):
+    from eeg_gnn.utils.parallel import keep_freed_memory
+
+    return "MALLOC_TRIM_THRESHOLD_" in os.environ, keep_freed_memory()
+
+
+def test_dask_tasks_keep_freed_memory_where_the_nanny_trims_it(cluster):
+    """Dask's nanny sets MALLOC_TRIM_THRESHOLD_ (every tensor of 128 KiB or more mapped and unmapped); the tasks
+    undo it in their worker, and nothing changes in this process, which has no such setting."""
+    from eeg_gnn.utils.parallel import keep_freed_memory
+
+    assert Executor(scheduler=cluster.scheduler_address).map(allocator_settings, [0, 1], progress=False) == \
+        [(True, True)] * 2
+    assert "MALLOC_TRIM_THRESHOLD_" in os.environ or not keep_freed_memory()
+
+
 def test_a_killed_dask_worker_is_replaced_and_its_task_retried(cluster, tmp_path):
     executor = Executor(scheduler=cluster.scheduler_address)
     results = executor.map(die_once, [0, 1, 2], shared={"marker_dir": str(tmp_path)}, progress=False)

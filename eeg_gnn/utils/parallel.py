@@ -58,6 +58,39 @@ def _call(function: Callable, index: int, item: Any, shared: dict[str, Any]) -> 
     return index, function(item, **shared)
 
 
+def _dask_task(function: Callable, index: int, item: Any, shared: dict[str, Any]) -> tuple[int, Any]:
+    keep_freed_memory()
+    return _call(function, index, item, shared)
+
+
+#: glibc's ``mallopt`` parameters and the values :func:`keep_freed_memory` sets.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+TRIM_THRESHOLD_BYTES, MMAP_THRESHOLD_BYTES = 256 * 2**20, 32 * 2**20
+
+
+@lru_cache(maxsize=1)
+def keep_freed_memory() -> bool:
+    """Let this process's allocator keep freed memory, where Dask's nanny told it to return it at once.
+
+    A Dask nanny starts its worker with ``MALLOC_TRIM_THRESHOLD_=65536``, which also fixes glibc's threshold for
+    allocating with ``mmap`` at 128 KiB: every batch tensor of a training step (64 windows x 19 nodes x 32 channels
+    is 152 KiB) is then mapped, faulted in page by page and unmapped again. On this 2-core machine that was 45 % of
+    a training task's time in the kernel (a 2-worker ``LocalCluster`` took 55 s for a run the serial code does in
+    38 s; 40 s with this). Here glibc keeps up to 256 MiB of freed memory and maps only blocks of 32 MiB or more.
+    Done once per process, only where that variable is set and glibc is the C library; returns whether it was done.
+    """
+    if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+                    and libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES))
+    except (OSError, AttributeError):
+        return False
+
+
 def check_scheduler(scheduler: str | None) -> str | None:
     """``None``, ``'local'`` or a scheduler address (``tcp://host:port``, ``tls://...``, ``host:port``)."""
     if scheduler is None or scheduler == LOCAL:
@@ -181,7 +214,7 @@ class Executor:
 
         with self._client() as client:
             scattered = {name: client.scatter(value, broadcast=True, hash=False) for name, value in shared.items()}
-            futures = [client.submit(_call, function, index, item, scattered, pure=False,
+            futures = [client.submit(_dask_task, function, index, item, scattered, pure=False,
                                      key=f"{function.__name__}-{index}-{os.urandom(4).hex()}")
                        for index, item in enumerate(items)]
             try:
