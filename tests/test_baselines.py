@@ -162,22 +162,3 @@ def test_covariances_are_cached_under_their_own_key(cohort):
     assert hit
     np.testing.assert_array_equal(again.covariance, first.covariance)
     np.testing.assert_array_equal(again.features, plain.features)
-
-
-def test_the_warm_started_path_scores_each_c_as_fitting_it_from_zero():
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GridSearchCV
-
-    from eeg_gnn.evaluation.splitters import SubjectKFold
-
-    rng = np.random.default_rng(8)
-    labels = np.tile([0, 1], 100)
-    X = rng.normal(size=(200, 12)) + 0.4 * labels[:, None] * rng.normal(size=12)
-    subjects = np.repeat([f"s{i}" for i in range(10)], 20)
-    model = TunedLogisticRegression().fit(X, labels, groups=subjects)
-    search = GridSearchCV(LogisticRegression(class_weight="balanced", max_iter=5000, random_state=0),
-                          {"C": list(C_GRID)}, cv=SubjectKFold(5, random_state=0),
-                          scoring="balanced_accuracy").fit(X, labels, groups=subjects)
-    np.testing.assert_allclose(model.cv_scores_.mean(axis=0), search.cv_results_["mean_test_score"], atol=1e-12)
-    assert model.C_ == search.best_params_["C"] and model.inner_score_ == pytest.approx(search.best_score_)
-    np.testing.assert_allclose(model.model_.coef_, search.best_estimator_.coef_, rtol=0, atol=0)

@@ -1,9 +1,8 @@
 """Non-graph baselines a reviewer accepts: tuned logistic regression and Riemannian tangent space.
 
 Both end in a logistic regression whose inverse regularisation ``C`` is chosen by an inner cross-validation over
-the *training* subjects only (folds by subject, scored by balanced accuracy, each inner fold fitting the Cs along a
-warm-started regularisation path; the winner is refitted on all training subjects), classes weighted by their
-inverse frequency as in the graph models' loss.
+the *training* subjects only (folds by subject, scored by balanced accuracy; scikit-learn's ``GridSearchCV``), classes
+weighted by their inverse frequency as in the graph models' loss.
 
 ``logreg``
     The node features of a window flattened (n_nodes * n_bands), standardised.
@@ -16,9 +15,9 @@ inverse frequency as in the graph models' loss.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import get_scorer
+from sklearn.model_selection import GridSearchCV, cross_val_predict
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
@@ -91,8 +90,6 @@ class TunedLogisticRegression(ClassifierMixin, BaseEstimator):
         The chosen ``C``.
     inner_score_ : float
         Its mean inner-fold score.
-    cv_scores_ : ndarray, shape (n_inner, n_Cs)
-        Every C's score on every inner fold.
     threshold_ : float or None
         For two classes, the decision threshold on the class-1 probability that maximises the balanced accuracy
         of the inner folds' out-of-fold predictions at the chosen ``C`` (training data only); None otherwise.
@@ -114,45 +111,21 @@ class TunedLogisticRegression(ClassifierMixin, BaseEstimator):
         if n_inner < 2:
             raise ValueError(f"Choosing C needs an inner cross-validation over at least 2 subjects of each class; "
                              f"the training side has {inner_fold_capacity(y, groups)}.")
-        splits = list(SubjectKFold(n_inner, random_state=self.seed).split(X, y, groups))
-        scores = self._inner_path(X, y, splits)
-        means = scores.mean(axis=0)
-        best = int(np.argmax(means))  # the first of equal scores, in the order of Cs (as GridSearchCV)
-        self.C_ = float(self.Cs[best])
-        self.inner_score_ = float(means[best])
-        self.cv_scores_ = scores
-        self.n_inner_ = n_inner
-        self.model_ = self._logistic_regression(self.C_).fit(X, y)
+        search = GridSearchCV(
+            LogisticRegression(class_weight="balanced", max_iter=5000, random_state=self.seed),
+            {"C": list(self.Cs)}, cv=SubjectKFold(n_inner, random_state=self.seed), scoring=self.scoring,
+        ).fit(X, y, groups=groups)
+        self.model_ = search.best_estimator_
         self.classes_ = self.model_.classes_
+        self.C_ = float(search.best_params_["C"])
+        self.inner_score_ = float(search.best_score_)
+        self.n_inner_ = n_inner
         self.threshold_ = None
         if len(self.classes_) == 2:
-            held_out = np.empty(len(y))
-            for train, test in splits:
-                model = self._logistic_regression(self.C_).fit(X[train], y[train])
-                held_out[test] = model.predict_proba(X[test])[:, 1]
-            self.threshold_ = balanced_threshold(np.searchsorted(self.classes_, y), held_out)
+            held_out = cross_val_predict(clone(search.estimator).set_params(C=self.C_), X, y, groups=groups,
+                                         cv=SubjectKFold(n_inner, random_state=self.seed), method="predict_proba")
+            self.threshold_ = balanced_threshold(np.searchsorted(self.classes_, y), held_out[:, 1])
         return self
-
-    def _logistic_regression(self, C: float, warm_start: bool = False) -> LogisticRegression:
-        return LogisticRegression(C=C, class_weight="balanced", max_iter=5000, random_state=self.seed,
-                                  warm_start=warm_start)
-
-    def _inner_path(self, X, y, splits: list) -> np.ndarray:
-        """Every C's score on every inner fold, shape (n_inner, n_Cs).
-
-        In each inner fold the Cs are fitted from the most regularised up, each fit starting from the previous
-        one's solution (a warm-started regularisation path, as scikit-learn's ``LogisticRegressionCV``): the same
-        optima, to the solver's tolerance, as fitting each C from zero, in about half the time. The threshold's
-        out-of-fold predictions come from fits from zero at the chosen C, as the final model does.
-        """
-        scorer = get_scorer(self.scoring)
-        scores = np.empty((len(splits), len(self.Cs)))
-        for k, (train, test) in enumerate(splits):
-            model = self._logistic_regression(self.Cs[0], warm_start=True)
-            for j in np.argsort(self.Cs, kind="stable"):
-                model.set_params(C=self.Cs[j]).fit(X[train], y[train])
-                scores[k, j] = scorer(model, X[test], y[test])
-        return scores
 
     def predict_proba(self, X) -> np.ndarray:
         check_is_fitted(self, "model_")
