@@ -301,7 +301,7 @@ def cross_validate(config: TrainConfig, dataset: Dataset, samples: Samples, run_
     results: list[FoldResult | None] = [None] * len(folds)
 
     def collect(index: int, fit: ModelFit) -> None:
-        position, name = divmod(index, len(names))[0], tasks[index][1]
+        position, name = index // len(names), tasks[index][1]
         fitted[position][name] = fit
         if len(fitted[position]) == len(names):
             fold = folds[position]
