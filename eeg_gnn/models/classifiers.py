@@ -19,15 +19,28 @@ from eeg_gnn.models.layers import ChebWeights, GCNWeights
 from eeg_gnn.utils.validation import check_option
 
 
-def dropout(x: Tensor, p: float, training: bool) -> Tensor:
+def dropout(x: Tensor, p: float, training: bool, generator: torch.Generator | None = None) -> Tensor:
     """Inverted dropout (as ``nn.functional.dropout``) from one uniform draw per element.
 
     Same distribution as PyTorch's, whose ``bernoulli_`` was the slowest operation of a training step on these
-    small graphs (about twice the time of ``rand_like`` on CPU, ``benchmarks/bench_training.py``).
+    small graphs (about twice the time of ``rand_like`` on CPU, ``benchmarks/bench_training.py``). The draws come
+    from ``generator`` (default: PyTorch's global generator).
     """
     if not training or p == 0:
         return x
-    return x * ((torch.rand_like(x) >= p) * (1.0 / (1.0 - p)))
+    return x * ((torch.empty_like(x).uniform_(generator=generator) >= p) * (1.0 / (1.0 - p)))
+
+
+class Dropout(nn.Dropout):
+    """``nn.Dropout`` whose draws come from :attr:`generator` when it is set (the same numbers as
+    ``nn.Dropout`` from a global generator in that state, on CPU)."""
+
+    generator: torch.Generator | None = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.generator is None or not self.training or self.p == 0:
+            return super().forward(x)
+        return x * torch.empty_like(x).bernoulli_(1 - self.p, generator=self.generator).div_(1 - self.p)
 
 
 class _GraphClassifier(nn.Module):
@@ -48,9 +61,16 @@ class _GraphClassifier(nn.Module):
         )
         self.norms = nn.ModuleList(nn.BatchNorm1d(hidden_channels) for _ in range(n_layers))
         self.head = nn.Sequential(
-            nn.Linear(2 * hidden_channels, hidden_channels), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(2 * hidden_channels, hidden_channels), nn.ReLU(), Dropout(dropout),
             nn.Linear(hidden_channels, n_classes),
         )
+        self.generator: torch.Generator | None = None
+
+    def use_generator(self, generator: torch.Generator | None) -> None:
+        """Draw dropout masks from ``generator`` (None: PyTorch's global generator), so that models trained at
+        the same time in threads of one process draw their own numbers."""
+        self.generator = generator
+        self.head[2].generator = generator
 
     def _make_conv(self, in_channels: int, out_channels: int) -> nn.Module:
         raise NotImplementedError
@@ -96,7 +116,7 @@ class _GraphClassifier(nn.Module):
         for conv, norm in zip(self.convs, self.norms, strict=True):
             x = conv(x, edge_index, edge_weight)
             x = torch.relu(norm(x))
-            x = dropout(x, self.dropout, self.training)
+            x = dropout(x, self.dropout, self.training, self.generator)
         pooled = torch.cat([global_mean_pool(x, batch), global_max_pool(x, batch)], dim=1)
         return self.head(pooled)
 
@@ -111,7 +131,7 @@ class _GraphClassifier(nn.Module):
         for conv, norm in zip(self.convs, self.norms, strict=True):
             x = self._conv_dense(conv, x, operator)
             x = torch.relu(norm(x.reshape(n_graphs * n_nodes, -1))).reshape(n_graphs, n_nodes, -1)
-            x = dropout(x, self.dropout, self.training)
+            x = dropout(x, self.dropout, self.training, self.generator)
         pooled = torch.cat([x.mean(dim=1), x.amax(dim=1)], dim=1)
         return self.head(pooled)
 

@@ -117,8 +117,6 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
         y : array-like, shape (n_windows,)
         groups : array-like, shape (n_windows,), optional
         """
-        import torch
-
         from eeg_gnn.models.catalog import MODELS
         from eeg_gnn.models.training import standardise, train_graph_model
 
@@ -141,9 +139,8 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
         fit_x, val_x = fit_x.astype(np.float32), val_x.astype(np.float32)
         train = (fit_x, adjacency[fit_index] if per_window else adjacency, labels[fit_index].astype(np.int64))
         val = (val_x, adjacency[val_index] if per_window else adjacency, labels[val_index].astype(np.int64))
-        torch.manual_seed(self.seed)
         self.module_, self.history_, self.best_epoch_ = train_graph_model(
-            self._settings(), len(self.classes_), train, val if len(val_index) else None)
+            self._settings(), len(self.classes_), train, val if len(val_index) else None, init_seed=self.seed)
         return self
 
     def _validation_split(self, labels: np.ndarray, groups) -> tuple[np.ndarray, np.ndarray]:

@@ -9,6 +9,8 @@ the validation subjects (for the decision threshold) and the test subjects.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -99,8 +101,41 @@ class GraphFit:
     best_epoch: int
 
 
-def seed_everything(seed: int) -> None:
-    torch.manual_seed(seed)
+#: Held while a model draws its initial weights from PyTorch's global generator (see :func:`initialised_model`).
+_GLOBAL_GENERATOR = threading.Lock()
+
+
+def _default_generator(device: torch.device) -> torch.Generator | None:
+    if device.type == "cpu":
+        return torch.default_generator
+    if device.type == "cuda":
+        return torch.cuda.default_generators[device.index if device.index is not None else torch.cuda.current_device()]
+    return None
+
+
+def initialised_model(build: Callable[[], nn.Module], device: str, seed: int | None) -> nn.Module:
+    """``build()`` moved to ``device`` with its weights drawn afresh (``reset_parameters``).
+
+    With a ``seed`` the weights are drawn from PyTorch's global generator seeded with it, while no other thread
+    draws from it, and the model then draws its dropout masks from a generator of its own that continues where the
+    global one stopped: the numbers of ``torch.manual_seed(seed)`` followed by training, whichever other models
+    train in other threads meanwhile. Without a seed the global generator is used as it stands.
+    """
+    if seed is None:
+        model = build().to(device)
+        model.reset_parameters()
+        return model
+    with _GLOBAL_GENERATOR:
+        torch.manual_seed(seed)
+        model = build().to(device)
+        model.reset_parameters()
+        default = _default_generator(torch.device(device))
+        generator = None
+        if default is not None:
+            generator = torch.Generator(device=device)
+            generator.set_state(default.get_state())
+    model.use_generator(generator)
+    return model
 
 
 def standardise(train: np.ndarray, *others: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
@@ -228,22 +263,25 @@ def predict_proba(model: nn.Module, features: np.ndarray, adjacency: np.ndarray,
 
 
 def train_graph_model(config: TrainingSettings, n_classes: int, train: tuple, val: tuple | None, *, writer=None,
-                      desc: str = "") -> tuple[nn.Module, list[dict], int]:
+                      desc: str = "", init_seed: int | None = None) -> tuple[nn.Module, list[dict], int]:
     """Fit a graph model with early stopping on the validation loss.
 
     ``train`` and ``val`` are (features, adjacency, labels) with features (n, n_nodes, n_bands) and adjacency
     (n_nodes, n_nodes) or (n, n_nodes, n_nodes). Features, graph operators and labels are moved to the device and
     prepared once; each epoch is one pass of shuffled batches and one batched pass over the validation windows.
-    Returns the model at its best epoch, the per-epoch history and the best epoch.
+    ``init_seed`` seeds the weights and dropout (see :func:`initialised_model`; None: PyTorch's global generator
+    as it stands); ``config.seed`` the order of the batches. Returns the model at its best epoch, the per-epoch
+    history and the best epoch.
     """
     features, adjacency, labels = train
     backend, device = config.backend, config.device
     generator = torch.Generator().manual_seed(config.seed)
-    model = build_model(config.model, features.shape[2], n_classes, hidden_channels=config.hidden,
-                        n_layers=config.layers, dropout=config.dropout, K=config.cheb_k, n_nodes=features.shape[1],
-                        adjacency=initial_adjacency(adjacency),
-                        l1=getattr(config, "adjacency_l1", DEFAULT_ADJACENCY_L1)).to(device)
-    model.reset_parameters()
+    model = initialised_model(
+        lambda: build_model(config.model, features.shape[2], n_classes, hidden_channels=config.hidden,
+                            n_layers=config.layers, dropout=config.dropout, K=config.cheb_k,
+                            n_nodes=features.shape[1], adjacency=initial_adjacency(adjacency),
+                            l1=getattr(config, "adjacency_l1", DEFAULT_ADJACENCY_L1)),
+        device, init_seed)
     optimiser = make_adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     weights = _class_weights(labels, n_classes).to(device)
     loss_fn = nn.CrossEntropyLoss(weight=weights)
@@ -294,11 +332,12 @@ def train_graph_model(config: TrainingSettings, n_classes: int, train: tuple, va
         if epoch - best_epoch >= config.patience:
             break
     model.load_state_dict(best_state)
+    model.use_generator(None)
     return model, history, best_epoch
 
 
 def fit_graph(config: TrainingSettings, samples: Samples, fold: Fold, n_classes: int,
-              adjacency: np.ndarray | None = None) -> GraphFit:
+              adjacency: np.ndarray | None = None, *, init_seed: int | None = None) -> GraphFit:
     """Train the configured graph model on one fold's training subjects and predict its test subjects.
 
     Parameters
@@ -309,6 +348,8 @@ def fit_graph(config: TrainingSettings, samples: Samples, fold: Fold, n_classes:
     n_classes : int
     adjacency : ndarray, shape (n_nodes, n_nodes) or (n_windows, n_nodes, n_nodes), optional
         The graph to use instead of ``samples.adjacency`` (e.g. a control: no edges, or permuted nodes).
+    init_seed : int, optional
+        Seed of the weights and dropout masks (see :func:`initialised_model`).
 
     Returns
     -------
@@ -335,7 +376,7 @@ def fit_graph(config: TrainingSettings, samples: Samples, fold: Fold, n_classes:
                                                       for m in (fit_mask, val_mask, test_mask)))
     val = (val_x, graphs(val_mask), samples.labels[val_mask]) if val_mask.any() else None
     model, history, best_epoch = train_graph_model(config, n_classes, (fit_x, graphs(fit_mask), samples.labels[fit_mask]),
-                                                   val, desc=f"fold {fold.index}")
+                                                   val, desc=f"fold {fold.index}", init_seed=init_seed)
     val_proba = (predict_proba(model, val_x, graphs(val_mask), device=config.device, backend=config.backend)
                  if val is not None else np.zeros((0, n_classes)))
     checkpoint = {

@@ -35,7 +35,7 @@ from eeg_gnn.evaluation.thresholds import balanced_threshold
 from eeg_gnn.models.baselines import baseline_input, fit_baseline, make_baseline
 from eeg_gnn.models.catalog import BASELINES
 from eeg_gnn.models.persistence import save_checkpoint, save_estimator
-from eeg_gnn.models.training import Samples, TrainingSettings, fit_graph, seed_everything
+from eeg_gnn.models.training import Samples, TrainingSettings, fit_graph
 from eeg_gnn.signal.graph import CONTROLS, control_adjacency
 from eeg_gnn.utils.files import atomic_write, write_json_atomic
 
@@ -157,8 +157,7 @@ def fit_model(config: FoldSettings, samples: Samples, fold: Fold, n_classes: int
     if name in config.baselines:
         return _fit_baseline_model(config, samples, fold, name)
     adjacency, permutation = _graph_of(config, samples, fold, name)
-    seed_everything(config.seed + fold.index)
-    fit = fit_graph(config, samples, fold, n_classes, adjacency)
+    fit = fit_graph(config, samples, fold, n_classes, adjacency, init_seed=config.seed + fold.index)
     checkpoint = {**fit.checkpoint, "name": name, "permutation": permutation}
     return ModelFit(fit.test_proba, _threshold(config, n_classes, fit.val_labels, fit.val_proba),
                     checkpoint=checkpoint, history=fit.history,
