@@ -13,8 +13,11 @@ are workers) and the ratio to the named baseline measured in the same benchmark 
   --baselines logreg``); target >= 3x.
 - ``new default``: this code's default run (graph model, both controls, both tuned baselines) vs. the baseline
   code's default run; target >= 1.5x.
-- cold vs. warm (target <= 1.3x), ``--n-jobs 2`` and ``--scheduler local`` (a 2-worker Dask LocalCluster) vs.
-  the serial default run, and the cost at 6 / 12 / 24 subjects with its exponent (target <= 1).
+- cold vs. warm (target <= 1.3x), ``--n-jobs 2 --prefer processes`` and ``--scheduler local`` (a 2-worker Dask
+  LocalCluster) vs. the serial default run, and the cost at 6 / 12 / 24 subjects with its exponent (target <= 1).
+
+The baseline code ran one task after the other on one thread; this code's default (``--n-jobs -1``) runs its
+tasks in one worker thread per core, so both are also shown with ``--n-jobs 1`` (serial), side by side.
 """
 
 from __future__ import annotations
@@ -72,6 +75,10 @@ def run(code: Path, args: list[str], cache: Path, out: Path) -> dict:
             "worker_peak_mib": int(workers) / 1024, "results": results}
 
 
+def _numbers(measured: dict) -> dict:
+    return {k: v for k, v in measured["results"].items() if k not in ("seconds", "features_from_cache")}
+
+
 def best(runs: list[dict]) -> dict:
     """The fastest of repeated runs by wall time, with the least CPU time of them (load from other processes
     only ever adds)."""
@@ -124,26 +131,34 @@ def main() -> None:
         run(old, [], old_cache, runs)  # fills the baseline's cache
         cold = run(new, light, new_cache, runs)
         run(new, [], new_cache, runs)  # the default also extracts covariances: fills their cache
-        timed = {"old": [], "light": [], "default": []}
+        serial = ["--n-jobs", "1"]
+        timed = {"old": [], "light": [], "light_serial": [], "default": [], "serial": []}
         for _ in range(args.rounds):
             timed["old"].append(run(old, [], old_cache, runs))
             timed["light"].append(run(new, light, new_cache, runs))
+            timed["light_serial"].append(run(new, [*light, *serial], new_cache, runs))
             timed["default"].append(run(new, [], new_cache, runs))
+            timed["serial"].append(run(new, serial, new_cache, runs))
         old_default, warm, default = best(timed["old"]), best(timed["light"]), best(timed["default"])
+        warm_serial, default_serial = best(timed["light_serial"]), best(timed["serial"])
         print(f"  (best of {args.rounds} interleaved rounds)")
         print(line("baseline code, default run (warm)", old_default))
         print(line("this code, today's work (warm)", warm, old_default, "baseline default"))
+        print(line("this code, today's work, --n-jobs 1 (warm)", warm_serial, old_default, "baseline default"))
         print(line("this code, today's work (cold, one run)", cold)
               + f"   cold / warm = {cold['seconds'] / warm['seconds']:.2f} wall")
-        print(line("this code, new default (warm)", default, old_default, "baseline default"), flush=True)
+        print(line("this code, new default (warm)", default, old_default, "baseline default"))
+        print(line("this code, new default, --n-jobs 1 (warm)", default_serial, old_default, "baseline default"),
+              flush=True)
+        runs_compared = [("default (worker threads)", default)]
         if not args.skip_parallel:
-            for name, extra in (("--n-jobs 2", ["--n-jobs", "2"]), ("--scheduler local (2 workers)",
-                                                                     ["--scheduler", "local", "--n-jobs", "2"])):
-                parallel = run(new, extra, new_cache, runs)
-                same = {k: v for k, v in parallel["results"].items() if k not in ("seconds", "features_from_cache")} \
-                    == {k: v for k, v in default["results"].items() if k not in ("seconds", "features_from_cache")}
-                print(line(f"this code, new default, {name}", parallel, default, "serial")
-                      + f"   results.json identical: {same}", flush=True)
+            for name, extra in (("--n-jobs 2 --prefer processes", ["--n-jobs", "2", "--prefer", "processes"]),
+                                ("--scheduler local (2 workers)", ["--scheduler", "local", "--n-jobs", "2"])):
+                runs_compared.append((name, run(new, extra, new_cache, runs)))
+        for name, parallel in runs_compared:
+            same = _numbers(parallel) == _numbers(default_serial)
+            print(line(f"this code, new default, {name}", parallel, default_serial, "--n-jobs 1")
+                  + f"   results.json identical: {same}", flush=True)
         if not args.skip_scaling:
             costs = {}
             for n_subjects in (6, 12):

@@ -101,6 +101,8 @@ def test_none_turns_off_a_setting_that_can_be_off_from_the_command_line():
 
     config = config_from_args(build_parser().parse_args(["--scheduler", "none", "--notch", "None", "--n-jobs", "2"]))
     assert config.scheduler is None and config.notch is None and config.n_jobs == 2
+    assert config.executor().describe() == "2 worker threads"
+    config = config_from_args(build_parser().parse_args(["--n-jobs", "2", "--prefer", "processes"]))
     assert config.executor().describe() == "2 worker processes (joblib)"
-    config = config_from_args(build_parser().parse_args(["--notch", "50", "--scheduler", "local"]))
+    config = config_from_args(build_parser().parse_args(["--notch", "50", "--scheduler", "local", "--n-jobs", "1"]))
     assert config.notch == 50.0 and config.executor().describe() == "a local Dask cluster of 2 worker processes"

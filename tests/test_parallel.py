@@ -1,5 +1,6 @@
-"""Tasks run here, in joblib worker processes or on a real Dask cluster give the same results; killed workers are
-retried; a run that cannot finish fails in one line and leaves no run directory."""
+"""Tasks run here, in worker threads, in joblib worker processes or on a real Dask cluster give the same results;
+worker threads share one set of thread limits; killed workers are retried; a run that cannot finish fails in one
+line and leaves no run directory."""
 
 from __future__ import annotations
 
@@ -51,12 +52,52 @@ def cluster():
 def test_every_executor_returns_the_serial_results_in_task_order(cluster):
     items, shared = list(range(7)), {"offset": np.arange(5.0)}
     expected = [square_plus(i, offset=shared["offset"]) for i in items]
-    for executor in (Executor(), Executor(n_jobs=2), Executor(scheduler=cluster.scheduler_address)):
+    for executor in (Executor(), Executor(n_jobs=2), Executor(n_jobs=2, prefer="processes"),
+                     Executor(scheduler=cluster.scheduler_address)):
         seen = []
         results = executor.map(square_plus, items, shared=shared, progress=False,
                                on_result=lambda index, result, seen=seen: seen.append(index))
         assert results == expected, executor
         assert sorted(seen) == items
+
+
+def thread_limits(_item, *, barrier):
+    """The limits a task sees, after another task's own limited_threads context has come and gone."""
+    import threading
+
+    import torch
+    from threadpoolctl import threadpool_info
+
+    from eeg_gnn.utils.parallel import limited_threads
+
+    with limited_threads(1):
+        barrier.wait(timeout=30)  # both tasks inside at once
+    barrier.wait(timeout=30)  # and both out again
+    blas = {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+    return threading.current_thread().name.startswith("eeg-gnn"), torch.get_num_threads(), blas
+
+
+def test_worker_threads_share_the_process_limits_and_the_limits_are_restored_after():
+    """Limits are settings of the process: one worker thread leaving its limited_threads context must not lift
+    them for another still running, and the caller's limits come back when the tasks are done."""
+    import threading
+
+    import torch
+    from threadpoolctl import threadpool_info
+
+    def blas():
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+    before_torch, before_blas = torch.get_num_threads(), blas()
+    results = Executor(n_jobs=2).map(thread_limits, [0, 1], shared={"barrier": threading.Barrier(2)},
+                                     progress=False)
+    assert results == [(True, 1, {1})] * 2
+    assert (torch.get_num_threads(), blas()) == (before_torch, before_blas)
+
+
+def test_prefer_names_the_allowed_values():
+    with pytest.raises(ValueError, match="prefer.*threads.*processes"):
+        Executor(n_jobs=2, prefer="fibres")
 
 
 def allocator_settings(_item):
@@ -122,11 +163,17 @@ def _numbers(run_dir: Path) -> dict:
 def test_n_jobs_and_a_dask_cluster_give_the_serial_results_json(cohort, tmp_path, cluster):
     from eeg_gnn.pipeline.experiment import run_cv
 
-    serial = run_cv(_config(cohort, tmp_path / "serial", use_cache=False))
-    joblib = run_cv(_config(cohort, tmp_path / "joblib", n_jobs=2, use_cache=False))  # one task per model and fold
+    serial = run_cv(_config(cohort, tmp_path / "serial", n_jobs=1, use_cache=False))
+    # one task per model and fold; threads: graph models with dropout trained at the same time in one process
+    threads = run_cv(_config(cohort, tmp_path / "threads", n_jobs=2, use_cache=False, dropout=0.5))
+    serial_dropout = run_cv(_config(cohort, tmp_path / "serial_dropout", n_jobs=1, dropout=0.5))
+    joblib = run_cv(_config(cohort, tmp_path / "joblib", n_jobs=2, prefer="processes", use_cache=False))
     dask = run_cv(_config(cohort, tmp_path / "dask", scheduler=cluster.scheduler_address))
     assert dask.results["features_from_cache"] == 2 * N_PER_CLASS  # the workers read the cache the others wrote
     assert _numbers(serial.run_dir) == _numbers(joblib.run_dir) == _numbers(dask.run_dir)
+    assert _numbers(threads.run_dir) == _numbers(serial_dropout.run_dir)
+    assert (threads.run_dir / "predictions.csv").read_text() == \
+        (serial_dropout.run_dir / "predictions.csv").read_text()
     for run in (joblib, dask):
         assert sorted(p.name for p in (run.run_dir / "checkpoints").iterdir()) == \
             sorted(p.name for p in (serial.run_dir / "checkpoints").iterdir())

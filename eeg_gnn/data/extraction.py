@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -251,8 +252,14 @@ def extract_dataset(dataset: Dataset, preprocessing: Preprocessing, spec: Featur
     """
     shared = {"preprocessing": preprocessing, "nodes": dataset.nodes, "spec": spec, "use_cache": use_cache,
               "cache_root": cache_dir()}
-    pairs = (executor or Executor()).map(load_or_compute, dataset.recordings, shared=shared, desc="features",
-                                         unit="rec", progress=progress)
+    mne_level = logging.getLogger("mne").level
+    try:
+        pairs = (executor or Executor()).map(load_or_compute, dataset.recordings, shared=shared, desc="features",
+                                             unit="rec", progress=progress)
+    finally:
+        # MNE's verbose= sets and restores its logger's level for the whole process: worker threads that read
+        # recordings at the same time can leave another thread's level behind
+        logging.getLogger("mne").setLevel(mne_level)
     results = [result for result, _ in pairs]
     cached = sum(hit for _, hit in pairs)
     node_sets = {tuple(r.node_names) for r in results if not r.dropped}

@@ -39,7 +39,7 @@ from eeg_gnn.signal.headers import ON_TRUNCATED
 from eeg_gnn.signal.io import TEXT_UNITS
 from eeg_gnn.signal.preprocessing import Preprocessing
 from eeg_gnn.signal.quality import BAD_CHANNEL_POLICIES
-from eeg_gnn.utils.parallel import Executor
+from eeg_gnn.utils.parallel import PREFER, Executor
 from eeg_gnn.utils.validation import check_option, check_positive
 
 TASKS = {
@@ -239,9 +239,14 @@ class TrainConfig:
                              "inner CV), argmax = the most probable class (default: %(default)s)", "evaluation",
                              choices=THRESHOLD_METHODS)
     out: str = setting("runs", "parent folder of run directories (default: %(default)s)", "output")
-    n_jobs: int = setting(1, "worker processes on this machine for feature extraction (one task per recording) "
-                          "and folds (one task per fold, with its nested selection); -1 = one per CPU core; "
-                          "results are identical to --n-jobs 1 (default: %(default)s)", "execution")
+    n_jobs: int = setting(-1, "workers on this machine for feature extraction (one task per recording) and the "
+                          "models (one task per model and fold; per fold with --select); -1 = one per CPU core, "
+                          "1 = one task after the other; results are identical whatever the number (default: "
+                          "%(default)s)", "execution")
+    prefer: str = setting("threads", "what the --n-jobs workers are: threads = threads of this process (no start-up "
+                          "cost, the windows shared, not copied), processes = worker processes (joblib's loky; "
+                          "for tasks that hold Python's GIL) (default: %(default)s)", "execution",
+                          choices=PREFER)
     scheduler: str | None = setting(None, "run those tasks on a Dask cluster: the scheduler's address, e.g. "
                                     "tcp://10.0.0.5:8786 (README, 'Running on a Dask cluster'), or local = a "
                                     "local cluster of --n-jobs worker processes (at least 2) for this run "
@@ -309,7 +314,7 @@ class TrainConfig:
 
     def executor(self) -> Executor:
         """Where the run's tasks (recordings, folds) are computed: here, in worker processes or on Dask."""
-        return Executor(n_jobs=self.n_jobs, scheduler=self.scheduler)
+        return Executor(n_jobs=self.n_jobs, scheduler=self.scheduler, prefer=self.prefer, threads=self.threads)
 
     def _descriptor_default(self, key: str, fallback: str) -> str:
         """A dataset's own default for a setting (e.g. ``default_cv``, ``reference`` in its descriptor)."""

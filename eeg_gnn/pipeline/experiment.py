@@ -16,7 +16,6 @@ import platform
 import shutil
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -73,7 +72,7 @@ from eeg_gnn.pipeline.selection import (
 from eeg_gnn.signal.graph import distance_adjacency, sparsify
 from eeg_gnn.signal.montage import positions, resolve_nodes
 from eeg_gnn.utils.files import write_json_atomic, write_text_atomic
-from eeg_gnn.utils.parallel import blas_threads
+from eeg_gnn.utils.parallel import limited_threads
 
 INCOMPLETE = "INCOMPLETE"
 
@@ -231,21 +230,6 @@ def check_inner_folds(config: TrainConfig, folds: list[Fold], samples: Samples, 
                 f"Fold {fold.index}'s training side has {counts[worst]} subject(s) with windows of class {worst!r}; "
                 f"the baselines choose C by an inner cross-validation over training subjects, which needs at least "
                 f"2 subjects of each class (up to {INNER_FOLDS} are used). Use fewer --folds, or --baselines none.")
-
-
-@contextmanager
-def limited_threads(n_threads: int):
-    """torch and the BLAS libraries limited to ``n_threads`` threads (``config.threads``) in this process, so that
-    every way of running a run's tasks gives the same numbers."""
-    import torch
-
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
-    try:
-        with blas_threads(n_threads):
-            yield
-    finally:
-        torch.set_num_threads(previous_threads)
 
 
 def run_fold(fold: Fold, *, config: TrainConfig, samples: Samples, n_classes: int,

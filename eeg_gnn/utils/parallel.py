@@ -4,8 +4,10 @@ The tasks of a run are independent and seeded by what they are (a recording, a f
 in, so every way of running them gives the same results. :class:`Executor` picks the engine from two settings:
 
 - ``n_jobs=1``, no scheduler: one task after the other, here.
-- ``n_jobs=N``: N worker processes on this machine (joblib's ``loky`` backend, the engine of MNE and
-  scikit-learn's ``n_jobs``).
+- ``n_jobs=N``: N worker threads of this process (``prefer='threads'``: no start-up cost, the tasks' inputs are
+  shared, not copied; the libraries the tasks spend their time in, PyTorch, NumPy and BLAS, release the GIL) or N
+  worker processes (``prefer='processes'``: joblib's ``loky`` backend, the engine of MNE and scikit-learn's
+  ``n_jobs``).
 - ``scheduler='tcp://host:8786'``: the tasks go to a running Dask distributed cluster (``distributed.Client``);
   ``scheduler='local'`` starts a ``distributed.LocalCluster`` of ``n_jobs`` worker processes (at least 2) for the
   run and stops it afterwards. A task whose worker dies is run again on another worker (Dask's scheduler
@@ -19,14 +21,15 @@ caller can save them while the rest run, and are returned in task order.
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from eeg_gnn.utils.validation import check_integer
+from eeg_gnn.utils.validation import check_integer, check_option
 
 LOCAL = "local"
 #: Seconds to wait for a Dask scheduler to answer.
@@ -40,14 +43,76 @@ def _thread_pools():
     return ThreadpoolController()
 
 
-def blas_threads(n_threads: int) -> AbstractContextManager:
+#: Executor ``prefer`` values: what the ``n_jobs`` workers on this machine are.
+PREFER = ("threads", "processes")
+
+# Thread limits are settings of the whole process, so worker threads must not set and restore them task by task
+# (one task's restore would change the limit under another's feet): the executor sets them once for all its
+# threads, and limits asked for inside that are already in force.
+_limits_lock = threading.Lock()
+_process_limit: list[int] = []
+
+
+def _outer_limit_in_force() -> bool:
+    with _limits_lock:
+        return bool(_process_limit)
+
+
+@contextmanager
+def blas_threads(n_threads: int):
     """A context in which BLAS (OpenBLAS, MKL) uses at most ``n_threads`` threads.
 
     Stacks of small matrix products (19 x 512 per window) are fastest on one thread: OpenBLAS's threads cost more
     to wake than they save, and on a busy machine 2 threads were 17 times slower than 1 for the PLV Gram matrices
-    of a recording. Entering it costs about 10 µs (the thread pools are found once per process).
+    of a recording. Entering it costs about 10 µs (the thread pools are found once per process). Inside
+    :func:`process_thread_limits` (worker threads of an :class:`Executor`) the limit in force there is kept.
     """
-    return _thread_pools().limit(limits=n_threads, user_api="blas")
+    if _outer_limit_in_force():
+        yield
+        return
+    with _thread_pools().limit(limits=n_threads, user_api="blas"):
+        yield
+
+
+@contextmanager
+def limited_threads(n_threads: int):
+    """torch and BLAS limited to ``n_threads`` threads in this process, restored afterwards, so that every way of
+    running a run's tasks gives the same numbers. Inside :func:`process_thread_limits` the limit in force there is
+    kept."""
+    if _outer_limit_in_force():
+        yield
+        return
+    import torch
+
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        with _thread_pools().limit(limits=n_threads, user_api="blas"):
+            yield
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _limit_worker_thread(n_threads: int) -> None:
+    """A new thread's own OpenMP thread count (a per-thread setting, which starts at one per core, so two worker
+    threads on 2 cores ran their larger torch operations on 4 threads: 1.4 times slower)."""
+    import torch
+
+    torch.set_num_threads(n_threads)
+
+
+@contextmanager
+def process_thread_limits(n_threads: int):
+    """torch and BLAS limited to ``n_threads`` threads for the whole process while worker threads run tasks;
+    :func:`limited_threads` and :func:`blas_threads` entered inside (from any thread) keep this limit."""
+    with limited_threads(n_threads):
+        with _limits_lock:
+            _process_limit.append(n_threads)
+        try:
+            yield
+        finally:
+            with _limits_lock:
+                _process_limit.pop()
 
 
 class ParallelError(RuntimeError):
@@ -91,6 +156,13 @@ def keep_freed_memory() -> bool:
         return False
 
 
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity where the system tells it, else all of them)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(len(os.sched_getaffinity(0)), 1)
+    return os.cpu_count() or 1
+
+
 def check_scheduler(scheduler: str | None) -> str | None:
     """``None``, ``'local'`` or a scheduler address (``tcp://host:port``, ``tls://...``, ``host:port``)."""
     if scheduler is None or scheduler == LOCAL:
@@ -108,27 +180,42 @@ class Executor:
     Parameters
     ----------
     n_jobs : int
-        Worker processes on this machine (1: none, tasks run here); with ``scheduler='local'``, the workers of
-        the local cluster. ``-1`` is one per CPU core.
+        Workers on this machine (1: none, tasks run here, one after the other); with ``scheduler='local'``, the
+        worker processes of the local cluster. ``-1`` is one per CPU core this process may use.
     scheduler : str or None
         None, ``'local'`` or the address of a Dask scheduler.
+    prefer : 'threads' | 'processes'
+        What the ``n_jobs`` workers are without a scheduler (joblib's ``prefer``): threads of this process, or
+        worker processes (loky).
+    threads : int
+        torch and BLAS threads while worker threads run (:func:`process_thread_limits`); worker processes and
+        serial runs leave the limits to the tasks.
     """
 
     n_jobs: int = 1
     scheduler: str | None = None
+    prefer: str = "threads"
+    threads: int = 1
 
     def __post_init__(self) -> None:
         if self.n_jobs != -1:
             check_integer("n_jobs", self.n_jobs, 1, 4096)
+        check_option("prefer", self.prefer, PREFER)
+        check_integer("threads", self.threads, 1, 4096)
         object.__setattr__(self, "scheduler", check_scheduler(self.scheduler))
 
     @property
     def workers(self) -> int:
-        """Worker processes this executor starts on this machine (0 for a remote cluster)."""
+        """Workers this executor starts on this machine (0 for a remote cluster)."""
         if self.scheduler not in (None, LOCAL):
             return 0
-        n_jobs = (os.cpu_count() or 1) if self.n_jobs == -1 else self.n_jobs
+        n_jobs = usable_cores() if self.n_jobs == -1 else self.n_jobs
         return max(n_jobs, 2) if self.scheduler == LOCAL else n_jobs
+
+    @property
+    def in_threads(self) -> bool:
+        """Whether the tasks run in worker threads of this process."""
+        return self.scheduler is None and self.workers > 1 and self.prefer == "threads"
 
     @property
     def serial(self) -> bool:
@@ -139,7 +226,9 @@ class Executor:
             return f"a local Dask cluster of {self.workers} worker processes"
         if self.scheduler is not None:
             return f"the Dask cluster at {self.scheduler}"
-        return "this process" if self.serial else f"{self.workers} worker processes (joblib)"
+        if self.serial:
+            return "this process"
+        return f"{self.workers} worker {'threads' if self.in_threads else 'processes (joblib)'}"
 
     def map(self, function: Callable, items: Sequence, *, shared: dict[str, Any] | None = None,
             desc: str = "tasks", unit: str = "task", progress: bool = True,
@@ -189,8 +278,26 @@ class Executor:
         elif self.serial or len(items) <= 1:
             for index, item in enumerate(items):
                 yield _call(function, index, item, shared)
+        elif self.in_threads:
+            yield from self._run_threads(function, items, shared)
         else:
             yield from self._run_joblib(function, items, shared)
+
+    def _run_threads(self, function: Callable, items: list, shared: dict) -> Iterable[tuple[int, Any]]:
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+        with process_thread_limits(self.threads), \
+                ThreadPoolExecutor(max_workers=min(self.workers, len(items)), thread_name_prefix="eeg-gnn",
+                                   initializer=_limit_worker_thread, initargs=(self.threads,)) as pool:
+            pending = {pool.submit(_call, function, index, item, shared) for index, item in enumerate(items)}
+            try:
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        yield future.result()
+            finally:
+                for future in pending:
+                    future.cancel()
 
     def _run_joblib(self, function: Callable, items: list, shared: dict) -> Iterable[tuple[int, Any]]:
         from joblib import Parallel, delayed
