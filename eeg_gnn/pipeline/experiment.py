@@ -45,6 +45,7 @@ from eeg_gnn.evaluation.scoring import (
 )
 from eeg_gnn.evaluation.splitters import PROTOCOLS, Fold, make_folds, save_folds, time_blocks
 from eeg_gnn.models.baselines import INNER_FOLDS, groups_per_class, inner_fold_capacity
+from eeg_gnn.models.catalog import BASELINES
 from eeg_gnn.models.training import Samples
 from eeg_gnn.pipeline.config import DISTANCE_GRAPHS, TrainConfig
 from eeg_gnn.pipeline.folds import (
@@ -280,12 +281,13 @@ def cross_validate(config: TrainConfig, dataset: Dataset, samples: Samples, run_
                                progress=config.progress, on_result=save)
         return folds, results
     names = model_names(config)
-    tasks = [(fold, name) for fold in folds for name in names]
+    # the slowest kind of model first, so that the last tasks to finish are short ones (workers end together)
+    tasks = [(position, name) for name in sorted(names, key=_slowest_first) for position in range(len(folds))]
     fitted: list[dict[str, ModelFit]] = [{} for _ in folds]
     results: list[FoldResult | None] = [None] * len(folds)
 
     def collect(index: int, fit: ModelFit) -> None:
-        position, name = index // len(names), tasks[index][1]
+        position, name = tasks[index]
         fitted[position][name] = fit
         if len(fitted[position]) == len(names):
             fold = folds[position]
@@ -293,9 +295,17 @@ def cross_validate(config: TrainConfig, dataset: Dataset, samples: Samples, run_
                                                                               for model in names})
             save(position, results[position])
 
-    executor.map(run_model, tasks, shared=shared, desc="models", unit="model", progress=config.progress,
-                 on_result=collect)
+    executor.map(run_model, [(folds[position], name) for position, name in tasks], shared=shared, desc="models",
+                 unit="model", progress=config.progress, on_result=collect)
     return folds, results
+
+
+def _slowest_first(name: str) -> int:
+    """Baselines on covariance matrices (a Riemannian mean per band: about twice a graph model's time on EEGMAT)
+    first, then graph models, then the other baselines."""
+    if name in BASELINES:
+        return 0 if BASELINES[name].input == "covariance" else 2
+    return 1
 
 
 def _log_histories(run_dir: Path, result: FoldResult) -> None:
