@@ -1,7 +1,7 @@
-"""One function over many independent tasks: in this process, in worker processes (joblib), or on a Dask cluster.
+"""One function over many independent tasks: here, in worker threads or processes, or on a Dask cluster.
 
 The tasks of a run are independent and seeded by what they are (a recording, a fold), not by the order they run
-in, so every way of running them gives the same results. :class:`Executor` picks the engine from two settings:
+in, so every way of running them gives the same results. :class:`Executor` picks the engine from its settings:
 
 - ``n_jobs=1``, no scheduler: one task after the other, here.
 - ``n_jobs=N``: N worker threads of this process (``prefer='threads'``: no start-up cost, the tasks' inputs are
@@ -13,9 +13,9 @@ in, so every way of running them gives the same results. :class:`Executor` picks
   run and stops it afterwards. A task whose worker dies is run again on another worker (Dask's scheduler
   reschedules it); a task that keeps killing workers stops the run with :class:`ParallelError`.
 
-Large inputs shared by every task (the windows of a dataset) are sent to each worker once: joblib memory-maps
-arrays, Dask scatters them to every worker. Results come back as each task finishes (``on_result``), so the
-caller can save them while the rest run, and are returned in task order.
+Large inputs shared by every task (the windows of a dataset) are shared by worker threads and sent to each worker
+process once: joblib memory-maps arrays, Dask scatters them to every worker. Results come back as each task
+finishes (``on_result``), so the caller can save them while the rest run, and are returned in task order.
 """
 
 from __future__ import annotations
