@@ -5,11 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from eeg_gnn.models.classifiers import (
     ChebClassifier,
+    Dropout,
     GCNClassifier,
     build_model,
+    dropout,
     make_batch,
 )
 
@@ -211,3 +214,42 @@ def test_build_model_rejects_unknown_name():
 def test_bad_hyperparameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
         ChebClassifier(N_BANDS, N_CLASSES, **kwargs)
+
+
+def test_dropout_from_a_generator_draws_what_the_global_generator_would():
+    """Models trained in threads draw their masks from their own generator: the same masks as PyTorch's global
+    generator in the same state (so a run in worker threads gives the numbers of a run one model at a time)."""
+    x = torch.randn(64, 19, 32)
+    torch.manual_seed(7)
+    expected_layer = dropout(x, 0.3, True)
+    expected_head = nn.Dropout(0.3).train()(x)
+    generator = torch.Generator().manual_seed(7)
+    head = Dropout(0.3).train()
+    head.generator = generator
+    assert torch.equal(dropout(x, 0.3, True, generator), expected_layer)
+    assert torch.equal(head(x), expected_head)
+    assert torch.equal(dropout(x, 0.3, False, generator), x) and torch.equal(head.eval()(x), x)
+
+
+def test_initialised_model_is_the_same_whatever_other_threads_draw_meanwhile():
+    """Weights from the global generator seeded with the model's seed, dropout from the model's own generator:
+    drawing from the global generator in between (another thread's work) changes neither."""
+    from eeg_gnn.models.training import initialised_model
+
+    def build():
+        return build_model("cheb", 5, 2, hidden_channels=8, n_layers=2, dropout=0.5, K=3)
+
+    x = torch.randn(16, 19, 5)
+    operator = torch.zeros(19, 19)
+    outputs = []
+    for interleave in (False, True):
+        model = initialised_model(build, "cpu", 3)
+        if interleave:
+            torch.rand(1000)
+        model.train()
+        outputs.append((model.state_dict()["head.0.weight"].clone(), model.forward_dense(x, operator)))
+    assert torch.equal(outputs[0][0], outputs[1][0]) and torch.equal(outputs[0][1], outputs[1][1])
+    torch.manual_seed(3)
+    reference = build()
+    reference.reset_parameters()
+    assert torch.equal(reference.state_dict()["head.0.weight"], outputs[0][0])

@@ -313,7 +313,7 @@ class TrainConfig:
         self.preprocessing()
 
     def executor(self) -> Executor:
-        """Where the run's tasks (recordings, folds) are computed: here, in worker processes or on Dask."""
+        """Where the run's tasks (recordings, models) are computed: here, in worker threads or processes, or on Dask."""
         return Executor(n_jobs=self.n_jobs, scheduler=self.scheduler, prefer=self.prefer, threads=self.threads)
 
     def _descriptor_default(self, key: str, fallback: str) -> str:
