@@ -248,9 +248,9 @@ class TrainConfig:
                           "for tasks that hold Python's GIL) (default: %(default)s)", "execution",
                           choices=PREFER)
     scheduler: str | None = setting(None, "run those tasks on a Dask cluster: the scheduler's address, e.g. "
-                                    "tcp://10.0.0.5:8786 (README, 'Speed, and running on a Dask cluster'), or local = a "
-                                    "local cluster of --n-jobs worker processes (at least 2) for this run "
-                                    "(default: none)", "execution", metavar="ADDRESS")
+                                    "tcp://10.0.0.5:8786 (README, 'Speed, and running on a Dask cluster'), or "
+                                    "local = a local cluster of --n-jobs worker processes (at least 2) for this "
+                                    "run (default: none)", "execution", metavar="ADDRESS")
     use_cache: bool = setting(True, "recompute features instead of using the cache ($EEG_GNN_CACHE, default "
                               "~/.cache/eeg_gnn)", "output", flag="--no-cache")
     progress: bool = setting(True, "no progress bars", "output", flag="--quiet")
