@@ -231,9 +231,10 @@ def test_dropout_from_a_generator_draws_what_the_global_generator_would():
     assert torch.equal(dropout(x, 0.3, False, generator), x) and torch.equal(head.eval()(x), x)
 
 
-def test_initialised_model_is_the_same_whatever_other_threads_draw_meanwhile():
-    """Weights from the global generator seeded with the model's seed, dropout from the model's own generator:
-    drawing from the global generator in between (another thread's work) changes neither."""
+def test_initialised_model_is_the_same_whatever_is_drawn_from_the_global_generator_after_it():
+    """Weights from the global generator seeded with the model's seed (under a lock other models' draws also
+    take), dropout from the model's own generator: draws from the global generator once the model is made (another
+    thread's work) change neither."""
     from eeg_gnn.models.training import initialised_model
 
     def build():
@@ -253,3 +254,20 @@ def test_initialised_model_is_the_same_whatever_other_threads_draw_meanwhile():
     reference = build()
     reference.reset_parameters()
     assert torch.equal(reference.state_dict()["head.0.weight"], outputs[0][0])
+
+
+def test_a_pyg_layer_is_made_under_the_lock_that_model_initialisation_holds():
+    """PyG's constructor draws from the global generator (then restores it): made while another thread seeds and
+    initialises a model, it would take that model's draws, so it waits for the same lock."""
+    import threading
+
+    from eeg_gnn.models.layers import GLOBAL_GENERATOR_LOCK, ChebWeights
+
+    layer = ChebWeights(4, 8, K=3)
+    made = threading.Event()
+    worker = threading.Thread(target=lambda: (layer.pyg_layer(), made.set()))
+    with GLOBAL_GENERATOR_LOCK:
+        worker.start()
+        assert not made.wait(timeout=0.5)
+    assert made.wait(timeout=60)
+    worker.join()

@@ -70,7 +70,7 @@ def thread_limits(_item, *, barrier):
 
     from eeg_gnn.utils.parallel import limited_threads
 
-    with limited_threads(1):
+    with limited_threads(2):  # inside the executor's limit of 1: kept, neither raised nor restored on leaving
         barrier.wait(timeout=30)  # both tasks inside at once
     barrier.wait(timeout=30)  # and both out again
     blas = {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
@@ -166,7 +166,7 @@ def test_n_jobs_and_a_dask_cluster_give_the_serial_results_json(cohort, tmp_path
     serial = run_cv(_config(cohort, tmp_path / "serial", n_jobs=1, use_cache=False))
     # one task per model and fold; threads: graph models with dropout trained at the same time in one process
     threads = run_cv(_config(cohort, tmp_path / "threads", n_jobs=2, use_cache=False, dropout=0.5))
-    serial_dropout = run_cv(_config(cohort, tmp_path / "serial_dropout", n_jobs=1, dropout=0.5))
+    serial_dropout = run_cv(_config(cohort, tmp_path / "serial_dropout", n_jobs=1, use_cache=False, dropout=0.5))
     joblib = run_cv(_config(cohort, tmp_path / "joblib", n_jobs=2, prefer="processes", use_cache=False))
     dask = run_cv(_config(cohort, tmp_path / "dask", scheduler=cluster.scheduler_address))
     assert dask.results["features_from_cache"] == 2 * N_PER_CLASS  # the workers read the cache the others wrote
@@ -184,7 +184,7 @@ def test_n_jobs_and_a_dask_cluster_give_the_serial_results_json(cohort, tmp_path
 def test_scheduler_local_starts_and_stops_its_own_cluster(cohort, tmp_path):
     from eeg_gnn.pipeline.experiment import run_cv
 
-    serial = run_cv(_config(cohort, tmp_path / "serial", controls=()))
+    serial = run_cv(_config(cohort, tmp_path / "serial", controls=(), n_jobs=1))
     local = run_cv(_config(cohort, tmp_path / "local", controls=(), scheduler="local"))
     assert _numbers(serial.run_dir) == _numbers(local.run_dir)
 

@@ -247,8 +247,11 @@ def test_nested_selection_on_eegmat(eegmat_dir, tmp_path):
 
 
 @pytest.mark.slow  # starts worker processes: about 25 s on 2 cores
-def test_selection_in_worker_processes_chooses_and_scores_the_same(cohort, tmp_path):
+def test_selection_in_worker_threads_and_processes_chooses_and_scores_the_same(cohort, tmp_path):
     grid = write_grid(tmp_path, 'inner_folds = 2\n[grid]\nmodel = ["cheb", "gcn"]\n')
-    runs = [run_cv(cohort_config(cohort, tmp_path / f"runs{n}", select=str(grid), n_jobs=n)).results for n in (1, 2)]
-    assert runs[0]["selection"]["per_fold"] == runs[1]["selection"]["per_fold"]
-    assert runs[0]["models"]["graph"]["window"] == runs[1]["models"]["graph"]["window"]
+    runs = [run_cv(cohort_config(cohort, tmp_path / f"runs{n}_{prefer}", select=str(grid), n_jobs=n,
+                                 prefer=prefer)).results
+            for n, prefer in ((1, "threads"), (2, "threads"), (2, "processes"))]
+    for run in runs[1:]:
+        assert run["selection"]["per_fold"] == runs[0]["selection"]["per_fold"]
+        assert run["models"]["graph"]["window"] == runs[0]["models"]["graph"]["window"]

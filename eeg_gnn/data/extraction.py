@@ -248,18 +248,22 @@ def extract_dataset(dataset: Dataset, preprocessing: Preprocessing, spec: Featur
     """Features of every recording of a dataset, in order; returns them and how many came from the cache.
 
     One task per recording on ``executor`` (default: one after the other, here): each reads its recording,
-    computes its features and caches them, so no process holds more than one raw recording at a time.
+    computes its features and caches them, so no worker holds more than one raw recording at a time.
     """
+    executor = executor or Executor()
     shared = {"preprocessing": preprocessing, "nodes": dataset.nodes, "spec": spec, "use_cache": use_cache,
               "cache_root": cache_dir()}
-    mne_level = logging.getLogger("mne").level
+    mne_logger = logging.getLogger("mne")
+    mne_level = mne_logger.level
+    if executor.in_threads:
+        # every MNE call here passes verbose="error", which sets and restores the logger's level for the whole
+        # process: one worker thread's restore would let another's MNE warnings through
+        mne_logger.setLevel(logging.ERROR)
     try:
-        pairs = (executor or Executor()).map(load_or_compute, dataset.recordings, shared=shared, desc="features",
-                                             unit="rec", progress=progress)
+        pairs = executor.map(load_or_compute, dataset.recordings, shared=shared, desc="features", unit="rec",
+                             progress=progress)
     finally:
-        # MNE's verbose= sets and restores its logger's level for the whole process: worker threads that read
-        # recordings at the same time can leave another thread's level behind
-        logging.getLogger("mne").setLevel(mne_level)
+        mne_logger.setLevel(mne_level)
     results = [result for result, _ in pairs]
     cached = sum(hit for _, hit in pairs)
     node_sets = {tuple(r.node_names) for r in results if not r.dropped}

@@ -55,3 +55,7 @@ def needs_covariance(node_features: str) -> bool:
     """Whether node features ``node_features`` (a key of :data:`NODE_FEATURES`) read the windows' band-wise
     covariance matrices."""
     return "tangent" in check_option("node_features", node_features, NODE_FEATURES)
+
+#: Device types on which each graph model draws its dropout masks from a generator of its own
+#: (:func:`eeg_gnn.models.training.initialised_model`), so that models can train at the same time in threads.
+OWN_GENERATOR_DEVICES = ("cpu", "cuda")

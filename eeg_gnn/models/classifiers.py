@@ -70,7 +70,9 @@ class _GraphClassifier(nn.Module):
         """Draw dropout masks from ``generator`` (None: PyTorch's global generator), so that models trained at
         the same time in threads of one process draw their own numbers."""
         self.generator = generator
-        self.head[2].generator = generator
+        for module in self.modules():
+            if isinstance(module, Dropout):
+                module.generator = generator
 
     def _make_conv(self, in_channels: int, out_channels: int) -> nn.Module:
         raise NotImplementedError

@@ -13,9 +13,14 @@ run PyG's own layer on these very parameters, built the first time it is needed.
 from __future__ import annotations
 
 import math
+import threading
 
 import torch
 from torch import Tensor, nn
+
+#: Held while PyTorch's global generator is seeded, drawn from and restored for one model (its weights, a PyG
+#: layer's own draws), so that models made at the same time in threads of one process do not take each other's draws.
+GLOBAL_GENERATOR_LOCK = threading.RLock()
 
 
 class _Weight(nn.Module):
@@ -45,7 +50,8 @@ class _PyGLayer(nn.Module):
     def pyg_layer(self) -> nn.Module:
         layer = self.__dict__.get("_pyg")
         if layer is None:
-            with torch.random.fork_rng(devices=[]):  # the PyG constructor's own draws leave the stream as it was
+            # the PyG constructor's own draws leave the stream as it was
+            with GLOBAL_GENERATOR_LOCK, torch.random.fork_rng(devices=[]):
                 layer = self._make_pyg()
             self.__dict__["_pyg"] = layer
         return layer

@@ -9,7 +9,6 @@ the validation subjects (for the decision threshold) and the test subjects.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -23,6 +22,7 @@ from eeg_gnn.evaluation.splitters import Fold, check_no_leakage
 from eeg_gnn.evaluation.windows import WindowTable
 from eeg_gnn.models.catalog import BACKENDS
 from eeg_gnn.models.classifiers import build_model, make_batch
+from eeg_gnn.models.layers import GLOBAL_GENERATOR_LOCK
 from eeg_gnn.models.node_features import NodeFeatures
 from eeg_gnn.models.optimiser import make_adam
 from eeg_gnn.utils.validation import check_option
@@ -101,10 +101,6 @@ class GraphFit:
     best_epoch: int
 
 
-#: Held while a model draws its initial weights from PyTorch's global generator (see :func:`initialised_model`).
-_GLOBAL_GENERATOR = threading.Lock()
-
-
 def _default_generator(device: torch.device) -> torch.Generator | None:
     if device.type == "cpu":
         return torch.default_generator
@@ -125,7 +121,7 @@ def initialised_model(build: Callable[[], nn.Module], device: str, seed: int | N
         model = build().to(device)
         model.reset_parameters()
         return model
-    with _GLOBAL_GENERATOR:
+    with GLOBAL_GENERATOR_LOCK:
         torch.manual_seed(seed)
         model = build().to(device)
         model.reset_parameters()

@@ -32,7 +32,14 @@ from eeg_gnn.data.datasets import ON_MISSING
 from eeg_gnn.data.extraction import GRAPH_SCOPES, FeatureSpec
 from eeg_gnn.evaluation.splitters import CV_METHODS, PROTOCOLS
 from eeg_gnn.evaluation.thresholds import THRESHOLD_METHODS
-from eeg_gnn.models.catalog import BACKENDS, BASELINES, MODELS, NODE_FEATURES, needs_covariance
+from eeg_gnn.models.catalog import (
+    BACKENDS,
+    BASELINES,
+    MODELS,
+    NODE_FEATURES,
+    OWN_GENERATOR_DEVICES,
+    needs_covariance,
+)
 from eeg_gnn.signal.features import DEFAULT_BANDS, FEATURE_KINDS, check_bands, parse_bands
 from eeg_gnn.signal.graph import CONNECTIVITY_METHODS, CONTROLS
 from eeg_gnn.signal.headers import ON_TRUNCATED
@@ -244,9 +251,9 @@ class TrainConfig:
                           "1 = one task after the other; results are identical whatever the number (default: "
                           "%(default)s)", "execution")
     prefer: str = setting("threads", "what the --n-jobs workers are: threads = threads of this process (no start-up "
-                          "cost, the windows shared, not copied), processes = worker processes (joblib's loky; "
-                          "for tasks that hold Python's GIL) (default: %(default)s)", "execution",
-                          choices=PREFER)
+                          "cost, the windows shared, not copied; on devices other than cpu and cuda the tasks then "
+                          "run one after the other), processes = worker processes (joblib's loky; for tasks that "
+                          "hold Python's GIL) (default: %(default)s)", "execution", choices=PREFER)
     scheduler: str | None = setting(None, "run those tasks on a Dask cluster: the scheduler's address, e.g. "
                                     "tcp://10.0.0.5:8786 (README, 'Speed, and running on a Dask cluster'), or "
                                     "local = a local cluster of --n-jobs worker processes (at least 2) for this "
@@ -314,7 +321,10 @@ class TrainConfig:
 
     def executor(self) -> Executor:
         """Where the run's tasks (recordings, models) are computed: here, in worker threads or processes, or on Dask."""
-        return Executor(n_jobs=self.n_jobs, scheduler=self.scheduler, prefer=self.prefer, threads=self.threads)
+        n_jobs = self.n_jobs
+        if self.prefer == "threads" and self.device.split(":")[0] not in OWN_GENERATOR_DEVICES:
+            n_jobs = 1  # models on this device share PyTorch's generator: threads would mix their draws
+        return Executor(n_jobs=n_jobs, scheduler=self.scheduler, prefer=self.prefer, threads=self.threads)
 
     def _descriptor_default(self, key: str, fallback: str) -> str:
         """A dataset's own default for a setting (e.g. ``default_cv``, ``reference`` in its descriptor)."""

@@ -157,10 +157,10 @@ def keep_freed_memory() -> bool:
 
 
 def usable_cores() -> int:
-    """CPU cores this process may run on (its affinity where the system tells it, else all of them)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(len(os.sched_getaffinity(0)), 1)
-    return os.cpu_count() or 1
+    """CPU cores this process may use: joblib's count, which heeds the affinity mask and a container's CPU quota."""
+    from joblib import cpu_count
+
+    return max(cpu_count(), 1)
 
 
 def check_scheduler(scheduler: str | None) -> str | None:
