@@ -95,6 +95,35 @@ def test_worker_threads_share_the_process_limits_and_the_limits_are_restored_aft
     assert (torch.get_num_threads(), blas()) == (before_torch, before_blas)
 
 
+def test_a_blas_pool_loaded_while_worker_threads_run_is_limited_then_restored(monkeypatch):
+    """A library imported inside a task (SciPy's own OpenBLAS, loaded with scipy.optimize) brings a pool that the
+    process limit did not know: the next limit asked for inside limits it too (unlimited, its spinning threads took
+    the other worker's core), and it gets its own count back when the workers are done."""
+    from contextlib import nullcontext
+
+    class Pool:
+        user_api, filepath, num_threads = "blas", "/late/libopenblas.so", 2
+
+        def set_num_threads(self, n):
+            self.num_threads = n
+
+    class Controller:
+        lib_controllers = [Pool()]
+
+        def select(self, **_):
+            return self
+
+        def limit(self, **_):
+            return nullcontext()
+
+    controller = Controller()
+    monkeypatch.setattr(parallel, "_thread_pools", lambda: controller)
+    with parallel.process_thread_limits(1):
+        with parallel.blas_threads(1):
+            assert controller.lib_controllers[0].num_threads == 1
+    assert controller.lib_controllers[0].num_threads == 2
+
+
 def test_prefer_names_the_allowed_values():
     with pytest.raises(ValueError, match="prefer.*threads.*processes"):
         Executor(n_jobs=2, prefer="fibres")

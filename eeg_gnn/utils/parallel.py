@@ -21,6 +21,7 @@ finishes (``on_result``), so the caller can save them while the rest run, and ar
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -36,8 +37,14 @@ LOCAL = "local"
 CONNECT_TIMEOUT_S = 20
 
 
-@lru_cache(maxsize=1)
 def _thread_pools():
+    """threadpoolctl's controller of the thread pools loaded in this process, found again once modules have been
+    imported since (a library imported later, such as SciPy's own OpenBLAS, brings its own pool)."""
+    return _thread_pools_at(len(sys.modules))
+
+
+@lru_cache(maxsize=1)
+def _thread_pools_at(n_modules: int):
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController()
@@ -51,11 +58,20 @@ PREFER = ("threads", "processes")
 # threads, and limits asked for inside that are already in force.
 _limits_lock = threading.Lock()
 _process_limit: list[int] = []
+#: BLAS pools loaded while a process limit was in force, limited then: their own counts, to restore afterwards.
+_limited_later: dict[str, tuple[Any, int]] = {}
 
 
 def _outer_limit_in_force() -> bool:
+    """Whether a process limit is in force; if so, BLAS pools loaded since it was set are limited too."""
     with _limits_lock:
-        return bool(_process_limit)
+        if not _process_limit:
+            return False
+        for pool in _thread_pools().select(user_api="blas").lib_controllers:
+            if pool.num_threads != _process_limit[-1] and pool.filepath not in _limited_later:
+                _limited_later[pool.filepath] = (pool, pool.num_threads)
+                pool.set_num_threads(_process_limit[-1])
+        return True
 
 
 @contextmanager
@@ -113,6 +129,10 @@ def process_thread_limits(n_threads: int):
         finally:
             with _limits_lock:
                 _process_limit.pop()
+                if not _process_limit:
+                    for pool, n_own in _limited_later.values():
+                        pool.set_num_threads(n_own)
+                    _limited_later.clear()
 
 
 class ParallelError(RuntimeError):
