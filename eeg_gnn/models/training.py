@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from eeg_gnn.evaluation.splitters import Fold, check_no_leakage
 from eeg_gnn.evaluation.windows import WindowTable
-from eeg_gnn.models.catalog import BACKENDS
+from eeg_gnn.models.catalog import BACKENDS, OWN_GENERATOR_DEVICES
 from eeg_gnn.models.classifiers import build_model, make_batch
 from eeg_gnn.models.layers import GLOBAL_GENERATOR_LOCK
 from eeg_gnn.models.node_features import NodeFeatures
@@ -102,11 +102,12 @@ class GraphFit:
 
 
 def _default_generator(device: torch.device) -> torch.Generator | None:
+    """PyTorch's global generator of ``device``, on the devices of :data:`OWN_GENERATOR_DEVICES` (else None)."""
+    if device.type not in OWN_GENERATOR_DEVICES:
+        return None
     if device.type == "cpu":
         return torch.default_generator
-    if device.type == "cuda":
-        return torch.cuda.default_generators[device.index if device.index is not None else torch.cuda.current_device()]
-    return None
+    return torch.cuda.default_generators[device.index if device.index is not None else torch.cuda.current_device()]
 
 
 def initialised_model(build: Callable[[], nn.Module], device: str, seed: int | None) -> nn.Module:

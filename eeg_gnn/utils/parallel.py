@@ -62,7 +62,7 @@ _process_limit: list[int] = []
 _limited_later: dict[str, tuple[Any, int]] = {}
 
 
-def _outer_limit_in_force() -> bool:
+def _extend_process_limit() -> bool:
     """Whether a process limit is in force; if so, BLAS pools loaded since it was set are limited too."""
     with _limits_lock:
         if not _process_limit:
@@ -83,7 +83,7 @@ def blas_threads(n_threads: int):
     of a recording. Entering it costs about 10 µs (the thread pools are found once per process). Inside
     :func:`process_thread_limits` (worker threads of an :class:`Executor`) the limit in force there is kept.
     """
-    if _outer_limit_in_force():
+    if _extend_process_limit():
         yield
         return
     with _thread_pools().limit(limits=n_threads, user_api="blas"):
@@ -95,7 +95,7 @@ def limited_threads(n_threads: int):
     """torch and BLAS limited to ``n_threads`` threads in this process, restored afterwards, so that every way of
     running a run's tasks gives the same numbers. Inside :func:`process_thread_limits` the limit in force there is
     kept."""
-    if _outer_limit_in_force():
+    if _extend_process_limit():
         yield
         return
     import torch
@@ -103,7 +103,7 @@ def limited_threads(n_threads: int):
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(n_threads)
     try:
-        with _thread_pools().limit(limits=n_threads, user_api="blas"):
+        with blas_threads(n_threads):
             yield
     finally:
         torch.set_num_threads(previous_threads)
@@ -304,20 +304,17 @@ class Executor:
             yield from self._run_joblib(function, items, shared)
 
     def _run_threads(self, function: Callable, items: list, shared: dict) -> Iterable[tuple[int, Any]]:
-        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+        from concurrent.futures import ThreadPoolExecutor, as_completed
 
         with process_thread_limits(self.threads), \
                 ThreadPoolExecutor(max_workers=min(self.workers, len(items)), thread_name_prefix="eeg-gnn",
                                    initializer=_limit_worker_thread, initargs=(self.threads,)) as pool:
-            pending = {pool.submit(_call, function, index, item, shared) for index, item in enumerate(items)}
+            futures = [pool.submit(_call, function, index, item, shared) for index, item in enumerate(items)]
             try:
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        yield future.result()
+                for future in as_completed(futures):
+                    yield future.result()
             finally:
-                for future in pending:
-                    future.cancel()
+                pool.shutdown(cancel_futures=True)  # a failed task stops the run: start no more
 
     def _run_joblib(self, function: Callable, items: list, shared: dict) -> Iterable[tuple[int, Any]]:
         from joblib import Parallel, delayed
