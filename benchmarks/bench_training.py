@@ -1,10 +1,12 @@
 """Training throughput of the graph models: the dense path vs today's PyG path vs a plain PyG DataLoader loop.
 
-    python benchmarks/bench_training.py [--epochs 5] [--rounds 3] [--model cheb]
+    python benchmarks/bench_training.py [--epochs 5] [--rounds 3] [--model cheb] [--graph per-window]
 
-All three train the same Chebyshev classifier (K = 3, hidden 32, 2 layers, batch 64, one thread) on graphs of the
+All paths train the same Chebyshev classifier (K = 3, hidden 32, 2 layers, batch 64, one thread) on graphs of the
 size of ``train.py --task workload``: 1439 training windows and 288 validation windows of 19 nodes and 5 bands,
-each with its own fully connected graph (as per-window PLV gives). An epoch is one pass of shuffled batches with
+each with its own fully connected graph (``--graph per-window``, as per-window PLV gives), one fully connected
+graph shared by every window (``shared``, as a distance graph), or no edges at all (``none``, the no-edges
+control). The dense paths get a shared graph once; the others get it repeated for every window. An epoch is one pass of shuffled batches with
 Adam steps plus one validation pass, as early stopping needs. Paths:
 
 - ``dense``: :func:`eeg_gnn.models.training.train_graph_model` with ``backend='dense'`` (operators computed once
@@ -43,6 +45,21 @@ def _windows(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, 
     weights = (weights + weights.transpose(0, 2, 1)) / 2
     weights[:, np.arange(N_NODES), np.arange(N_NODES)] = 0.0
     return features, weights, (rng.random(n) < 0.25).astype(np.int64)
+
+
+def _graph_kind(weights: np.ndarray, kind: str) -> np.ndarray:
+    """The windows' graphs as ``--graph`` says: their own, the first window's for all, or none."""
+    if kind == "per-window":
+        return weights
+    return weights[0] if kind == "shared" else np.zeros_like(weights[0])
+
+
+def _per_window(data: tuple) -> tuple:
+    """The same windows with a shared graph repeated for every window (what the PyG paths take)."""
+    features, weights, labels = data
+    if weights.ndim == 2:
+        weights = np.ascontiguousarray(np.broadcast_to(weights, (len(features), *weights.shape)))
+    return features, weights, labels
 
 
 def _settings(args, backend: str) -> SimpleNamespace:
@@ -130,15 +147,19 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--model", default="cheb", choices=("cheb", "gcn"))
+    parser.add_argument("--graph", default="per-window", choices=("per-window", "shared", "none"),
+                        help="each window's own graph, one shared by all, or no edges (default: %(default)s)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
     train, val = _windows(rng, N_TRAIN), _windows(rng, N_VAL)
-    train_graphs, val_graphs = _graphs(*train), _graphs(*val)
+    train, val = ((f, _graph_kind(w, args.graph), y) for f, w, y in (train, val))
+    train_repeated, val_repeated = _per_window(train), _per_window(val)
+    train_graphs, val_graphs = _graphs(*train_repeated), _graphs(*val_repeated)
     paths = {
         "dense": lambda: train_graph_model(_settings(args, "dense"), 2, train, val),
-        "pyg": lambda: train_graph_model(_settings(args, "pyg"), 2, train, val),
-        "today": lambda: _today(_settings(args, "pyg"), train, val),
+        "pyg": lambda: train_graph_model(_settings(args, "pyg"), 2, train_repeated, val_repeated),
+        "today": lambda: _today(_settings(args, "pyg"), train_repeated, val_repeated),
         "dataloader": lambda: _dataloader(_settings(args, "pyg"), train_graphs, val_graphs),
     }
     wall, cpu = dict.fromkeys(paths, np.inf), dict.fromkeys(paths, np.inf)
@@ -149,7 +170,7 @@ def main() -> None:
             run()
             wall[name] = min(wall[name], time.perf_counter() - start_wall)
             cpu[name] = min(cpu[name], time.process_time() - start_cpu)
-    print(f"{args.model}: {N_TRAIN} training + {N_VAL} validation windows of {N_NODES} nodes per epoch, "
+    print(f"{args.model}, {args.graph} graphs: {N_TRAIN} training + {N_VAL} validation windows of {N_NODES} nodes per epoch, "
           f"{args.epochs} epochs, best of {args.rounds} interleaved rounds, {torch.get_num_threads()} thread")
     print(f"  {'path':<11}{'windows/s (wall)':>17}{'ratio':>8}{'windows/s (CPU time)':>23}{'ratio':>8}")
     for name in paths:

@@ -74,6 +74,33 @@ def gcn_adjacency(adjacency: Tensor) -> Tensor:
     return (inverse.unsqueeze(-1) * weights * inverse.unsqueeze(-2)).transpose(-1, -2)
 
 
+def propagate(operator: Tensor, x: Tensor) -> Tensor:
+    """``operator @ x`` for every graph of a batch.
+
+    Parameters
+    ----------
+    operator : Tensor, shape (n_graphs, n_nodes, n_nodes) or (n_nodes, n_nodes)
+        One operator per graph (a batched product), or one shared by all.
+    x : Tensor, shape (n_graphs, n_nodes, n_channels)
+
+    Returns
+    -------
+    Tensor, shape (n_graphs, n_nodes, n_channels)
+
+    Notes
+    -----
+    A shared operator multiplies all graphs at once, the nodes as rows of one ``(n_nodes, n_graphs * n_channels)``
+    matrix: PyTorch's broadcast ``matmul`` makes one small product per graph and, backwards, was 4 times slower
+    (graphs without edges, ``benchmarks/bench_training.py``). Outputs are those of ``matmul``; gradients may differ
+    from its in the last bit.
+    """
+    if operator.dim() == 3:
+        return operator @ x
+    n_graphs, n_nodes, n_channels = x.shape
+    stacked = x.transpose(0, 1).reshape(n_nodes, n_graphs * n_channels)
+    return (operator @ stacked).reshape(n_nodes, n_graphs, n_channels).transpose(0, 1)
+
+
 def cheb_conv(conv, x: Tensor, laplacian: Tensor) -> Tensor:
     """A PyG ``ChebConv`` layer applied to dense graphs.
 
@@ -91,9 +118,9 @@ def cheb_conv(conv, x: Tensor, laplacian: Tensor) -> Tensor:
     """
     terms = [x]
     if len(conv.lins) > 1:
-        terms.append(laplacian @ x)
-    for _ in conv.lins[2:]:
-        terms.append(2.0 * (laplacian @ terms[-1]) - terms[-2])
+        terms.append(propagate(laplacian, x))
+    for _ in range(2, len(conv.lins)):
+        terms.append(2.0 * propagate(laplacian, terms[-1]) - terms[-2])
     # One product with the orders' weights side by side instead of one per order: fewer, larger operations.
     weight = torch.cat([lin.weight for lin in conv.lins], dim=1)
     stacked = torch.cat(terms, dim=-1).reshape(-1, weight.shape[1])
@@ -115,7 +142,7 @@ def gcn_conv(conv, x: Tensor, operator: Tensor) -> Tensor:
     -------
     Tensor, shape (n_graphs, n_nodes, out_channels)
     """
-    out = operator @ conv.lin(x)
+    out = propagate(operator, conv.lin(x))
     if conv.bias is not None:
         out = out + conv.bias
     return out
