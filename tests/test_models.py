@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from eeg_gnn.models.classifiers import (
     ChebClassifier,
@@ -13,6 +12,7 @@ from eeg_gnn.models.classifiers import (
     GCNClassifier,
     build_model,
     dropout,
+    keep_mask,
     make_batch,
 )
 
@@ -222,13 +222,42 @@ def test_dropout_from_a_generator_draws_what_the_global_generator_would():
     x = torch.randn(64, 19, 32)
     torch.manual_seed(7)
     expected_layer = dropout(x, 0.3, True)
-    expected_head = nn.Dropout(0.3).train()(x)
+    expected_head = Dropout(0.3).train()(x)
     generator = torch.Generator().manual_seed(7)
+    assert torch.equal(dropout(x, 0.3, True, generator), expected_layer)
     head = Dropout(0.3).train()
     head.generator = generator
-    assert torch.equal(dropout(x, 0.3, True, generator), expected_layer)
     assert torch.equal(head(x), expected_head)
+    assert not torch.equal(expected_head, expected_layer)  # each draw moves the generator on
     assert torch.equal(dropout(x, 0.3, False, generator), x) and torch.equal(head.eval()(x), x)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.3, 0.5, 0.9])
+def test_dropout_keeps_each_element_with_probability_one_minus_p_and_is_unbiased(p):
+    generator = torch.Generator().manual_seed(0)
+    n = 400_000
+    mask, keep_probability = keep_mask((n,), p, generator=generator)
+    assert mask.dtype == torch.bool and mask.shape == (n,)
+    assert keep_probability == pytest.approx(1 - p, abs=2 ** -17)
+    # a binomial proportion: 5 standard errors
+    assert abs(mask.double().mean().item() - keep_probability) < 5 * (p * (1 - p) / n) ** 0.5
+    # neighbouring elements come from the same 64-bit draw: they must still be independent
+    pairs = mask[: n // 2 * 2].view(-1, 2).double()
+    assert abs((pairs[:, 0] * pairs[:, 1]).mean().item() - keep_probability ** 2) < 5 * (1 / n) ** 0.5
+    out = dropout(torch.ones(n), p, True, generator)
+    assert set(out.unique().tolist()) <= {0.0, torch.tensor(1 / keep_probability).item()}
+    assert out.double().mean().item() == pytest.approx(1.0, abs=5 * ((1 - keep_probability) / keep_probability / n) ** 0.5)
+
+
+def test_keep_mask_shapes_and_extreme_probabilities():
+    generator = torch.Generator().manual_seed(0)
+    for shape in [(1,), (3,), (5, 7), (2, 3, 5)]:  # element counts that are not multiples of four
+        mask, _ = keep_mask(shape, 0.3, generator=generator)
+        assert mask.shape == shape
+    mask, keep_probability = keep_mask((10_000,), 0.999999, generator=generator)
+    assert keep_probability == 2 ** -16 and mask.sum().item() < 10
+    mask, keep_probability = keep_mask((10_000,), 1e-9, generator=generator)
+    assert keep_probability == 1.0 and mask.all()
 
 
 def test_initialised_model_is_the_same_whatever_is_drawn_from_the_global_generator_after_it():

@@ -10,6 +10,8 @@ PyG path runs.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
 
@@ -18,29 +20,62 @@ from eeg_gnn.models.dense import cheb_conv, gcn_adjacency, gcn_conv, scaled_lapl
 from eeg_gnn.models.layers import ChebWeights, GCNWeights
 from eeg_gnn.utils.validation import check_option
 
+#: Random bits per element of a dropout mask: four masks' worth from every 64-bit draw.
+MASK_BITS = 16
+
+
+def keep_mask(shape: tuple[int, ...], p: float, *, generator: torch.Generator | None = None,
+              device: torch.device | str | None = None) -> tuple[Tensor, float]:
+    """Which elements dropout keeps, each independently, and the probability it keeps one.
+
+    Each element takes :data:`MASK_BITS` bits of PyTorch's full-range 64-bit integer draws, which cost about a
+    quarter of a float ``uniform_`` draw per element on CPU (``benchmarks/bench_training.py``): a dropout's random
+    numbers were a third of a training step's forward pass on these small graphs. ``p`` is therefore rounded to a
+    multiple of 2 ** -16 (at most 7.6e-6 away; float ``uniform_`` draws are themselves multiples of 2 ** -24).
+
+    Parameters
+    ----------
+    shape : tuple of int
+    p : float
+        Probability of dropping an element, in [0, 1).
+    generator : torch.Generator, optional
+        Where the bits come from (default: PyTorch's global generator for ``device``).
+    device : torch.device or str, optional
+
+    Returns
+    -------
+    mask : Tensor of bool, shape ``shape``
+    keep_probability : float
+        The exact probability of True, ``1 - p`` after the rounding.
+    """
+    levels = 1 << MASK_BITS
+    dropped = min(round(p * levels), levels - 1)
+    n_elements = math.prod(shape)
+    bits = torch.empty(-(-n_elements * MASK_BITS // 64), dtype=torch.int64, device=device)
+    bits.random_(-(1 << 63), None, generator=generator)
+    lanes = bits.view(torch.int16)[:n_elements].view(shape)
+    return lanes >= dropped - levels // 2, (levels - dropped) / levels
+
 
 def dropout(x: Tensor, p: float, training: bool, generator: torch.Generator | None = None) -> Tensor:
-    """Inverted dropout (as ``nn.functional.dropout``) from one uniform draw per element.
+    """Inverted dropout (as ``nn.functional.dropout``) on masks from :func:`keep_mask`.
 
-    Same distribution as PyTorch's, whose ``bernoulli_`` was the slowest operation of a training step on these
-    small graphs (about twice the time of ``rand_like`` on CPU, ``benchmarks/bench_training.py``). The draws come
-    from ``generator`` (default: PyTorch's global generator).
+    Kept elements are scaled by the inverse of the mask's exact keep probability, so that the expected output is
+    the input. The draws come from ``generator`` (default: PyTorch's global generator).
     """
     if not training or p == 0:
         return x
-    return x * ((torch.empty_like(x).uniform_(generator=generator) >= p) * (1.0 / (1.0 - p)))
+    mask, keep_probability = keep_mask(x.shape, p, generator=generator, device=x.device)
+    return x * (mask * (1.0 / keep_probability))
 
 
 class Dropout(nn.Dropout):
-    """``nn.Dropout`` whose draws come from :attr:`generator` when it is set (the same numbers as
-    ``nn.Dropout`` from a global generator in that state, on CPU)."""
+    """``nn.Dropout`` on :func:`dropout`'s masks, drawn from :attr:`generator` when it is set."""
 
     generator: torch.Generator | None = None
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.generator is None or not self.training or self.p == 0:
-            return super().forward(x)
-        return x * torch.empty_like(x).bernoulli_(1 - self.p, generator=self.generator).div_(1 - self.p)
+        return dropout(x, self.p, self.training, self.generator)
 
 
 class _GraphClassifier(nn.Module):
