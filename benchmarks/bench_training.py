@@ -6,8 +6,8 @@ All paths train the same Chebyshev classifier (K = 3, hidden 32, 2 layers, batch
 size of ``train.py --task workload``: 1439 training windows and 288 validation windows of 19 nodes and 5 bands,
 each with its own fully connected graph (``--graph per-window``, as per-window PLV gives), one fully connected
 graph shared by every window (``shared``, as a distance graph), or no edges at all (``none``, the no-edges
-control). The dense paths get a shared graph once; the others get it repeated for every window. An epoch is one pass of shuffled batches with
-Adam steps plus one validation pass, as early stopping needs. Paths:
+control). The dense paths get a shared graph once; the others get it repeated for every window. An epoch is one
+pass of shuffled batches with Adam steps plus one validation pass, as early stopping needs. Paths:
 
 - ``dense``: :func:`eeg_gnn.models.training.train_graph_model` with ``backend='dense'`` (operators computed once
   per window; batched matrix products);
@@ -170,8 +170,8 @@ def main() -> None:
             run()
             wall[name] = min(wall[name], time.perf_counter() - start_wall)
             cpu[name] = min(cpu[name], time.process_time() - start_cpu)
-    print(f"{args.model}, {args.graph} graphs: {N_TRAIN} training + {N_VAL} validation windows of {N_NODES} nodes per epoch, "
-          f"{args.epochs} epochs, best of {args.rounds} interleaved rounds, {torch.get_num_threads()} thread")
+    print(f"{args.model}, {args.graph} graphs: {N_TRAIN} training + {N_VAL} validation windows of {N_NODES} nodes "
+          f"per epoch, {args.epochs} epochs, best of {args.rounds} interleaved rounds, {torch.get_num_threads()} thread")
     print(f"  {'path':<11}{'windows/s (wall)':>17}{'ratio':>8}{'windows/s (CPU time)':>23}{'ratio':>8}")
     for name in paths:
         speed_wall, speed_cpu = N_TRAIN * args.epochs / wall[name], N_TRAIN * args.epochs / cpu[name]
