@@ -34,6 +34,21 @@ def die_once(item: int, *, marker_dir: str) -> int:
     return item * 10
 
 
+def kill_every_worker_once(item: int, *, marker_dir: str) -> int:
+    """The first time item 1 runs, kill every worker of the cluster at once: every copy of the scattered inputs
+    is lost with them."""
+    marker = Path(marker_dir) / f"{item}.started"
+    if item == 1 and not marker.exists():
+        marker.write_text(str(os.getpid()))
+        from distributed import get_client
+
+        for pid in get_client().run(os.getpid).values():
+            if pid != os.getpid():
+                os.kill(pid, 9)
+        os._exit(1)
+    return item * 10
+
+
 def always_die(item: int) -> int:
     os._exit(1)
 
@@ -148,6 +163,16 @@ def test_dask_tasks_keep_freed_memory_where_the_nanny_trims_it(cluster):
 def test_a_killed_dask_worker_is_replaced_and_its_task_retried(cluster, tmp_path):
     executor = Executor(scheduler=cluster.scheduler_address)
     results = executor.map(die_once, [0, 1, 2], shared={"marker_dir": str(tmp_path)}, progress=False)
+    assert results == [0, 10, 20]
+    assert (tmp_path / "1.started").exists()
+
+
+def test_tasks_whose_scattered_inputs_were_lost_are_submitted_again(tmp_path):
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                  silence_logs=logging.ERROR) as local:
+        executor = Executor(scheduler=local.scheduler_address)
+        results = executor.map(kill_every_worker_once, [0, 1, 2], shared={"marker_dir": str(tmp_path)},
+                               progress=False)
     assert results == [0, 10, 20]
     assert (tmp_path / "1.started").exists()
 

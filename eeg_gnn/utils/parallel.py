@@ -35,6 +35,8 @@ from eeg_gnn.utils.validation import check_integer, check_option
 LOCAL = "local"
 #: Seconds to wait for a Dask scheduler to answer.
 CONNECT_TIMEOUT_S = 20
+#: How many times tasks whose scattered inputs were lost with their workers are submitted again.
+LOST_DATA_RETRIES = 2
 
 
 def _thread_pools():
@@ -332,27 +334,40 @@ class Executor:
                                 f"memory, or a crash in a library); run again with fewer --n-jobs.") from exc
 
     def _run_dask(self, function: Callable, items: list, shared: dict) -> Iterable[tuple[int, Any]]:
+        """Each item a Dask task; ``shared`` scattered to every worker once.
+
+        Scattered data has no recipe Dask could recompute it from: if every copy is lost (its workers died), the
+        scheduler forgets the tasks that need it and their futures are cancelled. The tasks not yet finished are
+        then submitted again on newly scattered data, up to :data:`LOST_DATA_RETRIES` times."""
         from distributed import as_completed
         from distributed.client import FutureCancelledError
         from distributed.scheduler import KilledWorker
 
+        pending = dict(enumerate(items))
         with self._client() as client:
-            scattered = {name: client.scatter(value, broadcast=True, hash=False) for name, value in shared.items()}
-            futures = [client.submit(_dask_task, function, index, item, scattered, pure=False,
-                                     key=f"{function.__name__}-{index}-{os.urandom(4).hex()}")
-                       for index, item in enumerate(items)]
-            try:
-                for future in as_completed(futures):
-                    yield future.result()
-            except KilledWorker as exc:
-                raise ParallelError(f"Task {exc.task} of {function.__name__} killed every Dask worker that ran it "
-                                    f"(out of memory, or a crash in a library); the run stopped. Give the workers "
-                                    f"more memory, or run with --scheduler local / --n-jobs 1.") from exc
-            except (FutureCancelledError, OSError) as exc:
-                raise ParallelError(f"Lost the Dask cluster at {self.scheduler} while running the "
-                                    f"{function.__name__} tasks ({type(exc).__name__}: {exc}).") from exc
-            finally:
-                client.cancel(futures)
+            for attempt in range(LOST_DATA_RETRIES + 1):
+                futures = {}
+                try:
+                    scattered = {name: client.scatter(value, broadcast=True, hash=False)
+                                 for name, value in shared.items()}
+                    futures = {client.submit(_dask_task, function, index, item, scattered, pure=False,
+                                             key=f"{function.__name__}-{index}-{os.urandom(4).hex()}"): index
+                               for index, item in pending.items()}
+                    for future in as_completed(futures):
+                        index, result = future.result()
+                        del pending[index]
+                        yield index, result
+                    return
+                except KilledWorker as exc:
+                    raise ParallelError(f"Task {exc.task} of {function.__name__} killed every Dask worker that ran "
+                                        f"it (out of memory, or a crash in a library); the run stopped. Give the "
+                                        f"workers more memory, or run with --scheduler local / --n-jobs 1.") from exc
+                except (FutureCancelledError, OSError) as exc:
+                    if isinstance(exc, OSError) or attempt == LOST_DATA_RETRIES or client.status != "running":
+                        raise ParallelError(f"Lost the Dask cluster at {self.scheduler} while running the "
+                                            f"{function.__name__} tasks ({type(exc).__name__}: {exc}).") from exc
+                finally:
+                    client.cancel(list(futures))
 
     def _client(self):
         from distributed import Client, LocalCluster
