@@ -20,15 +20,15 @@ from eeg_gnn.models.dense import cheb_conv, gcn_adjacency, gcn_conv, scaled_lapl
 from eeg_gnn.models.layers import ChebWeights, GCNWeights
 from eeg_gnn.utils.validation import check_option
 
-#: Random bits per element of a dropout mask: four masks' worth from every 64-bit draw.
-MASK_BITS = 16
+#: The integers each element of a dropout mask compares: 16 random bits, four masks' worth from every 64-bit draw.
+MASK_LANE = torch.int16
 
 
 def keep_mask(shape: tuple[int, ...], p: float, *, generator: torch.Generator | None = None,
               device: torch.device | str | None = None) -> tuple[Tensor, float]:
     """Which elements dropout keeps, each independently, and the probability it keeps one.
 
-    Each element takes :data:`MASK_BITS` bits of PyTorch's full-range 64-bit integer draws: on CPU the bits of a
+    Each element takes one :data:`MASK_LANE` integer of PyTorch's full-range 64-bit integer draws: on CPU the bits of a
     batch's 38912 elements (64 windows x 19 nodes x 32 channels) take about 37 us, a float ``uniform_`` draw per
     element about 265 us, which made a dropout's random numbers a third of a training step's forward pass on these
     small graphs. ``p`` is therefore rounded to a multiple of 2 ** -16 (at most 7.6e-6 away; float ``uniform_``
@@ -49,13 +49,14 @@ def keep_mask(shape: tuple[int, ...], p: float, *, generator: torch.Generator | 
     keep_probability : float
         The exact probability of True, ``1 - p`` after the rounding.
     """
-    levels = 1 << MASK_BITS
+    lane = torch.iinfo(MASK_LANE)
+    levels = 1 << lane.bits
     dropped = min(round(p * levels), levels - 1)
     n_elements = math.prod(shape)
-    bits = torch.empty(-(-n_elements * MASK_BITS // 64), dtype=torch.int64, device=device)
+    bits = torch.empty(-(-n_elements * lane.bits // 64), dtype=torch.int64, device=device)
     bits.random_(-(1 << 63), None, generator=generator)
-    lanes = bits.view(torch.int16)[:n_elements].view(shape)
-    return lanes >= dropped - levels // 2, (levels - dropped) / levels
+    lanes = bits.view(MASK_LANE)[:n_elements].view(shape)
+    return lanes >= lane.min + dropped, (levels - dropped) / levels
 
 
 def dropout(x: Tensor, p: float, training: bool, generator: torch.Generator | None = None) -> Tensor:

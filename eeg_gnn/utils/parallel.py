@@ -346,13 +346,13 @@ class Executor:
         pending = dict(enumerate(items))
         with self._client() as client:
             for attempt in range(LOST_DATA_RETRIES + 1):
-                futures = {}
+                futures = []
                 try:
                     scattered = {name: client.scatter(value, broadcast=True, hash=False)
                                  for name, value in shared.items()}
-                    futures = {client.submit(_dask_task, function, index, item, scattered, pure=False,
-                                             key=f"{function.__name__}-{index}-{os.urandom(4).hex()}"): index
-                               for index, item in pending.items()}
+                    futures = [client.submit(_dask_task, function, index, item, scattered, pure=False,
+                                             key=f"{function.__name__}-{index}-{os.urandom(4).hex()}")
+                               for index, item in pending.items()]
                     for future in as_completed(futures):
                         index, result = future.result()
                         del pending[index]
@@ -367,7 +367,7 @@ class Executor:
                         raise ParallelError(f"Lost the Dask cluster at {self.scheduler} while running the "
                                             f"{function.__name__} tasks ({type(exc).__name__}: {exc}).") from exc
                 finally:
-                    client.cancel(list(futures))
+                    client.cancel(futures)
 
     def _client(self):
         from distributed import Client, LocalCluster
