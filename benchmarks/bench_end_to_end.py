@@ -5,7 +5,8 @@
 Needs the EEGMAT recordings (``$EEG_GNN_DATA/eegmat``) and a git checkout (the baseline code is taken from
 ``--baseline-rev``, by default the last commit before the speed work, whose default run trained the graph model
 and one untuned logistic regression). Every run is a fresh ``train.py`` process with its own feature cache
-(``warm``: the cache filled by an earlier run of the same code; ``cold``: empty), writing to a temporary folder.
+(``warm``: the cache filled by an earlier run of the same code; ``cold``: an empty one, new in every round), writing
+to a temporary folder. Cold and warm runs alike are timed once per round, and the fastest of the rounds is kept.
 Printed per run: wall time, peak memory (resident set of the main process, and of the largest worker where there
 are workers) and the ratio to the named baseline measured in the same benchmark run:
 
@@ -112,8 +113,9 @@ def main() -> None:
     parser.add_argument("--baseline-rev", default="e14f741", help="git revision of the baseline code")
     parser.add_argument("--skip-parallel", action="store_true", help="no --n-jobs / --scheduler runs")
     parser.add_argument("--skip-scaling", action="store_true", help="no 6 / 12 subject runs")
-    parser.add_argument("--rounds", type=int, default=2, help="interleaved timed rounds of the baseline and "
-                        "this code's runs; the fastest of each is kept (default: %(default)s)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved timed rounds of the baseline and "
+                        "this code's runs (each with a cold run on an empty cache of its own); the fastest of each "
+                        "is kept (default: %(default)s)")
     args = parser.parse_args()
     eegmat = Path(os.environ.get("EEG_GNN_DATA", "~/eeg_gnn_data")).expanduser() / "eegmat"
     if not eegmat.is_dir():
@@ -129,23 +131,24 @@ def main() -> None:
         print(f"train.py --task workload (24 EEGMAT subjects, 5 folds by subject); baseline code: "
               f"{args.baseline_rev}; {os.cpu_count()} CPU cores", flush=True)
         run(old, [], old_cache, runs)  # fills the baseline's cache
-        cold = run(new, light, new_cache, runs)
-        run(new, [], new_cache, runs)  # the default also extracts covariances: fills their cache
+        run(new, [], new_cache, runs)  # fills this code's cache (the default also extracts covariances)
         serial = ["--n-jobs", "1"]
-        timed = {"old": [], "light": [], "light_serial": [], "default": [], "serial": []}
-        for _ in range(args.rounds):
+        timed = {"old": [], "light": [], "light_serial": [], "default": [], "serial": [], "cold": []}
+        for round_index in range(args.rounds):
+            timed["cold"].append(run(new, light, tmp / f"cache-cold-{round_index}", runs))
             timed["old"].append(run(old, [], old_cache, runs))
             timed["light"].append(run(new, light, new_cache, runs))
             timed["light_serial"].append(run(new, [*light, *serial], new_cache, runs))
             timed["default"].append(run(new, [], new_cache, runs))
             timed["serial"].append(run(new, serial, new_cache, runs))
         old_default, warm, default = best(timed["old"]), best(timed["light"]), best(timed["default"])
+        cold = best(timed["cold"])
         warm_serial, default_serial = best(timed["light_serial"]), best(timed["serial"])
         print(f"  (best of {args.rounds} interleaved rounds)")
         print(line("baseline code, default run (warm)", old_default))
         print(line("this code, today's work (warm)", warm, old_default, "baseline default"))
         print(line("this code, today's work, --n-jobs 1 (warm)", warm_serial, old_default, "baseline default"))
-        print(line("this code, today's work (cold, one run)", cold)
+        print(line("this code, today's work (cold)", cold)
               + f"   cold / warm = {cold['seconds'] / warm['seconds']:.2f} wall")
         print(line("this code, new default (warm)", default, old_default, "baseline default"))
         print(line("this code, new default, --n-jobs 1 (warm)", default_serial, old_default, "baseline default"),
