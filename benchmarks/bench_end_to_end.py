@@ -45,6 +45,9 @@ except SystemExit as exc:
     code = exc.code or 0
 else:
     code = 0
+loky = sys.modules.get("joblib.externals.loky.reusable_executor")
+if loky is not None and loky._executor is not None:  # reap joblib's workers: their CPU time is counted below
+    loky._executor.shutdown(wait=True)
 me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 cpu = me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 print(f"PEAK_KIB {me.ru_maxrss} {children.ru_maxrss} {cpu}", file=sys.stderr)
