@@ -134,7 +134,8 @@ def main() -> None:
         print(f"train.py --task workload (24 EEGMAT subjects, 5 folds by subject); baseline code: "
               f"{args.baseline_rev}; {os.cpu_count()} CPU cores", flush=True)
         run(old, [], old_cache, runs)  # fills the baseline's cache
-        run(new, [], new_cache, runs)  # fills this code's cache (the default also extracts covariances)
+        for filling in (light, []):  # this code's cache, for both feature sets (the default's has covariances)
+            run(new, filling, new_cache, runs)
         serial = ["--n-jobs", "1"]
         timed = {"old": [], "light": [], "light_serial": [], "default": [], "serial": [], "cold": []}
         for round_index in range(args.rounds):
