@@ -136,6 +136,29 @@ def test_prefer_names_the_allowed_values():
         Executor(n_jobs=2, prefer="fibres")
 
 
+def record_task(item: int, *, log: list) -> int:
+    log.append(f"task {item}")
+    return item
+
+
+def test_worker_threads_hand_their_freed_memory_back_once_they_have_finished(monkeypatch):
+    """glibc keeps what each worker thread freed in that thread's arena; it is trimmed when the threads end, not
+    before (a trim while tasks run would cost them the memory they reuse)."""
+    log: list[str] = []
+    monkeypatch.setattr(parallel, "release_freed_memory", lambda: log.append("released"))
+    assert Executor(n_jobs=2).map(record_task, range(4), shared={"log": log}, progress=False) == [0, 1, 2, 3]
+    assert sorted(log[:-1]) == [f"task {i}" for i in range(4)] and log[-1] == "released"
+    log.clear()
+    Executor(n_jobs=1).map(record_task, range(2), shared={"log": log}, progress=False)
+    assert "released" not in log  # one after the other: no thread arenas to trim
+
+
+def test_freed_memory_is_released_where_glibc_is_the_c_library():
+    import platform
+
+    assert parallel.release_freed_memory() is (platform.libc_ver()[0] == "glibc")
+
+
 def allocator_settings(_item):
     from eeg_gnn.utils.parallel import keep_freed_memory
 
