@@ -191,8 +191,9 @@ def release_freed_memory() -> bool:
 
     Each worker thread allocates from a glibc arena of its own, and what its tasks freed stays mapped there once
     the thread has ended, so what the main thread allocates next (a run's evaluation and figures) comes on top of
-    it. Called when an executor's worker threads have finished: the default ``train.py --task workload`` run's peak
-    resident memory went from 560 to 532 MiB on a 2-core machine, its peak having been in that last phase.
+    it. Called when an executor's worker threads have finished: the peak resident memory of the default
+    ``train.py --task workload`` run, which is reached in that last phase, went from 576-577 MiB to 551-568 MiB on
+    a 2-core machine (2 runs each).
     """
     libc = _glibc()
     if libc is None:
