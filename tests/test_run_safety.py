@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import re
 
 import numpy as np
 import pytest
@@ -88,7 +89,8 @@ def test_full_disk_while_saving_a_checkpoint_is_one_line_and_leaves_no_run(cohor
                                            "--out", str(out), "--epochs", "2", "--folds", "2", "--n-boot", "10",
                                            "--quiet"], capsys)
     assert code == 2 and err.count("\n") == 1
-    assert "the disk is full" in err and "fold_0.pt" in err
+    # the fold whose models finish first is saved first: with worker threads that need not be fold 0
+    assert "the disk is full" in err and re.search(r"fold_\d\w*\.(pt|skops)", err)
     assert list(out.iterdir()) == []
 
 
