@@ -142,8 +142,7 @@ def record_task(item: int, *, log: list) -> int:
 
 
 def test_worker_threads_hand_their_freed_memory_back_once_they_have_finished(monkeypatch):
-    """glibc keeps what each worker thread freed in that thread's arena; it is trimmed when the threads end, not
-    before (a trim while tasks run would cost them the memory they reuse)."""
+    """glibc keeps what each worker thread freed in that thread's arena: it is trimmed once, after the last task."""
     log: list[str] = []
     monkeypatch.setattr(parallel, "release_freed_memory", lambda: log.append("released"))
     assert Executor(n_jobs=2).map(record_task, range(4), shared={"log": log}, progress=False) == [0, 1, 2, 3]
