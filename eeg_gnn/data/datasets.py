@@ -51,6 +51,8 @@ class Recording:
     intervals : tuple of (label, start_s, end_s)
         Labelled time intervals of this recording (e.g. its seizures); windows outside every interval are
         unlabelled. Empty when the recording has one label or the descriptor gives the intervals.
+    session : str or None
+        The session the recording belongs to (BIDS ``ses-``), or None.
     """
 
     path: Path
@@ -59,6 +61,7 @@ class Recording:
     recording_id: str
     read_kwargs: dict = field(default_factory=dict, compare=False, hash=False)
     intervals: tuple = field(default=(), compare=False, hash=False)
+    session: str | None = field(default=None, compare=False, hash=False)
 
     def read(self, notes: list[str] | None = None) -> mne.io.BaseRaw:
         """The recording, preloaded in volts; ``notes`` receives what the reader recovered."""

@@ -1,7 +1,9 @@
 """``run_cv(config)``: dataset -> features -> folds by subject -> graph model, controls, baselines -> a run directory.
 
 A run directory is new for every run (never overwritten) and holds ``config.json``, ``folds.csv``,
-``predictions.csv``, ``results.json``, ``tensorboard/`` and ``checkpoints/``. While a run is under way (or after
+``predictions.csv``, ``results.json``, ``scores.csv`` (tidy scores, see :mod:`eeg_gnn.evaluation.tidy`),
+``tensorboard/`` and ``checkpoints/``; seizure runs add ``szcore/`` (SzCORE events, see
+:mod:`eeg_gnn.evaluation.szcore`). While a run is under way (or after
 it was interrupted) the directory holds a file ``INCOMPLETE`` saying so; ``results.json`` is written last, and
 only then is ``INCOMPLETE`` removed. A run that fails with an error removes its directory: nothing half-written
 is left behind.
@@ -33,6 +35,7 @@ from eeg_gnn.evaluation.metrics import (
     confusion_matrix_figure,
 )
 from eeg_gnn.evaluation.scoring import (
+    ICTAL,
     Predictions,
     aggregation_level,
     compare_models,
@@ -44,6 +47,8 @@ from eeg_gnn.evaluation.scoring import (
     write_predictions,
 )
 from eeg_gnn.evaluation.splitters import PROTOCOLS, Fold, make_folds, save_folds, time_blocks
+from eeg_gnn.evaluation.szcore import Reference, score_models, timescoring_module
+from eeg_gnn.evaluation.tidy import szcore_rows, tidy_scores, write_scores
 from eeg_gnn.models.baselines import INNER_FOLDS, groups_per_class, inner_fold_capacity
 from eeg_gnn.models.catalog import BASELINES
 from eeg_gnn.models.training import Samples
@@ -634,6 +639,10 @@ def run_cv(config: TrainConfig) -> Results:
             results["selection"] = selection_summary(plan.selection, fold_results)
             models[PRIMARY]["description"] = (f"the configuration chosen in each fold by nested selection over "
                                               f"{len(plan.candidates)} candidates ({', '.join(plan.selection.grid)})")
+        szcore = seizure_scores(config, dataset, extracted, predictions, run_dir)
+        if szcore is not None:
+            results["szcore"] = szcore
+        write_tidy_scores(run_dir / "scores.csv", config, dataset, predictions, fold_results, szcore)
         write_json_atomic(run_dir / "results.json", results)
     except KeyboardInterrupt:
         marker.write_text("This run was interrupted before it finished; do not use it.\n")
@@ -643,6 +652,48 @@ def run_cv(config: TrainConfig) -> Results:
         raise
     marker.unlink()
     return Results(run_dir, results, quality)
+
+
+def seizure_scores(config: TrainConfig, dataset: Dataset, extracted: list[RecordingFeatures],
+                   predictions: Predictions, run_dir: Path) -> dict | None:
+    """SzCORE event and sample scores of a seizure run (a dataset with an ``ictal`` class), with every test
+    recording's predicted and reference events written to ``szcore/`` (see :mod:`eeg_gnn.evaluation.szcore`);
+    None for other runs, ``{"unavailable": why}`` when the ``timescoring`` package is not installed."""
+    if ICTAL not in dataset.classes:
+        return None
+    try:
+        timescoring_module()
+    except ImportError as exc:
+        return {"unavailable": str(exc)}
+    tested = set(predictions.recordings.tolist())
+    references = {}
+    for recording, result in zip(dataset.recordings, extracted):
+        if recording.recording_id not in tested:
+            continue
+        intervals = recording.intervals or [(i["label"], i["start"], i["end"])
+                                            for i in dataset.descriptor.get("intervals", [])]
+        events = [(float(start), float(end)) for label, start, end in intervals if label == ICTAL]
+        ends = [float(result.onsets.max()) + config.window] if len(result.onsets) else []
+        references[recording.recording_id] = Reference(recording.subject, events,
+                                                       max(ends + [end for _, end in events] + [config.window]))
+    return score_models(predictions, references, config.window, folder=run_dir / "szcore", n_boot=config.n_boot,
+                        seed=config.seed)
+
+
+def write_tidy_scores(path: Path, config: TrainConfig, dataset: Dataset, predictions: Predictions,
+                      fold_results: list[FoldResult], szcore: dict | None = None) -> Path:
+    """``scores.csv``: every model's scores per subject (and session) in long form (see
+    :mod:`eeg_gnn.evaluation.tidy`), with the SzCORE scores of seizure runs."""
+    sessions = {r.recording_id: r.session for r in dataset.recordings if r.session}
+    fit_seconds = {}
+    for result in fold_results:
+        for name, fit in result.models.items():
+            fit_seconds.setdefault(name, {})[result.fold.index] = fit.seconds
+    rows = tidy_scores(predictions, dataset.label_level, dataset=dataset.name, evaluation=config.cv,
+                       sessions=sessions, fit_seconds=fit_seconds)
+    if szcore is not None and "models" in szcore:
+        rows += szcore_rows(szcore["models"], dataset=dataset.name, evaluation=config.cv)
+    return write_scores(path, rows)
 
 
 def evaluate_predictions(config: TrainConfig, predictions: Predictions, label_level: str) -> dict:
@@ -697,6 +748,24 @@ def _repeat_lines(repeats: dict, levels: list[str], width: int) -> list[str]:
     return lines
 
 
+def _szcore_lines(szcore: dict | None, width: int) -> list[str]:
+    """The SzCORE scores of a seizure run: event and sample F1, sensitivity, precision, false positives per day."""
+    if not szcore:
+        return []
+    if "models" not in szcore:
+        return [f"SzCORE event scores skipped: {szcore['unavailable']}"]
+    settings = szcore["settings"]
+    lines = [f"SzCORE (timescoring; ictal windows merged into events across gaps <= {settings['merge_gap_s']:g} s, "
+             f"events >= {settings['min_event_s']:g} s; tolerance -{settings['tolerance_start_s']:g}/"
+             f"+{settings['tolerance_end_s']:g} s), mean over patients; events in szcore/:"]
+    for name, report in szcore["models"].items():
+        cells = [f"{level} F1 {report[level]['f1']:.2f} sens {report[level]['sensitivity']:.2f} "
+                 f"prec {report[level]['precision']:.2f} FP/24h {report[level]['fp_per_24h']:.1f}"
+                 for level in ("event", "sample")]
+        lines.append(f"  {name:<{width - 2}}" + "; ".join(cells))
+    return lines
+
+
 def format_summary(results: dict, run_dir: Path) -> str:
     """One screen: the graph model, its controls and the baselines with 95 % intervals over subjects, then the
     paired comparisons of the graph model with each of them."""
@@ -739,8 +808,10 @@ def format_summary(results: dict, run_dir: Path) -> str:
             low, high = entry["ci95"]
             lines.append(f"  {entry['level']:<10}{entry['against']:<{width - 10}}{entry['mean_difference']:+.3f} "
                          f"[{low:+.3f}, {high:+.3f}]  p = {entry['p_holm']:.3g}: {entry['verdict']}")
+    lines += _szcore_lines(results.get("szcore"), width)
     if caveat:
         over = "time blocks" if results["cv"] == "time-blocks" else "subjects"
         lines.append(f"{caveat}; intervals are over {over}")
-    lines.append(f"saved to {run_dir} (results.json, predictions.csv, folds.csv, tensorboard/, checkpoints/)")
+    lines.append(f"saved to {run_dir} (results.json, scores.csv, predictions.csv, folds.csv, tensorboard/, "
+                 "checkpoints/)")
     return "\n".join(lines)

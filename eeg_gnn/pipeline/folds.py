@@ -23,6 +23,7 @@ validation subjects, a baseline's inner-CV out-of-fold predictions.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -69,6 +70,8 @@ class ModelFit:
         A graph model's losses per epoch.
     info : dict
         Plain values worth keeping: ``best_epoch``, a baseline's chosen ``C``, a control's node permutation.
+    seconds : float
+        Wall-clock time of fitting and testing it (NaN when not measured); reported in ``scores.csv``.
     """
 
     test_proba: np.ndarray
@@ -77,6 +80,7 @@ class ModelFit:
     estimator: Any = None
     history: list[dict] = field(default_factory=list)
     info: dict = field(default_factory=dict)
+    seconds: float = float("nan")
 
 
 @dataclass
@@ -154,8 +158,14 @@ def fit_model(config: FoldSettings, samples: Samples, fold: Fold, n_classes: int
     names = model_names(config)
     if name not in names:
         raise ValueError(f"{name!r} is not a model of this run; its models are {', '.join(names)}.")
-    if name in config.baselines:
-        return _fit_baseline_model(config, samples, fold, name)
+    started = time.perf_counter()
+    fit = (_fit_baseline_model(config, samples, fold, name) if name in config.baselines
+           else _fit_graph_model(config, samples, fold, n_classes, name))
+    fit.seconds = time.perf_counter() - started
+    return fit
+
+
+def _fit_graph_model(config: FoldSettings, samples: Samples, fold: Fold, n_classes: int, name: str) -> ModelFit:
     adjacency, permutation = _graph_of(config, samples, fold, name)
     fit = fit_graph(config, samples, fold, n_classes, adjacency, init_seed=config.seed + fold.index)
     checkpoint = {**fit.checkpoint, "name": name, "permutation": permutation}
