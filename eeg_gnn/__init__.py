@@ -34,6 +34,7 @@ _API = {
     # datasets
     "load_dataset": "eeg_gnn.data.datasets",
     "load_folder": "eeg_gnn.data.datasets",
+    "load_bids": "eeg_gnn.data.bids",
     # models
     "GCNClassifier": "eeg_gnn.models.classifiers",
     "ChebClassifier": "eeg_gnn.models.classifiers",

@@ -8,9 +8,10 @@ import warnings
 from collections.abc import Callable
 
 from eeg_gnn.utils.parallel import ParallelError
+from eeg_gnn.utils.validation import MissingExtraError
 
 #: What a user can fix (a setting, a file, the cluster given): one line, exit 2.
-USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, OSError, ParallelError)
+USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, OSError, ParallelError, MissingExtraError)
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 

@@ -17,7 +17,13 @@ from pathlib import Path
 import mne
 
 from eeg_gnn.cli import run_cli
-from eeg_gnn.data.datasets import FOLDER, available_datasets, load_dataset, load_descriptor
+from eeg_gnn.data.datasets import (
+    FOLDER,
+    available_datasets,
+    has_descriptor,
+    load_dataset,
+    load_descriptor,
+)
 from eeg_gnn.signal.headers import ON_TRUNCATED
 from eeg_gnn.signal.io import TEXT_UNITS, read_recording, recording_format
 from eeg_gnn.signal.montage import match_channels
@@ -136,6 +142,9 @@ def list_datasets() -> str:
     for name in available_datasets():
         if name == FOLDER:
             lines.append(f"{name:<14} your own recordings + participants.tsv (python -m eeg_gnn info DIR)")
+            continue
+        if not has_descriptor(name):
+            lines.append(f"{name:<14} a BIDS dataset: --dataset {name} --data-dir ROOT (pip install eeg-gnn[bids])")
             continue
         d = load_descriptor(name)
         lines.append(f"{name:<14} task={d['task']:<13} {d['title']}\n{'':<15}source: {d['source']}\n"

@@ -107,8 +107,27 @@ class Dataset:
 
 
 def available_datasets() -> list[str]:
-    """Names of the described datasets, plus ``'folder'`` for a user's own cohort."""
-    return sorted(p.stem for p in resource_dir("datasets").glob("*.json")) + [FOLDER]
+    """Names of the described datasets, plus ``'folder'`` for a user's own cohort and the registered sources
+    (``'bids'``)."""
+    return sorted(p.stem for p in resource_dir("datasets").glob("*.json")) + [FOLDER, *SOURCES]
+
+
+#: Datasets read from a folder's own metadata rather than a descriptor (``'bids'``), by name.
+SOURCES: dict[str, Callable[..., Dataset]] = {}
+
+
+def register_source(name: str, load: Callable[..., Dataset]) -> None:
+    """Let a plug-in list the recordings of a standard layout given as ``--data-dir`` (e.g. BIDS).
+
+    ``load(data_dir, *, read_kwargs=None, label_column=None, on_missing='raise', **options)`` returns the
+    :class:`Dataset`; it is called by :func:`load_dataset` with the folder options of the run.
+    """
+    SOURCES[name] = load
+
+
+def has_descriptor(name: str) -> bool:
+    """Whether dataset ``name`` is described by ``datasets/<name>.json`` (not ``'folder'`` or a source)."""
+    return name != FOLDER and name not in SOURCES
 
 
 @cache
@@ -150,7 +169,8 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *, read_kwargs: 
     Parameters
     ----------
     name : str
-        A described dataset (see :func:`available_datasets`) or ``'folder'``.
+        A described dataset (see :func:`available_datasets`), ``'folder'``, or ``'bids'`` (see
+        :func:`eeg_gnn.data.bids.load_bids`).
     data_dir : str | Path, optional
         The folder holding the dataset's files; default ``$EEG_GNN_DATA/<directory>``
         (``$EEG_GNN_DATA`` defaults to ``~/eeg_gnn_data``). Required for ``'folder'``.
@@ -160,7 +180,7 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *, read_kwargs: 
         precedence.
     **folder_options
         For ``'folder'``: ``label_column``, ``subject_column``, ``file_column``, ``on_missing`` (see
-        :func:`load_folder`); ignored for described datasets.
+        :func:`load_folder`); for ``'bids'`` also ``task_label``; ignored for described datasets.
 
     Returns
     -------
@@ -173,6 +193,11 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *, read_kwargs: 
     ValueError
         File names or the participants table do not fit the descriptor.
     """
+    if name in SOURCES:
+        if data_dir is None:
+            raise ValueError(f"The {name!r} dataset needs --data-dir DIR: the root folder of the dataset.")
+        return SOURCES[name](data_dir, read_kwargs=read_kwargs, **folder_options)
+    folder_options.pop("task_label", None)
     if name == FOLDER:
         if data_dir is None:
             raise ValueError("The 'folder' dataset needs --data-dir DIR: a folder of recordings with participants.tsv.")

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from eeg_gnn.data.datasets import (
     available_datasets,
     dataset_dir,
+    has_descriptor,
     how_to_get,
     load_dataset,
     load_descriptor,
@@ -214,7 +215,7 @@ def dataset_status() -> list[tuple[str, str]]:
     """Every known dataset (but ``folder``) and whether it is on disk: ``(name, status in words)``."""
     rows = []
     for name in available_datasets():
-        if name == "folder":
+        if not has_descriptor(name):
             continue
         descriptor = load_descriptor(name)
         folder = dataset_dir(name)

@@ -31,6 +31,7 @@ import numpy as np
 
 from eeg_gnn.evaluation.scoring import ICTAL, Predictions
 from eeg_gnn.utils.files import write_text_atomic
+from eeg_gnn.utils.validation import require_extra
 
 #: Flagged windows whose gap is at most this many seconds join one predicted event.
 MERGE_GAP_S = 10.0
@@ -48,12 +49,10 @@ SAMPLE_SFREQ = 1
 
 
 def timescoring_module():
-    """The ``timescoring`` package, or an ImportError naming the extra that installs it."""
-    try:
-        import timescoring.annotations
-        import timescoring.scoring
-    except ImportError as exc:
-        raise ImportError("SzCORE seizure scores need the timescoring package: pip install eeg-gnn[seizure]") from exc
+    """The ``timescoring`` package, or a :class:`~eeg_gnn.utils.validation.MissingExtraError` naming the extra."""
+    timescoring = require_extra("timescoring", "seizure", "SzCORE seizure scores")
+    require_extra("timescoring.annotations", "seizure", "SzCORE seizure scores")
+    require_extra("timescoring.scoring", "seizure", "SzCORE seizure scores")
     return timescoring
 
 

@@ -115,7 +115,8 @@ class TrainConfig:
     task: str = setting("workload", "what to classify; picks the default dataset: "
                         + ", ".join(f"{t} -> {d}" for t, d in TASKS.items()), "data", choices=tuple(TASKS))
     dataset: str | None = setting(None, "dataset to use instead of the task's default; 'folder' = --data-dir with "
-                                  "participants.tsv", "data", choices=_datasets)
+                                  "participants.tsv; 'bids' = --data-dir is the root of a BIDS dataset", "data",
+                                  choices=_datasets)
     data_dir: str | None = setting(None, "folder holding the dataset's files (default: $EEG_GNN_DATA/<dataset>, "
                                    "with $EEG_GNN_DATA defaulting to ~/eeg_gnn_data)", "data")
     sfreq: float | None = setting(None, "sampling rate in Hz of CSV/TSV recordings in a folder dataset (they do not "
@@ -132,8 +133,9 @@ class TrainConfig:
                              "EEG_GNN_NO_DOWNLOAD=1); by default the open MSU, RepOD and EEGMAT data are downloaded "
                              "into $EEG_GNN_DATA (verified, atomic) when they are not there", "data",
                              flag="--no-download")
-    label_column: str | None = setting(None, "folder dataset: the participants table's label column (default: the "
-                                       "first named label, group, diagnosis or class)", "data", metavar="COLUMN")
+    label_column: str | None = setting(None, "folder or bids dataset: the participants table's label column "
+                                       "(default: the first named label, group, diagnosis or class)", "data",
+                                       metavar="COLUMN")
     subject_column: str | None = setting(None, "folder dataset: the participants table's subject column (default: "
                                          "the first named participant_id, subject, subject_id or id)", "data",
                                          metavar="COLUMN")
@@ -141,6 +143,12 @@ class TrainConfig:
                                       "relative to --data-dir (default: file, path, recording or filename if "
                                       "present; else subject ids are matched in file names)", "data",
                                       metavar="COLUMN")
+    task_label: str | None = setting(None, "bids dataset: where the classes come from: participants = the "
+                                     "participants.tsv column of --label-column, task = each recording's BIDS task "
+                                     "(task-rest against task-arithmetic), events = the trial_type of each recording's "
+                                     "events.tsv, per window (default: participants.tsv's label column if it has "
+                                     "one, else task when there are several tasks, else events)", "data",
+                                     choices=("participants", "task", "events"))
     on_missing: str = setting("raise", "folder dataset: subjects listed without a recording and recordings of no "
                               "listed subject: raise = refuse the cohort naming them, warn = leave them out, list "
                               "them and record them in config.json (default: %(default)s)", "data",
@@ -307,6 +315,9 @@ class TrainConfig:
         check_option("units", self.units, TEXT_UNITS)
         check_option("on_truncated", self.on_truncated, ON_TRUNCATED)
         check_option("on_missing", self.on_missing, ON_MISSING)
+        if self.task_label is not None and self.dataset != "bids":
+            raise ValueError(f"--task-label {self.task_label} chooses the labels of a BIDS dataset; use it with "
+                             "--dataset bids --data-dir ROOT.")
         check_option("bad_channels", self.bad_channels, BAD_CHANNEL_POLICIES)
         check_positive("weight_decay", self.weight_decay, allow_zero=True)
         check_positive("adjacency_l1", self.adjacency_l1, allow_zero=True)
@@ -328,9 +339,9 @@ class TrainConfig:
 
     def _descriptor_default(self, key: str, fallback: str) -> str:
         """A dataset's own default for a setting (e.g. ``default_cv``, ``reference`` in its descriptor)."""
-        from eeg_gnn.data.datasets import FOLDER, load_descriptor
+        from eeg_gnn.data.datasets import has_descriptor, load_descriptor
 
-        if self.dataset == FOLDER:
+        if not has_descriptor(self.dataset):
             return fallback
         return load_descriptor(self.dataset).get(key, fallback)
 
@@ -359,8 +370,11 @@ class TrainConfig:
 
     def dataset_options(self) -> dict:
         """How to list a folder dataset's recordings (see :func:`eeg_gnn.data.datasets.load_folder`)."""
-        return {"label_column": self.label_column, "subject_column": self.subject_column,
-                "file_column": self.file_column, "on_missing": self.on_missing}
+        options = {"label_column": self.label_column, "subject_column": self.subject_column,
+                   "file_column": self.file_column, "on_missing": self.on_missing}
+        if self.task_label is not None:
+            options["task_label"] = self.task_label
+        return options
 
     def read_kwargs(self) -> dict:
         """How to read every recording (see :func:`eeg_gnn.signal.io.read_recording`): the settings that differ

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from eeg_gnn import __version__
-from eeg_gnn.data.datasets import FOLDER, Dataset, load_dataset
+from eeg_gnn.data.datasets import Dataset, has_descriptor, load_dataset
 from eeg_gnn.data.extraction import (
     RecordingFeatures,
     data_quality,
@@ -571,7 +571,7 @@ def run_cv(config: TrainConfig) -> Results:
         The run directory and the content of its ``results.json``.
     """
     config.check_device()
-    if config.dataset != FOLDER:
+    if has_descriptor(config.dataset):
         from eeg_gnn.data.fetch import ensure_dataset
 
         ensure_dataset(config.dataset, config.data_dir, download=config.download, progress=config.progress)

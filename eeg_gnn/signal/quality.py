@@ -159,7 +159,9 @@ def apply_policy(raw: mne.io.BaseRaw, policy: str, source: str, missing: Sequenc
     policy : 'raise' | 'drop-recording' | 'interpolate'
         ``raise`` refuses the recording, naming the bad nodes and the flags that would go on; ``drop-recording``
         raises :class:`BadChannelsError` for the caller to leave the recording out; ``interpolate`` replaces each
-        bad node by MNE's spherical-spline interpolation (``interpolate_bads``) from the others' scalp positions.
+        bad node by MNE's spherical-spline interpolation (``interpolate_bads``) from the others' scalp positions:
+        the recording's own (e.g. from a BIDS ``electrodes.tsv``) when every node has one, else the template's.
+        Channels listed in ``raw.info["bads"]`` (e.g. marked bad in a BIDS ``channels.tsv``) are bad nodes too.
     source : str
         The file, for messages.
     missing : list of str
@@ -186,7 +188,9 @@ def apply_policy(raw: mne.io.BaseRaw, policy: str, source: str, missing: Sequenc
         data = data.transpose(1, 0, 2).reshape(len(raw.ch_names), -1)
     checks = check_channels(data, raw.ch_names)
     check_units(checks, source)
-    bad = {**bad_nodes(checks), **dict.fromkeys(missing, "missing from the recording")}
+    marked = dict.fromkeys((name for name in raw.info["bads"] if name in raw.ch_names),
+                           "marked bad in the recording's metadata (e.g. BIDS channels.tsv)")
+    bad = {**marked, **bad_nodes(checks), **dict.fromkeys(missing, "missing from the recording")}
     if not bad:
         return bad
     if policy == "raise":
@@ -210,9 +214,17 @@ def apply_policy(raw: mne.io.BaseRaw, policy: str, source: str, missing: Sequenc
         blank.set_meas_date(raw.info["meas_date"])
         raw.add_channels([blank], force_update_info=True)
         raw.reorder_channels(list(order) if order is not None else raw.ch_names)
-    where = positions(raw.ch_names, kind="scalp") / 1000.0
-    montage = mne.channels.make_dig_montage(ch_pos=dict(zip(raw.ch_names, where, strict=True)), coord_frame="head")
-    raw.set_montage(montage, verbose="error")
+    if not _has_positions(raw):
+        where = positions(raw.ch_names, kind="scalp") / 1000.0
+        montage = mne.channels.make_dig_montage(ch_pos=dict(zip(raw.ch_names, where, strict=True)),
+                                                coord_frame="head")
+        raw.set_montage(montage, verbose="error")
     raw.info["bads"] = list(bad)
     raw.interpolate_bads(reset_bads=True, origin="auto", verbose="error")
     return bad
+
+
+def _has_positions(raw: mne.io.BaseRaw) -> bool:
+    """Whether every channel of ``raw`` has a finite, non-zero position of its own (a digitised montage)."""
+    where = np.array([ch["loc"][:3] for ch in raw.info["chs"]])
+    return bool(len(where)) and bool(np.isfinite(where).all()) and bool((np.abs(where).sum(axis=1) > 0).all())

@@ -45,3 +45,32 @@ def check_integer(parameter: str, value: Any, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ValueError(f"{parameter} must be between {low} and {high}, got {parameter}={value}.")
     return int(value)
+
+
+class MissingExtraError(ImportError):
+    """An optional dependency is not installed; the message names the extra that installs it."""
+
+
+def require_extra(module: str, extra: str, feature: str) -> Any:
+    """Import ``module`` for ``feature``, or raise :class:`MissingExtraError` naming ``pip install eeg-gnn[extra]``.
+
+    Parameters
+    ----------
+    module : str
+        The module to import, e.g. ``'mne_bids'``.
+    extra : str
+        The eeg-gnn extra that installs it, e.g. ``'bids'``.
+    feature : str
+        What needs it, in words (the message starts with it).
+
+    Returns
+    -------
+    module
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingExtraError(f"{feature} needs the {module} package, which is not installed: "
+                                f"pip install eeg-gnn[{extra}]") from exc
