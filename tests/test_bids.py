@@ -182,3 +182,17 @@ def test_without_mne_bids_the_error_names_the_extra(tmp_path, monkeypatch, capsy
     code, _, err = run_script("train.py", ["--dataset", "bids", "--data-dir", str(tmp_path), "--out",
                                            str(tmp_path / "runs"), "--quiet"], capsys)
     assert code == 2 and err.count("\n") == 1 and "pip install eeg-gnn[bids]" in err
+
+
+@pytest.mark.slow
+def test_marking_a_channel_bad_invalidates_the_cached_features(bids_root, tmp_path):
+    from eeg_gnn.data.extraction import recording_payload
+    from eeg_gnn.signal.preprocessing import Preprocessing
+
+    root = _copy(bids_root, tmp_path)
+    recording = load_bids(root).recordings[0]
+    before = recording_payload(recording, Preprocessing(), "10-20")
+    path = mne_bids.get_bids_path_from_fname(recording.path)
+    path.update(root=root)
+    mne_bids.mark_channels(path, ch_names=["O1"], status="bad", verbose="error")
+    assert recording_payload(recording, Preprocessing(), "10-20") != before

@@ -93,6 +93,11 @@ class BidsRecording(Recording):
         check_finite(raw, self.path)
         return raw
 
+    def sidecars(self) -> list[Path]:
+        """The tables and JSON files next to the recording (``channels.tsv``, ``electrodes.tsv``,
+        ``coordsystem.json`` ...): a change to them invalidates its cached features."""
+        return sorted(p for p in self.path.parent.iterdir() if p.suffix in (".tsv", ".json") and p.is_file())
+
 
 def check_bids_root(root: str | Path) -> Path:
     """The root of a BIDS dataset, or an error naming what makes it not one.

@@ -67,6 +67,10 @@ class Recording:
         """The recording, preloaded in volts; ``notes`` receives what the reader recovered."""
         return read_recording(self.path, **self.read_kwargs, notes=notes)
 
+    def sidecars(self) -> list[Path]:
+        """Metadata files that change how the recording is read (a BIDS ``channels.tsv``); none by default."""
+        return []
+
 
 @dataclass
 class Dataset:

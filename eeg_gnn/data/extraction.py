@@ -137,13 +137,17 @@ def _file_fingerprint(path: Path) -> list:
 
 def recording_payload(recording: Recording, preprocessing: Preprocessing, nodes) -> dict:
     """What every quantity computed from a preprocessed recording depends on."""
-    return {
+    payload = {
         "files": _file_fingerprint(recording.path),
         "read": recording.read_kwargs,
         "preprocessing": preprocessing.to_dict(),
         "nodes": nodes,
         "code": _code_hash(),
     }
+    sidecars = recording.sidecars()
+    if sidecars:
+        payload["sidecars"] = [[str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns] for f in sidecars]
+    return payload
 
 
 def cached_arrays(kind: str, payload: dict, compute: Callable[[], dict[str, np.ndarray]], *,
