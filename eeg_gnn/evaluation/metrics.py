@@ -255,6 +255,7 @@ def classification_metrics(
         JSON-serialisable dict with keys
 
         ``accuracy`` : float
+            Share of the samples whose predicted class is right.
         ``balanced_accuracy`` : float
             Mean recall over the classes present in ``y_true`` (scikit-learn's
             definition).
@@ -275,6 +276,7 @@ def classification_metrics(
         ``n`` : int
             Number of samples.
         ``n_classes`` : int
+            Number of classes.
         ``classes`` : list
             Class names (or indices).
 
