@@ -77,6 +77,16 @@ def test_subjects_sessions_and_tasks_come_from_the_bids_entities(bids_root):
 
 
 @pytest.mark.slow
+def test_info_names_where_the_labels_come_from(bids_root, capsys):
+    from eeg_gnn.cli.main import main
+
+    assert main(["info", "bids", "--data-dir", str(bids_root)]) == 0
+    out = capsys.readouterr().out
+    assert "subjects:    4" in out and "recordings:  8" in out
+    assert "labels from: task (BIDS tasks: arithmetic, rest; --task-label chooses)" in out
+
+
+@pytest.mark.slow
 def test_channel_types_and_electrode_positions_come_from_the_sidecars(bids_root):
     recording = load_bids(bids_root).recordings[0]
     raw = recording.read()

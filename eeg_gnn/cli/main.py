@@ -113,6 +113,10 @@ def info_dataset(name: str, data_dir: Path | None, **folder_options) -> str:
         f"recordings:  {len(dataset.recordings)}",
         f"classes:     {len(dataset.classes)} ({', '.join(dataset.classes)}; labels per {dataset.label_level})",
     ]
+    if descriptor.get("label_source"):
+        column = f" column {descriptor['label_column']}" if descriptor.get("label_column") else ""
+        lines.append(f"labels from: {descriptor['label_source']}{column} (BIDS tasks: "
+                     f"{', '.join(descriptor.get('bids_tasks', [])) or 'none'}; --task-label chooses)")
     if dataset.label_level == "window":
         for label in dataset.classes:
             spans = [(start, end) for r in dataset.recordings for name, start, end in r.intervals if name == label]
