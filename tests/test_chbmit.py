@@ -278,6 +278,13 @@ def test_run_cv_on_generated_patients(chbmit_root, tmp_path):
     assert {row["subject"] for row in rows if row["recording"].startswith("chb21/")} == {"chb01"}
     # chb01 and chb21 (the same person) are tested in the same fold
     assert len({row["fold"] for row in rows if row["recording"].startswith(("chb01/", "chb21/"))}) == 1
+    # SzCORE: events of every test recording, scores per patient (chb21 counted as chb01) with intervals over them
+    assert len(list((run_dir / "szcore" / "reference").glob("*_events.tsv"))) == results["n_recordings"]
+    for name in ("graph", "logreg"):
+        event = results["szcore"]["models"][name]["event"]
+        assert len(event["per_patient"]) == 3 and "chb21" not in event["per_patient"]
+        assert event["ci95"]["sensitivity"] is not None
+    assert results["szcore"]["models"]["logreg"]["event"]["sensitivity"] > 0.5
 
 
 def test_train_without_data_says_how_to_get_chbmit(tmp_path):
