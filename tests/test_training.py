@@ -259,3 +259,18 @@ def test_refit_trains_on_every_training_subject_for_the_chosen_epochs(cohort, tm
     kept = fit_fold(replace(config, refit=False), samples, fold, n_classes=2)
     assert len(calls) == 1 and not kept.models["graph"].info["refitted"]
     assert not np.allclose(kept.models["graph"].test_proba, graph.test_proba)
+
+
+@pytest.mark.slow
+def test_schizophrenia_on_real_msu_with_tiny_budget(msu_dir, tmp_path):
+    """The headline task on all 84 real MSU subjects: subject-level labels, every model, detectable differences."""
+    config = TrainConfig(task="schizophrenia", data_dir=str(msu_dir), out=str(tmp_path), epochs=3, patience=3,
+                         folds=3, n_boot=50, progress=False)
+    results = run_cv(config).results
+    assert results["dataset"] == "msu" and results["n_subjects"] == 84 and results["label_level"] == "subject"
+    assert results["classes"] == ["control", "patient"] and len(results["node_names"]) == 16
+    for name, report in results["models"].items():
+        assert 0 <= report["subject"]["balanced_accuracy"] <= 1, name
+        assert report["subject"]["n"] == 84, name
+    subject_ba = [c for c in results["comparisons"] if c["level"] == "subject" and c["metric"] == "balanced_accuracy"]
+    assert subject_ba and all(c["n_subjects"] == 84 and c["detectable_difference"] > 0 for c in subject_ba)
