@@ -52,6 +52,11 @@ def eegmat_dir(data_root: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def msu_dir(data_root: Path) -> Path:
+    return _sub(data_root, "msu")
+
+
+@pytest.fixture(scope="session")
 def formats_dir(data_root: Path) -> Path:
     return _sub(data_root, "formats")
 

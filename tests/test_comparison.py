@@ -6,9 +6,19 @@ import itertools
 
 import numpy as np
 import pytest
+from scipy.stats import nct
+from scipy.stats import t as t_dist
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
-from eeg_gnn.evaluation.comparison import holm, paired_difference, per_subject_scores, verdict
+from eeg_gnn.evaluation.comparison import (
+    describe_detectable,
+    detectable_difference,
+    holm,
+    paired_difference,
+    per_subject_scores,
+    smallest_sign_flip_p,
+    verdict,
+)
 
 
 def _proba(p1):
@@ -128,3 +138,35 @@ def test_compare_models_pairs_every_model_with_the_primary_per_level_and_metric(
     assert by_key["copy", "window", "roc_auc"]["verdict"] == "not distinguishable"
     assert by_key["copy", "recording", "balanced_accuracy"]["mean_difference"] == 0
     assert all(c["n_subjects"] == n_subjects for c in comparisons)
+
+
+def test_smallest_sign_flip_p_counts_distinct_sign_patterns():
+    assert smallest_sign_flip_p(5) == pytest.approx(2 / 32)
+    assert smallest_sign_flip_p(12) == pytest.approx(2 / 4096)
+
+
+def test_detectable_difference_matches_the_noncentral_t_power():
+    rng = np.random.default_rng(0)
+    differences = rng.normal(0.0, 0.05, size=12)
+    delta = detectable_difference(differences)
+    n, spread = 12, differences.std(ddof=1)
+    critical = t_dist.ppf(0.975, n - 1)
+    noncentrality = delta * np.sqrt(n) / spread
+    power = nct.sf(critical, n - 1, noncentrality) + nct.cdf(-critical, n - 1, noncentrality)
+    assert power == pytest.approx(0.8, abs=1e-6)
+    # About (t_0.975 + t_0.8) s / sqrt(n) for a t-test, the textbook approximation.
+    approximate = (critical + t_dist.ppf(0.8, n - 1)) * spread / np.sqrt(n)
+    assert delta == pytest.approx(approximate, rel=0.05)
+    # More subjects with the same spread detect smaller differences.
+    assert detectable_difference(np.tile(differences, 4)) < delta
+
+
+def test_nothing_is_detectable_where_no_sign_pattern_can_be_significant():
+    assert detectable_difference([0.1, -0.05, 0.2, 0.0, 0.1]) is None  # 5 subjects: p >= 0.0625
+    assert detectable_difference([0.1, 0.1, 0.1, 0.1, 0.1, 0.1]) == 0.0
+    result = paired_difference([0.9, 0.8, 0.7, 0.9], [0.5, 0.6, 0.5, 0.4], n_boot=100)
+    assert result["detectable_difference"] is None and result["smallest_p"] == pytest.approx(0.125)
+    assert describe_detectable(result) == "cannot be tested with n = 4 (the smallest possible p is 0.125)"
+    result = paired_difference(np.linspace(0.6, 0.9, 12), np.linspace(0.6, 0.9, 12)[::-1], n_boot=100)
+    assert describe_detectable(result).startswith("differences below ")
+    assert describe_detectable(result).endswith(" cannot be detected with 12 subjects (80 % power)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
@@ -13,6 +14,7 @@ MODELS = ("graph", "graph_no_edges", "graph_shuffled", "logreg", "tangent_space"
 def _script():
     spec = importlib.util.spec_from_file_location("make_readme_results", ROOT / "scripts" / "make_readme_results.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -40,7 +42,8 @@ def _results(seed: int, graph_ba: float) -> dict:
 def test_section_has_every_model_the_comparisons_and_the_goal(tmp_path):
     run = tmp_path / "run"
     (run / "repeats" / "seed_1").mkdir(parents=True)
-    config = {"config": {"seed": 0, "model": "cheb", "graph": "plv", "features": "log_power", "window": 4.0,
+    config = {"config": {"task": "workload", "select": "grid.toml", "seed": 0, "model": "cheb", "graph": "plv",
+                         "features": "log_power", "window": 4.0,
                          "bands": {"a": [1, 4]}}}
     first = _results(0, 0.70)
     first["repeats"] = {"seeds": [0, 1], "run_dirs": [".", "repeats/seed_1"], "models": {
@@ -52,13 +55,14 @@ def test_section_has_every_model_the_comparisons_and_the_goal(tmp_path):
     (run / "repeats" / "seed_1" / "results.json").write_text(json.dumps(_results(1, 0.72)))
     script = _script()
     section = script.render(run, 600.0)
-    for name in script.NAMES.values():
-        assert name in section
+    for name in MODELS:
+        assert script.NAMES[name] in section
     assert "0.710 ± 0.010 (0.700-0.720)" in section and "0.700 [0.600, 0.800]" in section
     assert "**worse**" in section and "**not distinguishable**" in section
     assert "seed 0: model=gcn (1 fold); model=cheb (4 folds)" in section
-    assert "does not reach the tangent-space baseline: window balanced accuracy 0.710 vs 0.780" in section and "0.070 short" in section
-    assert "10.0 minutes" in section and "pooled over seeds: worse" in section
+    assert "**Goal (issue 20): non-inferior to tangent space — not met.**" in section
+    assert "the pooled paired window balanced-accuracy difference is -0.070 (95 % lower bound -0.100" in section
+    assert "10.0 minutes" in section
     assert "-0.070 [-0.100, -0.040] **worse**" in section
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n\n## Results\n\n{script.BEGIN}\nstale numbers\n{script.END}\n\n## Next\n")
@@ -71,3 +75,23 @@ def test_the_readme_has_the_markers():
     script = _script()
     text = (ROOT / "README.md").read_text()
     assert text.count(script.BEGIN) == 1 and text.count(script.END) == 1
+
+
+def test_goal_is_met_only_within_every_margin_and_names_each_control():
+    script = _script()
+    runs = [(seed, _results(seed, 0.77)) for seed in (0, 1)]
+    pooled = {("tangent_space", "window", "balanced_accuracy"): {"mean_difference": -0.01, "ci95": [-0.05, 0.03],
+                                                               "verdict": "not distinguishable"},
+              ("graph_shuffled", "window", "balanced_accuracy"): {"mean_difference": 0.01, "ci95": [-0.02, 0.04],
+                                                                "verdict": "not distinguishable", "n_subjects": 24,
+                                                                "detectable_difference": 0.043}}
+    for _, r in runs:
+        for name, report in r["models"].items():
+            if name in ("graph", "tangent_space"):
+                report["window"]["roc_auc"] = report["recording"]["roc_auc"] = 0.83
+    text = script.goal(runs, "recording", pooled)
+    assert text.startswith("**Goal (issue 20): non-inferior to tangent space — met.**")
+    assert "shuffled graph: +0.010, not distinguishable (differences below 0.043 cannot be detected with 24 subjects)" in text
+    assert "does not beat the same model on a shuffled graph" in text
+    pooled[("tangent_space", "window", "balanced_accuracy")]["ci95"] = [-0.07, 0.03]
+    assert "— not met." in script.goal(runs, "recording", pooled)

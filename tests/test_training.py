@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from eeg_gnn.evaluation.splitters import Fold, LeakageError
@@ -107,15 +109,28 @@ def test_connectivity_graph_and_cheb_run(cohort, tmp_path):
     assert result.results["models"]["graph"]["window"]["n"] == result.results["n_windows"]
 
 
-def test_leakage_guard_fires_on_a_bad_fold(cohort, tmp_path):
+def _samples(config: TrainConfig):
     from eeg_gnn.data.datasets import load_dataset
     from eeg_gnn.data.extraction import extract_dataset
     from eeg_gnn.pipeline.experiment import build_samples
 
-    config = small_config(cohort, tmp_path, epochs=1, **FAST)
-    dataset = load_dataset("folder", cohort)
+    dataset = load_dataset("folder", Path(config.data_dir))
     extracted, _ = extract_dataset(dataset, config.preprocessing(), config.feature_spec(), progress=False)
-    samples = build_samples(config, dataset, extracted)
+    return build_samples(config, dataset, extracted)
+
+
+def _one_fold(config: TrainConfig):
+    from eeg_gnn.evaluation.splitters import make_folds
+
+    samples = _samples(config)
+    folds = make_folds(samples.labels, samples.groups, n_splits=config.folds, method="group-kfold",
+                       val_fraction=config.val_fraction, seed=config.seed)
+    return folds, samples
+
+
+def test_leakage_guard_fires_on_a_bad_fold(cohort, tmp_path):
+    config = small_config(cohort, tmp_path, epochs=1, **FAST)
+    samples = _samples(config)
     bad = Fold(0, ("sub-00", "sub-01", "sub-04"), (), ("sub-04", "sub-05"))
     with pytest.raises(LeakageError, match="sub-04"):
         fit_fold(config, samples, bad, 2)
@@ -211,3 +226,51 @@ def test_workload_loso_with_cheb_plv_on_real_eegmat(eegmat_dir, tmp_path):
     results = run_cv(config).results
     assert results["n_folds"] == 24
     assert os.path.isfile(Path(tmp_path) / next(os.walk(tmp_path))[1][0] / "results.json")
+
+
+def test_refit_trains_on_every_training_subject_for_the_chosen_epochs(cohort, tmp_path, monkeypatch):
+    """The early-stopped model only chooses the epoch count; the refit sees fit and validation subjects."""
+    from eeg_gnn.models import training
+
+    calls = []
+    original = training.train_graph_model
+
+    def spy(config, n_classes, train, val, **kwargs):
+        model, history, best_epoch = original(config, n_classes, train, val, **kwargs)
+        calls.append({"n_train": len(train[0]), "val": val is not None, "fixed": kwargs.get("fixed_epochs"),
+                      "best_epoch": best_epoch, "epochs_run": len(history)})
+        return model, history, best_epoch
+
+    monkeypatch.setattr(training, "train_graph_model", spy)
+    config = small_config(cohort, tmp_path, controls=(), baselines=(), folds=3, epochs=6, patience=3)
+    folds, samples = _one_fold(config)
+    fold = folds[0]
+    result = fit_fold(config, samples, fold, n_classes=2)
+    early, refit = calls
+    n_fit = int(np.isin(samples.groups, fold.train_subjects).sum())
+    n_val = int(np.isin(samples.groups, fold.val_subjects).sum())
+    assert early["val"] and early["n_train"] == n_fit and early["fixed"] is None
+    assert not refit["val"] and refit["n_train"] == n_fit + n_val
+    assert refit["fixed"] == early["best_epoch"] == refit["epochs_run"]
+    graph = result.models["graph"]
+    assert graph.threshold == 0.5 and graph.info["refitted"] and graph.checkpoint["refitted"]
+
+    calls.clear()
+    kept = fit_fold(replace(config, refit=False), samples, fold, n_classes=2)
+    assert len(calls) == 1 and not kept.models["graph"].info["refitted"]
+    assert not np.allclose(kept.models["graph"].test_proba, graph.test_proba)
+
+
+@pytest.mark.slow
+def test_schizophrenia_on_real_msu_with_tiny_budget(msu_dir, tmp_path):
+    """The headline task on all 84 real MSU subjects: subject-level labels, every model, detectable differences."""
+    config = TrainConfig(task="schizophrenia", data_dir=str(msu_dir), out=str(tmp_path), epochs=3, patience=3,
+                         folds=3, n_boot=50, progress=False)
+    results = run_cv(config).results
+    assert results["dataset"] == "msu" and results["n_subjects"] == 84 and results["label_level"] == "subject"
+    assert results["classes"] == ["control", "patient"] and len(results["node_names"]) == 16
+    for name, report in results["models"].items():
+        assert 0 <= report["subject"]["balanced_accuracy"] <= 1, name
+        assert report["subject"]["n"] == 84, name
+    subject_ba = [c for c in results["comparisons"] if c["level"] == "subject" and c["metric"] == "balanced_accuracy"]
+    assert subject_ba and all(c["n_subjects"] == 84 and c["detectable_difference"] > 0 for c in subject_ba)

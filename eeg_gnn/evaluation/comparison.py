@@ -11,7 +11,9 @@ subject with windows of one class only) does not enter.
 
 The verdict says "better" or "worse" only when the p-value (Holm-adjusted over a family of comparisons, see
 :func:`holm`) is below ``alpha`` and the interval excludes zero on the same side; otherwise "not
-distinguishable".
+distinguishable". Beside it stands what the comparison could have detected (:func:`detectable_difference`): the
+smallest mean difference a paired test over these subjects finds at 80 % power, from the observed spread of the
+per-subject differences, or None when no labelling of signs could reach ``alpha`` with so few subjects.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.stats import bootstrap, permutation_test
+from scipy.stats import bootstrap, nct, permutation_test
+from scipy.stats import t as student_t
 
 from eeg_gnn.evaluation.metrics import (
     _check_groups,
@@ -33,6 +36,8 @@ from eeg_gnn.utils.validation import check_option
 COMPARED_METRICS = ("balanced_accuracy", "roc_auc")
 VERDICTS = ("better", "not distinguishable", "worse")
 ALPHA = 0.05
+#: Power at which :func:`detectable_difference` states the smallest detectable difference.
+POWER = 0.8
 
 
 def per_subject_scores(y_true: Any, proba: Any, subjects: Any, metric: str, *,
@@ -107,7 +112,71 @@ def paired_difference(score_a: Any, score_b: Any, *, n_boot: int = 1000, n_permu
                             rng=np.random.default_rng(seed))
     return {"mean_difference": mean, "ci95": interval, "p_value": float(min(1.0, test.pvalue)),
             "n_subjects": int(len(a)), "subjects_better": int((difference > 0).sum()),
-            "subjects_worse": int((difference < 0).sum())}
+            "subjects_worse": int((difference < 0).sum()),
+            "smallest_p": smallest_sign_flip_p(len(a)),
+            "detectable_difference": detectable_difference(difference)}
+
+
+def smallest_sign_flip_p(n_subjects: int) -> float:
+    """The smallest two-sided p-value a sign-flip test over ``n_subjects`` paired differences can give.
+
+    All ``2 ** n_subjects`` sign patterns are equally likely under the null hypothesis, and the observed pattern
+    and its mirror image are the two most extreme: ``p >= 2 / 2 ** n_subjects`` (0.0625 with 5 subjects, so no
+    difference over 5 subjects can be significant at 0.05).
+    """
+    return float(min(1.0, 2.0 / 2.0 ** n_subjects))
+
+
+def detectable_difference(differences: Any, *, alpha: float = ALPHA, power: float = POWER) -> float | None:
+    """The smallest mean paired difference a test over these subjects detects with probability ``power``.
+
+    For a two-sided paired test at level ``alpha`` over ``n`` subjects whose differences spread with the observed
+    standard deviation ``s``, the smallest ``delta`` with ``P(|T| > t_crit) >= power``, where ``T`` follows the
+    noncentral t distribution with ``n - 1`` degrees of freedom and noncentrality ``delta * sqrt(n) / s`` (the
+    one-sample t-test's power, which the sign-flip test approaches). Before any Holm adjustment: a comparison in a
+    family of ``m`` needs up to ``alpha / m``, and so a larger difference.
+
+    Parameters
+    ----------
+    differences : array-like of float, shape (n_subjects,)
+        Per-subject differences (NaN dropped).
+    alpha, power : float
+
+    Returns
+    -------
+    float or None
+        None when nothing could be detected: fewer than two subjects, or so few that even the most extreme sign
+        pattern has ``p >= alpha`` (:func:`smallest_sign_flip_p`). 0.0 when every subject has the same difference.
+    """
+    d = np.asarray(differences, dtype=float)
+    d = d[np.isfinite(d)]
+    n = len(d)
+    if n < 2 or smallest_sign_flip_p(n) >= alpha:
+        return None
+    if np.ptp(d) == 0:
+        return 0.0
+    spread = float(d.std(ddof=1))
+    df = n - 1
+    critical = float(student_t.ppf(1 - alpha / 2, df))
+    low, high = 0.0, (critical + float(student_t.ppf(power, df)) + 10.0)
+    for _ in range(60):
+        middle = (low + high) / 2
+        reached = nct.sf(critical, df, middle) + nct.cdf(-critical, df, middle)
+        low, high = (low, middle) if reached >= power else (middle, high)
+    return float(high * spread / np.sqrt(n))
+
+
+def describe_detectable(entry: dict) -> str:
+    """Plain words for what a comparison of :func:`paired_difference` could detect.
+
+    "differences below 0.052 cannot be detected with 12 subjects", or "cannot be tested with n = 4 (the smallest
+    possible p is 0.125)".
+    """
+    n = entry.get("n_subjects")
+    delta = entry.get("detectable_difference")
+    if delta is None:
+        return f"cannot be tested with n = {n} (the smallest possible p is {smallest_sign_flip_p(n):.3g})"
+    return f"differences below {delta:.3f} cannot be detected with {n} subjects (80 % power)"
 
 
 def _mean_difference(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -3,8 +3,11 @@
 Node inputs are made from the features (and covariances) by :class:`eeg_gnn.models.node_features.NodeFeatures`,
 its tangent-space reference fitted on the fold's training subjects only, then standardised with statistics of the
 training subjects only; the graph model is trained with a class-weighted loss (plus the model's own penalty, e.g.
-a learned adjacency's sparsity) and early stopping on the validation subjects (a part of the training subjects), and predicts
-the validation subjects (for the decision threshold) and the test subjects.
+a learned adjacency's sparsity) and early stopping on the validation subjects (a part of the training subjects).
+With ``refit`` (the default of :class:`eeg_gnn.pipeline.config.TrainConfig`) the validation subjects choose only
+the number of epochs: a model drawn from the same seed is then trained on every training subject (fit and
+validation) for that many epochs and predicts the test subjects, so that graph models learn from the same subjects
+as the baselines.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ class TrainingSettings(Protocol):
     adjacency_l1: float
     node_features: str
     spatial_centring: bool
+    refit: bool
 
 
 #: Sparsity weight of a learned adjacency when the settings do not name one.
@@ -89,8 +93,11 @@ class GraphFit:
         Tensors and plain values only (see :func:`eeg_gnn.models.persistence.save_checkpoint`): the model name,
         ``state_dict``, ``model_kwargs``, ``feature_mean``/``feature_std``, ``node_names``, ``best_epoch``, ``fold``.
     history : list of dict
-        Losses and validation scores per epoch.
+        Losses and validation scores per epoch (of the early-stopped model).
     best_epoch : int
+    refitted : bool
+        Whether the returned model (and ``test_proba``) is the refit on every training subject for ``best_epoch``
+        epochs rather than the early-stopped model; ``val_proba`` always comes from the early-stopped one.
     """
 
     test_proba: np.ndarray
@@ -99,6 +106,7 @@ class GraphFit:
     checkpoint: dict
     history: list[dict]
     best_epoch: int
+    refitted: bool = False
 
 
 def _default_generator(device: torch.device) -> torch.Generator | None:
@@ -260,16 +268,20 @@ def predict_proba(model: nn.Module, features: np.ndarray, adjacency: np.ndarray,
 
 
 def train_graph_model(config: TrainingSettings, n_classes: int, train: tuple, val: tuple | None, *, writer=None,
-                      desc: str = "", init_seed: int | None = None) -> tuple[nn.Module, list[dict], int]:
-    """Fit a graph model with early stopping on the validation loss.
+                      desc: str = "", init_seed: int | None = None,
+                      fixed_epochs: int | None = None) -> tuple[nn.Module, list[dict], int]:
+    """Fit a graph model with early stopping on the validation loss, or for a fixed number of epochs.
 
     ``train`` and ``val`` are (features, adjacency, labels) with features (n, n_nodes, n_bands) and adjacency
     (n_nodes, n_nodes) or (n, n_nodes, n_nodes). Features, graph operators and labels are moved to the device and
     prepared once; each epoch is one pass of shuffled batches and one batched pass over the validation windows.
     ``init_seed`` seeds the weights and dropout (see :func:`initialised_model`; None: PyTorch's global generator
-    as it stands); ``config.seed`` the order of the batches. Returns the model at its best epoch, the per-epoch
-    history and the best epoch.
+    as it stands); ``config.seed`` the order of the batches. With ``fixed_epochs`` (and no ``val``) the model is
+    trained for exactly that many epochs and returned as it stands after the last one (the refit of
+    :func:`fit_graph`). Returns the model at its best epoch, the per-epoch history and the best epoch.
     """
+    if fixed_epochs is not None and (val is not None or fixed_epochs < 1):
+        raise ValueError(f"fixed_epochs (got {fixed_epochs}) must be >= 1 and needs no validation windows.")
     features, adjacency, labels = train
     backend, device = config.backend, config.device
     generator = torch.Generator().manual_seed(config.seed)
@@ -289,7 +301,8 @@ def train_graph_model(config: TrainingSettings, n_classes: int, train: tuple, va
         val_x, val_graphs = prepare_graphs(model, val[0], val[1], backend=backend, device=device)
         val_y = torch.as_tensor(val[2], device=device).long()
     best_state, best_loss, best_epoch, history = None, np.inf, 0, []
-    bar = tqdm(range(1, config.epochs + 1), desc=desc, unit="epoch", leave=False, disable=not config.progress)
+    n_epochs = config.epochs if fixed_epochs is None else fixed_epochs
+    bar = tqdm(range(1, n_epochs + 1), desc=desc, unit="epoch", leave=False, disable=not config.progress)
     for epoch in bar:
         model.train()
         order = torch.randperm(len(x), generator=generator).to(device)
@@ -317,7 +330,9 @@ def train_graph_model(config: TrainingSettings, n_classes: int, train: tuple, va
                                                                    weight=weights.double()))
             record["val_balanced_accuracy"] = balanced_accuracy(val_y, logits.argmax(dim=1), n_classes)
         monitored = record.get("val_loss", record["train_loss"])
-        if monitored < best_loss - 1e-4:
+        if fixed_epochs is not None:
+            best_epoch = epoch
+        elif monitored < best_loss - 1e-4:
             best_loss, best_epoch = monitored, epoch
             best_state = {key: value.detach().clone() for key, value in model.state_dict().items()}
         history.append(record)
@@ -326,9 +341,10 @@ def train_graph_model(config: TrainingSettings, n_classes: int, train: tuple, va
                 if key != "epoch":
                     writer.add_scalar(key.replace("_", "/", 1), value, epoch)
         bar.set_postfix({k: round(v, 3) for k, v in record.items() if k != "epoch"})
-        if epoch - best_epoch >= config.patience:
+        if fixed_epochs is None and epoch - best_epoch >= config.patience:
             break
-    model.load_state_dict(best_state)
+    if fixed_epochs is None:
+        model.load_state_dict(best_state)
     model.use_generator(None)
     return model, history, best_epoch
 
@@ -369,24 +385,35 @@ def fit_graph(config: TrainingSettings, samples: Samples, fold: Fold, n_classes:
         return None if covariance is None else covariance[mask]
 
     inputs.fit(rows(fit_mask | val_mask))
-    (fit_x, val_x, test_x), mean, std = standardise(*(inputs.transform(samples.features[m], rows(m))
-                                                      for m in (fit_mask, val_mask, test_mask)))
+    node_inputs = {name: inputs.transform(samples.features[m], rows(m))
+                   for name, m in (("fit", fit_mask), ("val", val_mask), ("test", test_mask))}
+    (fit_x, val_x, test_x), mean, std = standardise(node_inputs["fit"], node_inputs["val"], node_inputs["test"])
     val = (val_x, graphs(val_mask), samples.labels[val_mask]) if val_mask.any() else None
     model, history, best_epoch = train_graph_model(config, n_classes, (fit_x, graphs(fit_mask), samples.labels[fit_mask]),
                                                    val, desc=f"fold {fold.index}", init_seed=init_seed)
     val_proba = (predict_proba(model, val_x, graphs(val_mask), device=config.device, backend=config.backend)
                  if val is not None else np.zeros((0, n_classes)))
+    refitted = bool(getattr(config, "refit", False)) and val is not None
+    if refitted:
+        (train_x, test_x), mean, std = standardise(np.concatenate([node_inputs["fit"], node_inputs["val"]]),
+                                                   node_inputs["test"])
+        train_graphs = (adjacency if adjacency.ndim == 2
+                        else np.concatenate([graphs(fit_mask), graphs(val_mask)]))
+        train_labels = np.concatenate([samples.labels[fit_mask], samples.labels[val_mask]])
+        model, _, _ = train_graph_model(config, n_classes, (train_x, train_graphs, train_labels), None,
+                                        desc=f"fold {fold.index} refit", init_seed=init_seed,
+                                        fixed_epochs=best_epoch)
     checkpoint = {
         "model": config.model, "state_dict": model.state_dict(),
         "model_kwargs": {"in_channels": model.in_channels, "n_classes": n_classes, "hidden_channels": config.hidden,
                          "n_layers": config.layers, "dropout": config.dropout, "K": config.cheb_k},
         "feature_mean": torch.from_numpy(mean), "feature_std": torch.from_numpy(std),
         "node_names": list(samples.node_names), "best_epoch": best_epoch, "fold": fold.index,
-        "node_features": inputs.state(),
+        "node_features": inputs.state(), "refitted": refitted,
     }
     if hasattr(model, "learned_adjacency"):
         checkpoint["model_kwargs"].update(n_nodes=len(samples.node_names), l1=model.l1)
         with torch.no_grad():
             checkpoint["learned_adjacency"] = model.learned_adjacency().detach().cpu().clone()
     test_proba = predict_proba(model, test_x, graphs(test_mask), device=config.device, backend=config.backend)
-    return GraphFit(test_proba, val_proba, samples.labels[val_mask], checkpoint, history, best_epoch)
+    return GraphFit(test_proba, val_proba, samples.labels[val_mask], checkpoint, history, best_epoch, refitted)

@@ -218,6 +218,12 @@ class TrainConfig:
                                   "[0, 1) (default: %(default)s)", "training")
     epochs: int = setting(60, "maximum epochs; early stopping on validation subjects picks the best "
                           "(default: %(default)s)", "training")
+    refit: bool = setting(True, "keep each graph model as early stopping left it, trained on the fold's fit "
+                          "subjects only. By default the validation subjects choose only the number of epochs: the "
+                          "graph models are then trained again on every training subject (fit and validation) for "
+                          "that many epochs, as the baselines learn from every training subject, and cut at "
+                          "probability 0.5 (their loss is class-weighted; no held-out subject is left to choose "
+                          "another threshold)", "training", flag="--no-refit")
     patience: int = setting(15, "epochs without validation improvement before stopping (default: %(default)s)",
                             "training")
     batch_size: int = setting(64, "windows per batch, at least 2 (default: %(default)s)", "training")
@@ -250,8 +256,10 @@ class TrainConfig:
         "no_edges = the same network without edges, shuffled = on a node-permuted graph (default: "
         "no_edges,shuffled)", "evaluation", parse=parse_names, metavar="NAMES")
     threshold: str = setting("balanced", "decision threshold of two-class models: balanced = the cut maximising "
-                             "balanced accuracy on held-out training subjects (validation subjects, or a baseline's "
-                             "inner CV), argmax = the most probable class (default: %(default)s)", "evaluation",
+                             "balanced accuracy on held-out training subjects (a baseline's inner CV, or an "
+                             "early-stopped graph model's validation subjects; a refitted graph model is cut at "
+                             "0.5, see --refit), argmax = the most probable class (default: %(default)s)",
+                             "evaluation",
                              choices=THRESHOLD_METHODS)
     out: str = setting("runs", "parent folder of run directories (default: %(default)s)", "output")
     n_jobs: int = setting(-1, "workers on this machine for feature extraction (one task per recording) and the "

@@ -31,6 +31,7 @@ from eeg_gnn.data.extraction import (
     describe_data_quality,
     extract_dataset,
 )
+from eeg_gnn.evaluation.comparison import describe_detectable
 from eeg_gnn.evaluation.metrics import (
     confusion_matrix_figure,
 )
@@ -740,11 +741,8 @@ def _repeat_lines(repeats: dict, levels: list[str], width: int) -> list[str]:
     if repeats.get("pooled_comparisons"):
         lines.append("graph minus each other model, each subject's score averaged over the repeats (mean [95% CI], "
                      "sign-flip p over subjects, Holm-adjusted):")
-        for entry in repeats["pooled_comparisons"]:
-            if entry["metric"] == "balanced_accuracy":
-                low, high = entry["ci95"]
-                lines.append(f"  {entry['level']:<10}{entry['against']:<{width - 10}}{entry['mean_difference']:+.3f} "
-                             f"[{low:+.3f}, {high:+.3f}]  p = {entry['p_holm']:.3g}: {entry['verdict']}")
+        lines += [_comparison_line(entry, width) for entry in repeats["pooled_comparisons"]
+                  if entry["metric"] == "balanced_accuracy"]
     return lines
 
 
@@ -764,6 +762,16 @@ def _szcore_lines(szcore: dict | None, width: int) -> list[str]:
                  for level in ("event", "sample")]
         lines.append(f"  {name:<{width - 2}}" + "; ".join(cells))
     return lines
+
+
+def _comparison_line(entry: dict, width: int) -> str:
+    """One paired comparison: mean difference [95 % CI], Holm-adjusted p, verdict and what it could detect."""
+    low, high = entry["ci95"]
+    line = (f"  {entry['level']:<10}{entry['against']:<{width - 10}}{entry['mean_difference']:+.3f} "
+            f"[{low:+.3f}, {high:+.3f}]  p = {entry['p_holm']:.3g}: {entry['verdict']}")
+    if "detectable_difference" in entry:
+        line += f" ({describe_detectable(entry)})"
+    return line
 
 
 def format_summary(results: dict, run_dir: Path) -> str:
@@ -802,12 +810,8 @@ def format_summary(results: dict, run_dir: Path) -> str:
         lines += _repeat_lines(results["repeats"], levels, width)
     if results.get("comparisons"):
         lines.append(f"{results['primary']} minus each other model, per subject (mean [95% CI], sign-flip p, Holm-adjusted):")
-        for entry in results["comparisons"]:
-            if entry["metric"] != "balanced_accuracy":
-                continue
-            low, high = entry["ci95"]
-            lines.append(f"  {entry['level']:<10}{entry['against']:<{width - 10}}{entry['mean_difference']:+.3f} "
-                         f"[{low:+.3f}, {high:+.3f}]  p = {entry['p_holm']:.3g}: {entry['verdict']}")
+        lines += [_comparison_line(entry, width) for entry in results["comparisons"]
+                  if entry["metric"] == "balanced_accuracy"]
     lines += _szcore_lines(results.get("szcore"), width)
     if caveat:
         over = "time blocks" if results["cv"] == "time-blocks" else "subjects"

@@ -17,8 +17,11 @@ The models, by name (the names of ``results.json`` and ``predictions.csv``):
 ``logreg``, ``tangent_space``
     The baselines of :mod:`eeg_gnn.models.baselines`, fitted on all training subjects (fit and validation).
 
-Decision thresholds (``threshold='balanced'``, two classes) come from training subjects only: a graph model's
-validation subjects, a baseline's inner-CV out-of-fold predictions.
+Every model learns from every training subject: a graph model's validation subjects choose its number of epochs,
+then it is refitted on all of them (``refit``, the default); the baselines choose ``C`` by an inner CV and are
+refitted likewise. Decision thresholds (``threshold='balanced'``, two classes) come from training subjects only: a
+baseline's inner-CV out-of-fold predictions, an early-stopped graph model's validation subjects; a refitted graph
+model is cut at 0.5 (:func:`_threshold`).
 """
 
 from __future__ import annotations
@@ -115,9 +118,24 @@ def describe_models(config: FoldSettings) -> dict[str, dict[str, str]]:
     return described
 
 
-def _threshold(config: FoldSettings, n_classes: int, labels: np.ndarray, proba: np.ndarray) -> float | None:
-    """The balanced-accuracy threshold of held-out training predictions, when the settings ask for one."""
-    if config.threshold != "balanced" or n_classes != 2 or len(np.unique(labels)) < 2:
+#: The decision threshold of a refitted graph model (see :func:`_threshold`).
+REFIT_THRESHOLD = 0.5
+
+
+def _threshold(config: FoldSettings, n_classes: int, labels: np.ndarray, proba: np.ndarray, *,
+               refitted: bool = False) -> float | None:
+    """The balanced-accuracy threshold of held-out training predictions, when the settings ask for one.
+
+    A graph model refitted on every training subject has no held-out predictions of its own (the validation
+    predictions come from the early-stopped model, a different network whose calibration does not carry over), so
+    it is cut at :data:`REFIT_THRESHOLD`: trained with a class-weighted loss, its probability 0.5 is the cut that
+    balances the classes' errors.
+    """
+    if config.threshold != "balanced" or n_classes != 2:
+        return None
+    if refitted:
+        return REFIT_THRESHOLD
+    if len(np.unique(labels)) < 2:
         return None
     return round(balanced_threshold(labels, proba[:, 1]), PROBA_DECIMALS)
 
@@ -169,9 +187,11 @@ def _fit_graph_model(config: FoldSettings, samples: Samples, fold: Fold, n_class
     adjacency, permutation = _graph_of(config, samples, fold, name)
     fit = fit_graph(config, samples, fold, n_classes, adjacency, init_seed=config.seed + fold.index)
     checkpoint = {**fit.checkpoint, "name": name, "permutation": permutation}
-    return ModelFit(fit.test_proba, _threshold(config, n_classes, fit.val_labels, fit.val_proba),
+    return ModelFit(fit.test_proba,
+                    _threshold(config, n_classes, fit.val_labels, fit.val_proba, refitted=fit.refitted),
                     checkpoint=checkpoint, history=fit.history,
-                    info={"best_epoch": fit.best_epoch, **({"permutation": permutation} if permutation else {})})
+                    info={"best_epoch": fit.best_epoch, "refitted": fit.refitted,
+                          **({"permutation": permutation} if permutation else {})})
 
 
 def _graph_of(config: FoldSettings, samples: Samples, fold: Fold, name: str) -> tuple[np.ndarray | None, list]:
