@@ -7,10 +7,11 @@
 Each task is a nested-selection run over a grid file fixed before any of its scores was seen
 (``eeg-gnn train --task T --select GRID --repeats 3``: three fold assignments, seeds 0, 1, 2); the schizophrenia task
 adds a leave-one-subject-out run of the default configuration, the motor-imagery task the same run with each
-subject re-centred on its own unlabelled data (``--align subject``, transductive). Each task's section, with every
-model's scores and intervals, the paired comparisons with what they could detect, what each fold chose and the
-goal paragraph, is written to ``runs/readme/<task>.md`` and then between ``<!-- results:begin -->`` and
-``<!-- results:end -->`` of the README, in the order of :data:`SECTIONS`.
+subject re-centred on its own unlabelled data (``--align subject``, transductive). Each task gets two texts:
+the full one (every model per seed with intervals, every paired comparison per seed and pooled with what it could
+detect, what each fold chose) in ``docs/results/<task>.md``, and a summary (the spread over seeds, the pooled
+comparisons, the goal paragraph) in ``runs/readme/<task>.md``, which goes between ``<!-- results:begin -->`` and
+``<!-- results:end -->`` of the README in the order of :data:`SECTIONS`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs" / "results"
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 METRICS = ("balanced_accuracy", "roc_auc")
 #: Issue 20's non-inferiority margins against tangent space: pooled paired window BA difference (mean, lower bound of
@@ -144,11 +146,7 @@ def render(run_dir: Path, seconds: float | None, title: str = "") -> str:
     selection = results.get("selection")
     names = list(results["models"])
     levels = _levels(results)
-    grid = Path(config["select"]) if config.get("select") else None
-    command = (f"eeg-gnn train --task {config['task']}"
-               + (f" --select {grid.relative_to(ROOT) if grid.is_relative_to(ROOT) else grid}" if grid else "")
-               + (f" --repeats {len(runs)}" if len(runs) > 1 else "")
-               + (f" --align {config['align']}" if config.get("align", "none") != "none" else ""))
+    command = _command(config, runs)
     lines = [f"### {title}", ""] if title else []
     lines += [
         f"From `{command}`: every other setting at its default ({config['features']} of {len(config['bands'])} "
@@ -171,17 +169,7 @@ def render(run_dir: Path, seconds: float | None, title: str = "") -> str:
         ]
     header = " | ".join(f"{lvl} {'BA' if m == 'balanced_accuracy' else 'AUC'}" for lvl in levels for m in METRICS)
     if len(runs) > 1:
-        lines += [f"Mean ± standard deviation over the {len(runs)} seeds (range over seeds):", "",
-                  f"| model | {header} |", "| --- |" + " --- |" * 4]
-        for name in names:
-            cells = []
-            for lvl in levels:
-                for metric in METRICS:
-                    spread = results.get("repeats", {}).get("models", {}).get(name, {}).get(lvl, {}).get(metric)
-                    cells.append(f"{spread['mean']:.3f} ± {spread['sd']:.3f} ({spread['min']:.3f}-{spread['max']:.3f})"
-                                 if spread else _cell(results["models"][name].get(lvl, {}), metric))
-            lines.append(f"| {_name(name)} | " + " | ".join(cells) + " |")
-        lines.append("")
+        lines += _spread_table(results, runs, levels) + [""]
     lines += ["Each seed with 95 % bootstrap intervals over subjects:", "",
               f"| model | seed | {header} |", "| --- | --- |" + " --- |" * 4]
     for name in names:
@@ -215,6 +203,59 @@ def render(run_dir: Path, seconds: float | None, title: str = "") -> str:
         lines.append(f"| {_name(entry['against'])} | {entry['level']} | {metric} | " + " | ".join(cells) + " |")
     lines += ["", goal(runs, levels[1], pooled)]
     return "\n".join(lines)
+
+
+def render_summary(run_dir: Path, seconds: float | None, title: str, page: str) -> str:
+    """The README's few lines for one task: the spread over seeds, the pooled comparisons, the goal paragraph."""
+    results = json.loads((run_dir / "results.json").read_text())
+    runs = _runs(run_dir, results)
+    config = json.loads((run_dir / "config.json").read_text())["config"]
+    levels = _levels(results)
+    lines = [f"### {title}", "",
+             f"`{_command(config, runs)}`: {results['n_subjects']} subjects, {results['n_windows']} windows, "
+             f"{results['n_folds']} folds by subject, seeds {', '.join(str(seed) for seed, _ in runs)}"
+             + (f", {seconds / 60:.0f} minutes on 2 CPU cores" if seconds else "")
+             + f". Every seed with intervals, every comparison and each fold's choice: [{page}]({page}).", ""]
+    lines += _spread_table(results, runs, levels)
+    pooled = {(e["against"], e["level"], e["metric"]): e
+              for e in results.get("repeats", {}).get("pooled_comparisons", [])}
+    if pooled:
+        lines += ["", "Graph model minus each other model, each subject's score averaged over the seeds (mean "
+                  "[95 % interval over subjects], Holm-adjusted sign-flip verdict; detectable = the smallest "
+                  "difference this comparison detects at 80 % power):", "",
+                  f"| graph model vs | window BA | {levels[1]} AUC | detectable (window BA) |",
+                  "| --- | --- | --- | --- |"]
+        for name in results["models"]:
+            ba, auc = pooled.get((name, "window", "balanced_accuracy")), pooled.get((name, levels[1], "roc_auc"))
+            if ba or auc:
+                lines.append(f"| {_name(name)} | {_difference(ba) if ba else 'n/a'} | "
+                             f"{_difference(auc) if auc else 'n/a'} | {_detectable(ba) if ba else 'n/a'} |")
+    lines += ["", goal(runs, levels[1], pooled)]
+    return "\n".join(lines)
+
+
+def _command(config: dict, runs: list) -> str:
+    grid = Path(config["select"]) if config.get("select") else None
+    return (f"eeg-gnn train --task {config['task']}"
+            + (f" --select {grid.relative_to(ROOT) if grid.is_relative_to(ROOT) else grid}" if grid else "")
+            + (f" --repeats {len(runs)}" if len(runs) > 1 else "")
+            + (f" --align {config['align']}" if config.get("align", "none") != "none" else ""))
+
+
+def _spread_table(results: dict, runs: list, levels: tuple[str, str]) -> list[str]:
+    """Every model's scores: mean ± sd over the seeds (range), or with its interval when there is one seed."""
+    header = " | ".join(f"{lvl} {'BA' if m == 'balanced_accuracy' else 'AUC'}" for lvl in levels for m in METRICS)
+    lines = [(f"Mean ± standard deviation over the {len(runs)} seeds (range over seeds):" if len(runs) > 1 else
+              "With 95 % bootstrap intervals over subjects:"), "", f"| model | {header} |", "| --- |" + " --- |" * 4]
+    for name in results["models"]:
+        cells = []
+        for lvl in levels:
+            for metric in METRICS:
+                spread = results.get("repeats", {}).get("models", {}).get(name, {}).get(lvl, {}).get(metric)
+                cells.append(f"{spread['mean']:.3f} ± {spread['sd']:.3f} ({spread['min']:.3f}-{spread['max']:.3f})"
+                             if spread else _cell(results["models"][name].get(lvl, {}), metric))
+        lines.append(f"| {_name(name)} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _edge_folds(run_dir: Path, runs: list[tuple[int, dict]], name: str) -> int:
@@ -309,23 +350,36 @@ def _seconds(run_dir: Path, measured: float | None) -> float | None:
     return measured if measured is not None else json.loads((run_dir / "results.json").read_text()).get("seconds")
 
 
-def build_task(section: Section, args, runs: dict[str, Path]) -> str:
-    """Train (or read) the runs of one task and return its markdown."""
+ALIGNED = ("the same, each subject re-centred on its own unlabelled data (`--align subject`; transductive: it uses "
+           "the test subjects' unlabelled windows, never their labels)")
+
+
+def build_task(section: Section, args, runs: dict[str, Path]) -> tuple[str, str]:
+    """Train (or read) the runs of one task; return its README summary and its full documentation page."""
     out = args.out / section.task
-    started = time.time()
-    run_dir = runs.get(section.task) or train(section, args.repeats, out)
-    text = render(run_dir, _seconds(run_dir, None if section.task in runs else time.time() - started), section.title)
-    if section.aligned:
+    page = f"docs/results/{section.task}.md"
+
+    def run(key: str, make) -> tuple[Path, float | None]:
+        if key in runs:
+            return runs[key], _seconds(runs[key], None)
         started = time.time()
-        aligned = runs.get(f"{section.task}_aligned") or train(section, args.repeats, out / "aligned", align="subject")
-        seconds = _seconds(aligned, None if f"{section.task}_aligned" in runs else time.time() - started)
-        text += ("\n\n#### The same, each subject re-centred on its own unlabelled data (`--align subject`; "
-                 "transductive: it uses the test subjects' unlabelled windows, never their labels)\n\n"
-                 + render(aligned, seconds))
+        run_dir = make()
+        return run_dir, time.time() - started
+
+    run_dir, seconds = run(section.task, lambda: train(section, args.repeats, out))
+    summary = render_summary(run_dir, seconds, section.title, page)
+    full = f"# {section.title}\n\n" + render(run_dir, seconds)
+    if section.aligned:
+        aligned, seconds = run(f"{section.task}_aligned",
+                               lambda: train(section, args.repeats, out / "aligned", align="subject"))
+        heading = ALIGNED[0].upper() + ALIGNED[1:]
+        summary += "\n\n" + render_summary(aligned, seconds, heading, page).replace("### ", "#### ", 1)
+        full += f"\n\n## {heading}\n\n" + render(aligned, seconds)
     if section.loso:
-        loso = runs.get(f"{section.task}_loso") or train_loso(section, out / "loso")
-        text += "\n\n" + render_loso(loso)
-    return text
+        loso, _ = run(f"{section.task}_loso", lambda: train_loso(section, out / "loso"))
+        summary += "\n\n" + render_loso(loso)
+        full += "\n\n## Leave one subject out\n\n" + render_loso(loso)
+    return summary, full
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -338,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="fold assignments (default: 3)")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "readme", help="parent of the run directories")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    parser.add_argument("--docs", type=Path, default=DOCS, help="folder of the full results pages (default: "
+                        "docs/results)")
     args = parser.parse_args(argv)
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     unknown = [t for t in tasks if t not in SECTIONS]
@@ -350,11 +406,14 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--run takes KEY=RUN_DIR, got {item!r}")
         runs[key] = Path(path)
     args.out.mkdir(parents=True, exist_ok=True)
+    args.docs.mkdir(parents=True, exist_ok=True)
     started = time.time()
     for task in tasks:
-        text = build_task(SECTIONS[task], args, runs)
-        (args.out / f"{task}.md").write_text(text + "\n")
-        print(f"{task}: section written to {args.out / f'{task}.md'} ({time.time() - started:.0f} s so far)")
+        summary, full = build_task(SECTIONS[task], args, runs)
+        (args.out / f"{task}.md").write_text(summary + "\n")
+        (args.docs / f"{task}.md").write_text(full + "\n")
+        print(f"{task}: {args.out / f'{task}.md'} and {args.docs / f'{task}.md'} written "
+              f"({time.time() - started:.0f} s so far)")
     parts = [(args.out / f"{task}.md").read_text().rstrip() for task in SECTIONS if (args.out / f"{task}.md").exists()]
     replace_section(args.readme, "\n\n".join(parts))
     print(f"{args.readme}: results section regenerated from {len(parts)} task section(s) in {args.out}; "

@@ -95,3 +95,21 @@ def test_goal_is_met_only_within_every_margin_and_names_each_control():
     assert "does not beat the same model on a shuffled graph" in text
     pooled[("tangent_space", "window", "balanced_accuracy")]["ci95"] = [-0.07, 0.03]
     assert "— not met." in script.goal(runs, "recording", pooled)
+
+
+def test_summary_is_short_and_links_the_full_page(tmp_path):
+    script = _script()
+    run = tmp_path / "run"
+    run.mkdir()
+    results = _results(0, 0.70)
+    results["repeats"] = {"seeds": [0], "run_dirs": ["."], "models": {}, "pooled_comparisons": [
+        {"against": name, "level": "window", "metric": "balanced_accuracy", "mean_difference": 0.01,
+         "ci95": [-0.02, 0.04], "verdict": "not distinguishable", "n_subjects": 24, "detectable_difference": 0.05}
+        for name in MODELS[1:]]}
+    (run / "results.json").write_text(json.dumps(results))
+    (run / "config.json").write_text(json.dumps({"config": {"task": "workload", "select": "g.toml", "seed": 0,
+                                                            "features": "log_power", "bands": {"a": [1, 4]}}}))
+    summary = script.render_summary(run, 120.0, "EEGMAT", "docs/results/workload.md")
+    assert summary.startswith("### EEGMAT") and "[docs/results/workload.md](docs/results/workload.md)" in summary
+    assert "| control: shuffled graph | +0.010 [-0.020, +0.040] **not distinguishable** | n/a | 0.050 |" in summary
+    assert len(summary.splitlines()) < 25
