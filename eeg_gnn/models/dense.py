@@ -9,9 +9,12 @@ every forward pass, built once instead:
   ``L = I - D^-1/2 A D^-1/2``. For non-negative weights PyG's default ``lambda_max`` is 2 (twice the largest entry
   of ``L``, its unit diagonal), so the operator is ``-D^-1/2 A D^-1/2`` with a zero diagonal.
 - :func:`gcn_adjacency`: ``GCNConv``'s ``D^-1/2 (A + I) D^-1/2`` (a self-loop of weight 1 where ``A`` has none).
+- :func:`neighbour_weights`: the edge weights between different nodes, ``A`` without its diagonal, oriented for
+  ``operator @ x`` (the attention and isomorphism layers, :class:`eeg_gnn.models.layers.GATWeights` and
+  :class:`~eeg_gnn.models.layers.GINWeights`, weigh their neighbours with them).
 
-:func:`cheb_conv` and :func:`gcn_conv` apply a PyG ``ChebConv`` / ``GCNConv`` layer with its own parameters to
-dense inputs, so one model runs on either path and gives the same outputs and gradients (``tests/test_dense.py``).
+:func:`cheb_conv`, :func:`gcn_conv`, :func:`gat_conv` and :func:`gin_conv` apply a layer of
+:mod:`eeg_gnn.models.layers` with its own parameters to dense inputs, so one model runs on either path and gives the same outputs and gradients (``tests/test_dense.py``).
 Operators are differentiable functions of the adjacency, so a learned adjacency can go through them too.
 """
 
@@ -145,4 +148,72 @@ def gcn_conv(conv, x: Tensor, operator: Tensor) -> Tensor:
     out = propagate(operator, conv.lin(x))
     if conv.bias is not None:
         out = out + conv.bias
+    if getattr(conv, "root", None) is not None:
+        out = out + conv.root(x)
     return out
+
+
+def neighbour_weights(adjacency: Tensor) -> Tensor:
+    """The weights of the edges between different nodes, oriented for ``operator @ x``.
+
+    Parameters
+    ----------
+    adjacency : Tensor, shape (n_nodes, n_nodes) or (n_graphs, n_nodes, n_nodes)
+        Non-negative weights; ``adjacency[..., j, i]`` is the edge from node ``j`` to node ``i``.
+
+    Returns
+    -------
+    Tensor, same shape
+        ``operator[..., i, j]``: the weight of node ``j``'s message to node ``i``; zero diagonal.
+    """
+    _check_square(adjacency)
+    eye = torch.eye(adjacency.shape[-1], dtype=torch.bool, device=adjacency.device)
+    return adjacency.masked_fill(eye, 0.0).transpose(-1, -2)
+
+
+def gat_conv(conv, x: Tensor, operator: Tensor) -> Tensor:
+    """A graph attention layer (:class:`eeg_gnn.models.layers.GATWeights`, PyG's ``GATConv``) on dense graphs.
+
+    Parameters
+    ----------
+    conv : eeg_gnn.models.layers.GATWeights
+    x : Tensor, shape (n_graphs, n_nodes, in_channels)
+    operator : Tensor, shape (n_graphs, n_nodes, n_nodes) or (n_nodes, n_nodes)
+        From :func:`neighbour_weights`; a node attends to the nodes of the non-zero entries of its row.
+
+    Returns
+    -------
+    Tensor, shape (n_graphs, n_nodes, out_channels)
+    """
+    n_graphs, n_nodes, _ = x.shape
+    heads, channels = conv.heads, conv.out_channels
+    projected = conv.lin(x).view(n_graphs, n_nodes, heads, channels)
+    source = (projected * conv.att_src).sum(dim=-1).transpose(1, 2)  # (n_graphs, heads, n_nodes)
+    target = (projected * conv.att_dst).sum(dim=-1).transpose(1, 2)
+    per_weight = (conv.lin_edge.weight.view(heads, channels) * conv.att_edge[0]).sum(dim=-1)  # (heads,)
+    weights = operator.unsqueeze(-3)  # (n_graphs or 1, 1, n_nodes, n_nodes)
+    logits = target.unsqueeze(-1) + source.unsqueeze(-2) + weights * per_weight.view(heads, 1, 1)
+    absent = weights == 0
+    logits = torch.nn.functional.leaky_relu(logits, 0.2).masked_fill(absent, torch.finfo(logits.dtype).min)
+    # a node without edges gets no message (PyG's softmax over no edges), not a uniform one
+    attention = torch.softmax(logits, dim=-1).masked_fill(absent, 0.0)
+    out = (attention @ projected.transpose(1, 2)).mean(dim=1)
+    return out + conv.res(x) + conv.bias
+
+
+def gin_conv(conv, x: Tensor, operator: Tensor) -> Tensor:
+    """A graph isomorphism layer with edge weights and a root weight (:class:`eeg_gnn.models.layers.GINWeights`)
+    on dense graphs.
+
+    Parameters
+    ----------
+    conv : eeg_gnn.models.layers.GINWeights
+    x : Tensor, shape (n_graphs, n_nodes, in_channels)
+    operator : Tensor, shape (n_graphs, n_nodes, n_nodes) or (n_nodes, n_nodes)
+        From :func:`neighbour_weights`.
+
+    Returns
+    -------
+    Tensor, shape (n_graphs, n_nodes, out_channels)
+    """
+    return conv.mlp(propagate(operator, x) + (1 + conv.eps) * x) + conv.root(x)
