@@ -303,13 +303,15 @@ class GATClassifier(GraphClassifierBase):
     in_channels, n_classes, hidden_channels, n_layers, dropout
         As for :class:`GraphClassifierBase`.
     heads : int
-        Attention heads of every layer.
+        Attention heads of every layer (one by default: on the dense path each further head costs about as much as
+        the first, and one head keeps GAT within 1.5 times Chebyshev's time per epoch,
+        ``benchmarks/bench_training.py --variants``).
     readout, n_nodes, node_embedding
         As for :class:`GraphClassifierBase`.
     """
 
     def __init__(self, in_channels: int, n_classes: int, hidden_channels: int = 32, n_layers: int = 2,
-                 dropout: float = 0.3, *, heads: int = 4, **identity):
+                 dropout: float = 0.3, *, heads: int = 1, **identity):
         if heads < 1:
             raise ValueError(f"heads must be >= 1, got {heads}.")
         self.heads = heads

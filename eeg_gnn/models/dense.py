@@ -187,18 +187,26 @@ def gat_conv(conv, x: Tensor, operator: Tensor) -> Tensor:
     """
     n_graphs, n_nodes, _ = x.shape
     heads, channels = conv.heads, conv.out_channels
-    projected = conv.lin(x).view(n_graphs, n_nodes, heads, channels)
-    source = (projected * conv.att_src).sum(dim=-1).transpose(1, 2)  # (n_graphs, heads, n_nodes)
-    target = (projected * conv.att_dst).sum(dim=-1).transpose(1, 2)
+    # Each head's source and target scores are linear in x, as is the residual: one product gives them all.
+    weight = conv.lin.weight
+    per_head = weight.view(heads, channels, -1)
+    source_weight = (per_head * conv.att_src.view(heads, channels, 1)).sum(dim=1)  # (heads, in_channels)
+    target_weight = (per_head * conv.att_dst.view(heads, channels, 1)).sum(dim=1)
+    combined = x @ torch.cat([weight, source_weight, target_weight, conv.res.weight]).T
+    projected, source, target, residual = combined.split([heads * channels, heads, heads, channels], dim=-1)
     per_weight = (conv.lin_edge.weight.view(heads, channels) * conv.att_edge[0]).sum(dim=-1)  # (heads,)
-    weights = operator.unsqueeze(-3)  # (n_graphs or 1, 1, n_nodes, n_nodes)
-    logits = target.unsqueeze(-1) + source.unsqueeze(-2) + weights * per_weight.view(heads, 1, 1)
+    # logits[g, i, h, j]: head h's score of node j's message to node i
+    weights = operator.unsqueeze(-2)  # (n_graphs or absent, n_nodes, 1, n_nodes)
+    logits = (target.unsqueeze(-1) + source.transpose(-1, -2).unsqueeze(-3)) + weights * per_weight.view(heads, 1)
     absent = weights == 0
-    logits = torch.nn.functional.leaky_relu(logits, 0.2).masked_fill(absent, torch.finfo(logits.dtype).min)
-    # a node without edges gets no message (PyG's softmax over no edges), not a uniform one
-    attention = torch.softmax(logits, dim=-1).masked_fill(absent, 0.0)
-    out = (attention @ projected.transpose(1, 2)).mean(dim=1)
-    return out + conv.res(x) + conv.bias
+    logits = torch.nn.functional.leaky_relu(logits, 0.2).masked_fill_(absent, torch.finfo(logits.dtype).min)
+    attention = torch.softmax(logits, dim=-1).reshape(n_graphs, n_nodes, heads * n_nodes)
+    values = projected.reshape(n_graphs, n_nodes, heads, channels).transpose(1, 2).reshape(
+        n_graphs, heads * n_nodes, channels)
+    messages = attention @ values
+    # a node without edges gets no message (PyG's softmax over no edges), not the uniform one of its masked row
+    has_edges = (~absent).any(dim=-1)  # (n_graphs or absent, n_nodes, 1)
+    return messages * (has_edges / heads) + residual + conv.bias
 
 
 def gin_conv(conv, x: Tensor, operator: Tensor) -> Tensor:

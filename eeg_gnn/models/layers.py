@@ -167,7 +167,7 @@ class GATWeights(_PyGLayer):
         Attention heads.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, heads: int = 4):
+    def __init__(self, in_channels: int, out_channels: int, heads: int = 1):
         super().__init__()
         self.in_channels, self.out_channels, self.heads = in_channels, out_channels, heads
         self.lin = _Weight(in_channels, heads * out_channels)

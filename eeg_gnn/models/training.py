@@ -51,6 +51,7 @@ class TrainingSettings(Protocol):
     readout: str
     node_embedding: int
     self_weight: bool
+    heads: int
 
 
 #: Sparsity weight of a learned adjacency when the settings do not name one.
@@ -67,7 +68,7 @@ def architecture(config: TrainingSettings, n_nodes: int) -> dict:
     return {"hidden_channels": config.hidden, "n_layers": config.layers, "dropout": config.dropout,
             "K": config.cheb_k, "n_nodes": n_nodes, "readout": getattr(config, "readout", "pool"),
             "node_embedding": getattr(config, "node_embedding", 0),
-            "self_weight": getattr(config, "self_weight", False)}
+            "self_weight": getattr(config, "self_weight", False), "heads": getattr(config, "heads", 1)}
 
 
 @dataclass

@@ -193,7 +193,7 @@ class TrainConfig:
     top_k: int | None = setting(None, "keep each node's k strongest edges (default: all)", "graph")
     model: str = setting("cheb", "gcn = graph convolutional network, cheb = Chebyshev spectral convolutions, "
                          "dgcnn = Chebyshev convolutions on one adjacency learned with the network, initialised "
-                         "from --graph (its mean over the training windows), gat = graph attention (4 heads, the "
+                         "from --graph (its mean over the training windows), gat = graph attention (--heads heads, the "
                          "edge weight in the attention), gin = graph isomorphism network (edge-weighted sums) "
                          "(default: %(default)s)", "model", choices=MODELS)
     hidden: int = setting(32, "hidden channels (default: %(default)s)", "model")
@@ -202,6 +202,8 @@ class TrainConfig:
     cheb_k: int = setting(3, "Chebyshev order K (default: %(default)s)", "model")
     adjacency_l1: float = setting(1e-3, "dgcnn: weight of the L1 penalty on the learned adjacency (its mean weighted "
                                   "degree), which keeps it sparse (default: %(default)s)", "model")
+    heads: int = setting(1, "gat: attention heads of every layer, averaged; each further head costs about as much "
+                         "time as the first (default: %(default)s)", "model")
     readout: str = setting("pool", "how node embeddings become one vector per window: pool = mean and max over the "
                            "electrodes (which electrode is which is forgotten); flatten = every electrode's embedding "
                            "in montage order, concatenated (DGCNN's readout; the head then weighs each electrode on "
@@ -303,7 +305,7 @@ class TrainConfig:
         if self.graph in CONNECTIVITY_METHODS and self.graph_band not in self.bands:
             raise ValueError(f"--graph-band {self.graph_band!r} is not one of the bands ({', '.join(self.bands)}); "
                              "pass --graph-band with one of them.")
-        for name in ("epochs", "batch_size", "hidden", "layers", "cheb_k", "n_boot", "patience", "threads",
+        for name in ("epochs", "batch_size", "hidden", "layers", "cheb_k", "heads", "n_boot", "patience", "threads",
                      "repeats"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
