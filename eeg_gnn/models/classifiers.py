@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from eeg_gnn.models.catalog import MODELS, READOUTS
 from eeg_gnn.models.dense import (
+    attention_operator,
     cheb_conv,
     gat_conv,
     gcn_adjacency,
@@ -321,7 +322,7 @@ class GATClassifier(GraphClassifierBase):
         return GATWeights(in_channels, out_channels, heads=self.heads)
 
     def operator(self, adjacency: Tensor) -> Tensor:
-        return neighbour_weights(adjacency)
+        return attention_operator(adjacency)
 
     def _conv_dense(self, conv: nn.Module, x: Tensor, operator: Tensor) -> Tensor:
         return gat_conv(conv, x, operator)
