@@ -214,10 +214,9 @@ class GraphClassifierBase(nn.Module):
             batch: (n_graphs * n_nodes,) graph index of each node; returns (n_graphs, n_classes).
         """
         from torch_geometric.nn import global_max_pool, global_mean_pool
-        from torch_geometric.utils import to_dense_batch
 
         if self.node_embedding is not None:
-            x = self._with_node_embedding(to_dense_batch(x, batch)[0]).reshape(len(x), -1)
+            x = self._with_node_embedding(self._by_graph(x, batch)).reshape(len(x), -1)
         for conv, norm in zip(self.convs, self.norms, strict=True):
             x = conv(x, edge_index, edge_weight)
             x = torch.relu(norm(x))
@@ -225,11 +224,19 @@ class GraphClassifierBase(nn.Module):
         if self.readout == "pool":
             pooled = torch.cat([global_mean_pool(x, batch), global_max_pool(x, batch)], dim=1)
         else:
-            nodes, filled = to_dense_batch(x, batch)
-            if not filled.all():
-                raise ValueError(f"readout={self.readout!r} needs graphs of {self.n_nodes} nodes each.")
-            pooled = self._read_out(nodes)
+            pooled = self._read_out(self._by_graph(x, batch))
         return self.head(pooled)
+
+    def _by_graph(self, x: Tensor, batch: Tensor) -> Tensor:
+        """Node rows ``x`` of a disjoint batch as (n_graphs, n_nodes, n_channels), for settings that know each node
+        by its place (graphs of one node set, in one order, as :func:`make_batch` makes them)."""
+        from torch_geometric.utils import to_dense_batch
+
+        nodes, filled = to_dense_batch(x, batch)
+        if not filled.all():
+            raise ValueError(f"readout={self.readout!r} and node embeddings need graphs of {self.n_nodes} nodes "
+                             "each; these graphs differ in size.")
+        return nodes
 
     def forward_dense(self, x: Tensor, operator: Tensor) -> Tensor:
         """Class logits of each graph on the dense path; equal to :meth:`forward` on the same graphs.
