@@ -102,6 +102,9 @@ def test_identity_settings_are_checked():
     embedded = build_model("gcn", N_FEATURES, 2, n_nodes=N_NODES, node_embedding=2)
     with pytest.raises(ValueError, match="embedding for each of 5 nodes; the graphs have 4"):
         embedded.forward_dense(torch.zeros(2, 4, N_FEATURES), embedded.operator(torch.zeros(4, 4)))
+    uneven = torch.tensor([0] * N_NODES + [1] * (N_NODES - 1))
+    with pytest.raises(ValueError, match="these graphs differ in size"):
+        flatten(torch.zeros(len(uneven), N_FEATURES), torch.zeros(2, 0, dtype=torch.long), None, uneven)
     assert set(READOUTS) == {"pool", "flatten"} and {"gat", "gin"} <= set(MODELS)
 
 
