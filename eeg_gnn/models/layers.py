@@ -7,8 +7,11 @@ Importing ``torch_geometric`` imports ``torch._dynamo`` and costs more than impo
 and :class:`GCNWeights` hold exactly those weights: the same names (``lins.K.weight`` / ``lin.weight`` and
 ``bias``, so checkpoints load on either), shapes and initialisation, drawn from the random stream in the same
 order as PyG's constructors do (a Glorot draw per linear map when it is made, then again when the layer resets),
-so a seed gives the same model as before. Called like the PyG layer (``layer(x, edge_index, edge_weight)``), they
-run PyG's own layer on these very parameters, built the first time it is needed.
+so a seed gives the same model as before. :class:`GATWeights` and :class:`GINWeights` hold their PyG layer's
+parameters under its names and shapes (GAT: Glorot weights and attention vectors, zero bias, as PyG; GIN: its
+perceptron's ``torch.nn.Linear`` layers as torch initialises them, zero eps, a Glorot root weight), drawn in an
+order of their own. Called like the PyG layer (``layer(x, edge_index, edge_weight)``), each runs PyG's own layer on these very
+parameters, built the first time it is needed.
 """
 
 from __future__ import annotations
