@@ -1,6 +1,7 @@
 """Training throughput of the graph models: the dense path vs today's PyG path vs a plain PyG DataLoader loop.
 
     python benchmarks/bench_training.py [--epochs 5] [--rounds 3] [--model cheb] [--graph per-window]
+    python benchmarks/bench_training.py --variants [--epochs 5] [--rounds 3] [--graph per-window]
 
 All paths train the same Chebyshev classifier (K = 3, hidden 32, 2 layers, batch 64, one thread) on graphs of the
 size of ``train.py --task workload``: 1439 training windows and 288 validation windows of 19 nodes and 5 bands,
@@ -19,6 +20,10 @@ pass of shuffled batches with Adam steps plus one validation pass, as early stop
 Windows/s is training windows per second of epoch time, by the wall clock and by this process's CPU time; the rounds
 are interleaved and the fastest of each path is kept, so that load from other processes affects every path alike.
 Ratios are against ``today``.
+
+``--variants`` times every graph model and readout setting on the dense path instead (:data:`VARIANTS`: GAT,
+GIN, the flatten readout, node embeddings, GCN's self weight), each as seconds per epoch and as a ratio to the
+Chebyshev model with the pool readout (the default model) measured in the same interleaved rounds.
 """
 
 from __future__ import annotations
@@ -62,10 +67,59 @@ def _per_window(data: tuple) -> tuple:
     return features, weights, labels
 
 
-def _settings(args, backend: str) -> SimpleNamespace:
-    return SimpleNamespace(model=args.model, hidden=32, layers=2, dropout=0.3, cheb_k=3, lr=1e-3,
-                           weight_decay=1e-3, epochs=args.epochs, patience=args.epochs + 1, batch_size=64, seed=0,
-                           device="cpu", backend=backend, progress=False)
+#: The settings ``--variants`` times on the dense path: a name, then the model and its identity settings.
+VARIANTS = {
+    "cheb pool (default)": dict(model="cheb"),
+    "cheb flatten": dict(model="cheb", readout="flatten"),
+    "cheb node-embedding 4": dict(model="cheb", node_embedding=4),
+    "cheb flatten + embedding 4": dict(model="cheb", readout="flatten", node_embedding=4),
+    "gcn pool": dict(model="gcn"),
+    "gcn self-weight": dict(model="gcn", self_weight=True),
+    "gcn self-weight flatten": dict(model="gcn", self_weight=True, readout="flatten"),
+    "gat pool": dict(model="gat"),
+    "gat flatten": dict(model="gat", readout="flatten"),
+    "gat 2 heads": dict(model="gat", heads=2),
+    "gat 4 heads": dict(model="gat", heads=4),
+    "gin pool": dict(model="gin"),
+    "gin flatten": dict(model="gin", readout="flatten"),
+    "dgcnn flatten": dict(model="dgcnn", readout="flatten"),
+}
+
+
+def _settings(args, backend: str, **variant) -> SimpleNamespace:
+    values = dict(model=args.model, hidden=32, layers=2, dropout=0.3, cheb_k=3, lr=1e-3, weight_decay=1e-3,
+                  epochs=args.epochs, patience=args.epochs + 1, batch_size=64, seed=0, device="cpu",
+                  backend=backend, progress=False, readout="pool", node_embedding=0, self_weight=False)
+    values.update(variant)
+    return SimpleNamespace(**values)
+
+
+def _best_times(runs: dict, rounds: int) -> tuple[dict, dict]:
+    """The fastest wall-clock and CPU time of each run over ``rounds`` interleaved rounds."""
+    wall, cpu = dict.fromkeys(runs, np.inf), dict.fromkeys(runs, np.inf)
+    for _ in range(rounds):
+        for name, run in runs.items():
+            torch.manual_seed(0)
+            start_wall, start_cpu = time.perf_counter(), time.process_time()
+            run()
+            wall[name] = min(wall[name], time.perf_counter() - start_wall)
+            cpu[name] = min(cpu[name], time.process_time() - start_cpu)
+    return wall, cpu
+
+
+def compare_variants(args, train: tuple, val: tuple) -> None:
+    """Seconds per epoch of every :data:`VARIANTS` setting on the dense path, and its ratio to Chebyshev + pool."""
+    runs = {name: (lambda variant=variant: train_graph_model(_settings(args, "dense", **variant), 2, train, val))
+            for name, variant in VARIANTS.items()}
+    wall, cpu = _best_times(runs, args.rounds)
+    reference = next(iter(VARIANTS))
+    print(f"dense path, {args.graph} graphs: {N_TRAIN} training + {N_VAL} validation windows of {N_NODES} nodes per "
+          f"epoch, {args.epochs} epochs, best of {args.rounds} interleaved rounds, {torch.get_num_threads()} thread")
+    print(f"  {'setting':<28}{'s/epoch (wall)':>15}{'ratio':>8}{'s/epoch (CPU)':>15}{'ratio':>8}")
+    for name in runs:
+        print(f"  {name:<28}{wall[name] / args.epochs:15.3f}{wall[name] / wall[reference]:7.2f}x"
+              f"{cpu[name] / args.epochs:15.3f}{cpu[name] / cpu[reference]:7.2f}x")
+    print(f"  (ratios: time per epoch / that of {reference}; within 1.5x is the target)")
 
 
 def _today(config, train, val) -> None:
@@ -147,6 +201,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--model", default="cheb", choices=("cheb", "gcn"))
+    parser.add_argument("--variants", action="store_true",
+                        help="time every model and readout setting on the dense path against cheb + pool instead")
     parser.add_argument("--graph", default="per-window", choices=("per-window", "shared", "none"),
                         help="each window's own graph, one shared by all, or no edges (default: %(default)s)")
     args = parser.parse_args()
@@ -154,6 +210,9 @@ def main() -> None:
     rng = np.random.default_rng(0)
     train, val = _windows(rng, N_TRAIN), _windows(rng, N_VAL)
     train, val = ((f, _graph_kind(w, args.graph), y) for f, w, y in (train, val))
+    if args.variants:
+        compare_variants(args, train, val)
+        return
     train_repeated, val_repeated = _per_window(train), _per_window(val)
     train_graphs, val_graphs = _graphs(*train_repeated), _graphs(*val_repeated)
     paths = {
@@ -162,14 +221,7 @@ def main() -> None:
         "today": lambda: _today(_settings(args, "pyg"), train_repeated, val_repeated),
         "dataloader": lambda: _dataloader(_settings(args, "pyg"), train_graphs, val_graphs),
     }
-    wall, cpu = dict.fromkeys(paths, np.inf), dict.fromkeys(paths, np.inf)
-    for _ in range(args.rounds):
-        for name, run in paths.items():
-            torch.manual_seed(0)
-            start_wall, start_cpu = time.perf_counter(), time.process_time()
-            run()
-            wall[name] = min(wall[name], time.perf_counter() - start_wall)
-            cpu[name] = min(cpu[name], time.process_time() - start_cpu)
+    wall, cpu = _best_times(paths, args.rounds)
     print(f"{args.model}, {args.graph} graphs: {N_TRAIN} training + {N_VAL} validation windows of {N_NODES} nodes "
           f"per epoch, {args.epochs} epochs, best of {args.rounds} interleaved rounds, {torch.get_num_threads()} thread")
     print(f"  {'path':<11}{'windows/s (wall)':>17}{'ratio':>8}{'windows/s (CPU time)':>23}{'ratio':>8}")

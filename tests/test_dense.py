@@ -78,21 +78,26 @@ def test_gcn_conv_equals_pyg(shared):
     torch.testing.assert_close(gcn_conv(conv, features, gcn_adjacency(adjacency)), reference, atol=1e-12, rtol=0)
 
 
-def _classifier(name: str, seed: int = 0):
+def _classifier(name: str, seed: int = 0, **identity):
     torch.manual_seed(seed)
-    model = build_model(name, N_FEATURES, 3, hidden_channels=8, n_layers=2, dropout=0.3, K=3)
+    model = build_model(name, N_FEATURES, 3, hidden_channels=8, n_layers=2, dropout=0.3, K=3, n_nodes=N_NODES,
+                        **identity)
     model.reset_parameters()
     return model
 
 
-@pytest.mark.parametrize("name", ["cheb", "gcn"])
-def test_classifier_outputs_and_gradients_equal_pyg(name):
+@pytest.mark.parametrize(("name", "identity"), [
+    ("cheb", {}), ("gcn", {}), ("gat", {}), ("gin", {}), ("gcn", {"self_weight": True}),
+    ("cheb", {"readout": "flatten"}), ("gat", {"readout": "flatten", "node_embedding": 2}),
+    ("gin", {"node_embedding": 3}), ("gcn", {"readout": "flatten", "node_embedding": 2, "self_weight": True})],
+    ids=lambda value: value if isinstance(value, str) else "-".join(f"{k}={v}" for k, v in value.items()) or "pool")
+def test_classifier_outputs_and_gradients_equal_pyg(name, identity):
     """One training step's gradients, then evaluation (BatchNorm running statistics updated by that step)."""
     features, adjacency = _graphs(3, dtype=torch.float32)
     labels = torch.arange(N_GRAPHS) % 3
     results = {}
     for path in ("pyg", "dense"):
-        model = _classifier(name)
+        model = _classifier(name, **identity)
         # Train mode (batch statistics, dropout): the same seed draws the same dropout masks on both paths.
         model.train()
         torch.manual_seed(5)

@@ -65,6 +65,20 @@ def test_same_seed_same_probabilities():
     np.testing.assert_array_equal(first, second)
 
 
+@pytest.mark.parametrize(("model", "identity"), [("gat", {"readout": "flatten", "heads": 2}),
+                                               ("gin", {"node_embedding": 2}), ("gcn", {"self_weight": True})])
+def test_new_models_and_readouts_fit_and_are_reproducible(model, identity):
+    X, y, _, ring = _cohort(n_subjects=4)
+    estimator = GraphClassifier(model, ring, epochs=3, batch_size=16, **identity)
+    params = estimator.get_params()
+    assert {key: clone(estimator).get_params()[key] for key in identity} == identity == {key: params[key]
+                                                                                        for key in identity}
+    first = estimator.fit(X, y)
+    assert first.module_.readout == identity.get("readout", "pool")
+    second = clone(estimator).fit(X, y)
+    np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+
+
 def test_subject_kfold_refuses_nothing_it_should_not():
     X, y, groups, ring = _cohort()
     for train, test in SubjectKFold(4).split(X, y, groups):

@@ -39,6 +39,8 @@ def _model(name: str, seed: int = 0):
     torch.manual_seed(seed)
     if name == "gcn":
         return GCNClassifier(N_BANDS, N_CLASSES, hidden_channels=8)
+    if name in ("gat", "gin"):
+        return build_model(name, N_BANDS, N_CLASSES, hidden_channels=8)
     return ChebClassifier(N_BANDS, N_CLASSES, hidden_channels=8, K=3)
 
 
@@ -53,7 +55,7 @@ def _train_a_little(model, features, adjacency, steps: int = 5) -> None:
         optimiser.step()
 
 
-MODEL_NAMES = ["gcn", "cheb"]
+MODEL_NAMES = ["gcn", "cheb", "gat", "gin"]
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

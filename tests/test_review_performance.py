@@ -36,6 +36,8 @@ def _predictions(n_subjects: int = 10) -> Predictions:
 def test_older_runs_name_the_graph_model_from_its_settings():
     config = TrainConfig(model="cheb", graph="plv", graph_band="alpha", cheb_k=3)
     assert graph_description(config) == "ChebNet (K = 3) on alpha PLV graphs"
+    assert (graph_description(TrainConfig(model="gat", graph="plv", readout="flatten"))
+            == "GAT, flatten readout on alpha PLV graphs")
     entries = model_entries({"model": {"window": METRICS}, "baseline": {"window": METRICS, "per_fold": []}}, config)
     assert [(e["name"], e["key"], e["kind"]) for e in entries] == [("graph", "model", "graph"),
                                                                      ("logreg", "baseline", "baseline")]

@@ -101,6 +101,22 @@ def test_same_seed_same_results_and_cache_reuse(cohort, tmp_path):
     assert other_window.results["features_from_cache"] == 0
 
 
+def test_same_seed_same_results_for_gat_with_the_flatten_readout_in_threads(cohort, tmp_path):
+    """A new model and readout keep the determinism of the default: serial and threaded runs agree."""
+    settings = dict(epochs=3, model="gat", readout="flatten", node_embedding=2, folds=2, controls=("shuffled",),
+                    baselines=())
+    serial = run_cv(small_config(cohort, tmp_path, n_jobs=1, **settings))
+    threaded = run_cv(small_config(cohort, tmp_path, n_jobs=2, **settings))
+    assert _metrics(serial.results) == _metrics(threaded.results)
+    saved = json.loads((threaded.run_dir / "config.json").read_text())
+    assert (saved["config"]["readout"], saved["config"]["node_embedding"]) == ("flatten", 2)
+    from eeg_gnn.pipeline.runs import load_run
+
+    reloaded = load_run(threaded.run_dir).load_fold(0).model  # what evaluate.py reads, without unpickling
+    assert (type(reloaded).__name__, reloaded.readout, reloaded.node_embedding.shape[1]) == ("GATClassifier",
+                                                                                           "flatten", 2)
+
+
 def test_connectivity_graph_and_cheb_run(cohort, tmp_path):
     result = run_cv(small_config(cohort, tmp_path, epochs=2, model="cheb", graph="plv", top_k=4, folds=2,
                                  controls=("shuffled",), baselines=()))

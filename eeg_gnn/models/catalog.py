@@ -11,7 +11,13 @@ from dataclasses import dataclass
 
 from eeg_gnn.utils.validation import check_option
 
-MODELS = ("gcn", "cheb", "dgcnn")
+MODELS = ("gcn", "cheb", "dgcnn", "gat", "gin")
+#: How a graph model turns its node embeddings into one vector per graph (see
+#: :class:`eeg_gnn.models.classifiers.GraphClassifierBase`).
+READOUTS = {
+    "pool": "mean and max over the nodes (montage-free: which electrode is which is forgotten)",
+    "flatten": "the node embeddings in electrode order, concatenated (DGCNN, Song et al. 2018; one montage)",
+}
 #: How graph models run: batched dense matrix products (fixed node set) or PyG message passing.
 BACKENDS = ("dense", "pyg")
 

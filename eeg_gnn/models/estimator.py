@@ -20,7 +20,7 @@ FROM_X = "from_X"
 
 
 class GraphClassifier(ClassifierMixin, BaseEstimator):
-    """A GCN or Chebyshev graph classifier of EEG windows, trained with early stopping.
+    """A graph classifier of EEG windows (GCN, Chebyshev, DGCNN, GAT or GIN), trained with early stopping.
 
     Parameters
     ----------
@@ -31,6 +31,15 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
         below); None for no edges (each node sees only itself).
     hidden, layers, dropout, cheb_k
         Hidden channels, graph layers, dropout and Chebyshev order.
+    readout : 'pool' | 'flatten'
+        Mean and max over the nodes (montage-free), or the node embeddings in node order (one montage); see
+        :class:`eeg_gnn.models.classifiers.GraphClassifierBase`.
+    node_embedding : int
+        Size of a learned vector per node appended to its features (0: none).
+    self_weight : bool
+        GCN only: a weight of its own for each node's features.
+    heads : int
+        GAT only: attention heads.
     epochs, patience, batch_size, lr, weight_decay
         Training: at most ``epochs`` epochs of Adam, stopped ``patience`` epochs after the validation loss stopped
         improving; the model of the best epoch is kept.
@@ -55,7 +64,8 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, model: str = "cheb", adjacency=None, *, hidden: int = 32, layers: int = 2,
-                 dropout: float = 0.3, cheb_k: int = 3, epochs: int = 60, patience: int = 15,
+                 dropout: float = 0.3, cheb_k: int = 3, readout: str = "pool", node_embedding: int = 0,
+                 self_weight: bool = False, heads: int = 1, epochs: int = 60, patience: int = 15,
                  batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 1e-3, val_fraction: float = 0.2,
                  standardize: bool = True, seed: int = 0, device: str = "cpu", backend: str = "dense"):
         self.model = model
@@ -64,6 +74,10 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
         self.layers = layers
         self.dropout = dropout
         self.cheb_k = cheb_k
+        self.readout = readout
+        self.node_embedding = node_embedding
+        self.self_weight = self_weight
+        self.heads = heads
         self.epochs = epochs
         self.patience = patience
         self.batch_size = batch_size
@@ -104,7 +118,8 @@ class GraphClassifier(ClassifierMixin, BaseEstimator):
 
     def _settings(self) -> SimpleNamespace:
         return SimpleNamespace(model=self.model, hidden=self.hidden, layers=self.layers, dropout=self.dropout,
-                               cheb_k=self.cheb_k, lr=self.lr, weight_decay=self.weight_decay, epochs=self.epochs,
+                               cheb_k=self.cheb_k, readout=self.readout, node_embedding=self.node_embedding,
+                               self_weight=self.self_weight, heads=self.heads, lr=self.lr, weight_decay=self.weight_decay, epochs=self.epochs,
                                patience=self.patience, batch_size=self.batch_size, seed=self.seed,
                                device=self.device, backend=self.backend, progress=False)
 

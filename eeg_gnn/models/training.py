@@ -52,10 +52,27 @@ class TrainingSettings(Protocol):
     node_features: str
     spatial_centring: bool
     refit: bool
+    readout: str
+    node_embedding: int
+    self_weight: bool
+    heads: int
 
 
 #: Sparsity weight of a learned adjacency when the settings do not name one.
 DEFAULT_ADJACENCY_L1 = 1e-3
+
+
+def architecture(config: TrainingSettings, n_nodes: int) -> dict:
+    """The keyword arguments of :func:`eeg_gnn.models.classifiers.build_model` that ``config`` sets for graphs of
+    ``n_nodes`` nodes: plain values, saved in a checkpoint's ``model_kwargs`` to rebuild the model.
+
+    Settings that an older configuration (or a caller's own settings object) lacks take the values that give the
+    model it always gave: the pool readout, no node embedding, no GCN self weight.
+    """
+    return {"hidden_channels": config.hidden, "n_layers": config.layers, "dropout": config.dropout,
+            "K": config.cheb_k, "n_nodes": n_nodes, "readout": getattr(config, "readout", "pool"),
+            "node_embedding": getattr(config, "node_embedding", 0),
+            "self_weight": getattr(config, "self_weight", False), "heads": getattr(config, "heads", 1)}
 
 
 @dataclass
@@ -286,9 +303,8 @@ def train_graph_model(config: TrainingSettings, n_classes: int, train: tuple, va
     backend, device = config.backend, config.device
     generator = torch.Generator().manual_seed(config.seed)
     model = initialised_model(
-        lambda: build_model(config.model, features.shape[2], n_classes, hidden_channels=config.hidden,
-                            n_layers=config.layers, dropout=config.dropout, K=config.cheb_k,
-                            n_nodes=features.shape[1], adjacency=initial_adjacency(adjacency),
+        lambda: build_model(config.model, features.shape[2], n_classes, **architecture(config, features.shape[1]),
+                            adjacency=initial_adjacency(adjacency),
                             l1=getattr(config, "adjacency_l1", DEFAULT_ADJACENCY_L1)),
         device, init_seed)
     optimiser = make_adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -405,14 +421,14 @@ def fit_graph(config: TrainingSettings, samples: Samples, fold: Fold, n_classes:
                                         fixed_epochs=best_epoch)
     checkpoint = {
         "model": config.model, "state_dict": model.state_dict(),
-        "model_kwargs": {"in_channels": model.in_channels, "n_classes": n_classes, "hidden_channels": config.hidden,
-                         "n_layers": config.layers, "dropout": config.dropout, "K": config.cheb_k},
+        "model_kwargs": {"in_channels": model.in_channels, "n_classes": n_classes,
+                         **architecture(config, len(samples.node_names))},
         "feature_mean": torch.from_numpy(mean), "feature_std": torch.from_numpy(std),
         "node_names": list(samples.node_names), "best_epoch": best_epoch, "fold": fold.index,
         "node_features": inputs.state(), "refitted": refitted,
     }
     if hasattr(model, "learned_adjacency"):
-        checkpoint["model_kwargs"].update(n_nodes=len(samples.node_names), l1=model.l1)
+        checkpoint["model_kwargs"].update(l1=model.l1)
         with torch.no_grad():
             checkpoint["learned_adjacency"] = model.learned_adjacency().detach().cpu().clone()
     test_proba = predict_proba(model, test_x, graphs(test_mask), device=config.device, backend=config.backend)

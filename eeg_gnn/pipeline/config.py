@@ -38,6 +38,7 @@ from eeg_gnn.models.catalog import (
     MODELS,
     NODE_FEATURES,
     OWN_GENERATOR_DEVICES,
+    READOUTS,
     needs_covariance,
 )
 from eeg_gnn.signal.features import DEFAULT_BANDS, FEATURE_KINDS, check_bands, parse_bands
@@ -200,14 +201,27 @@ class TrainConfig:
     top_k: int | None = setting(None, "keep each node's k strongest edges (default: all)", "graph")
     model: str = setting("cheb", "gcn = graph convolutional network, cheb = Chebyshev spectral convolutions, "
                          "dgcnn = Chebyshev convolutions on one adjacency learned with the network, initialised "
-                         "from --graph (its mean over the training windows) (default: %(default)s)", "model",
-                         choices=MODELS)
+                         "from --graph (its mean over the training windows), gat = graph attention (--heads heads, the "
+                         "edge weight in the attention), gin = graph isomorphism network (edge-weighted sums) "
+                         "(default: %(default)s)", "model", choices=MODELS)
     hidden: int = setting(32, "hidden channels (default: %(default)s)", "model")
     layers: int = setting(2, "graph layers (default: %(default)s)", "model")
     dropout: float = setting(0.3, "dropout (default: %(default)s)", "model")
     cheb_k: int = setting(3, "Chebyshev order K (default: %(default)s)", "model")
     adjacency_l1: float = setting(1e-3, "dgcnn: weight of the L1 penalty on the learned adjacency (its mean weighted "
                                   "degree), which keeps it sparse (default: %(default)s)", "model")
+    heads: int = setting(1, "gat: attention heads of every layer, averaged; each further head costs about as much "
+                         "time as the first (default: %(default)s)", "model")
+    readout: str = setting("pool", "how node embeddings become one vector per window: pool = mean and max over the "
+                           "electrodes (which electrode is which is forgotten); flatten = every electrode's embedding "
+                           "in montage order, concatenated (DGCNN's readout; the head then weighs each electrode on "
+                           "its own) (default: %(default)s)", "model", choices=tuple(READOUTS))
+    node_embedding: int = setting(0, "size of a learned vector per electrode appended to its input features, so "
+                                  "that the convolutions know which electrode is which; 0 = none "
+                                  "(default: %(default)s)", "model", metavar="DIM")
+    self_weight: bool = setting(False, "gcn: give each electrode's own features a weight of their own beside the "
+                                "one its neighbours share, so that no graph (a control's shuffled one too) "
+                                "averages them away; cheb (its order-0 term), gat and gin always have one", "model")
     cv: str | None = setting(None, "group-kfold = stratified group k-fold by subject; loso = leave one subject "
                              "out; time-blocks = contiguous time blocks of one patient's recording (within-patient "
                              "only); within-subject = SEED's clips 1-9 train, 10-15 test (default: the dataset's "
@@ -307,7 +321,7 @@ class TrainConfig:
         if self.graph in CONNECTIVITY_METHODS and self.graph_band not in self.bands:
             raise ValueError(f"--graph-band {self.graph_band!r} is not one of the bands ({', '.join(self.bands)}); "
                              "pass --graph-band with one of them.")
-        for name in ("epochs", "batch_size", "hidden", "layers", "cheb_k", "n_boot", "patience", "threads",
+        for name in ("epochs", "batch_size", "hidden", "layers", "cheb_k", "heads", "n_boot", "patience", "threads",
                      "repeats"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -329,6 +343,9 @@ class TrainConfig:
         check_option("bad_channels", self.bad_channels, BAD_CHANNEL_POLICIES)
         check_positive("weight_decay", self.weight_decay, allow_zero=True)
         check_positive("adjacency_l1", self.adjacency_l1, allow_zero=True)
+        check_option("readout", self.readout, READOUTS)
+        if not isinstance(self.node_embedding, int) or self.node_embedding < 0:
+            raise ValueError(f"--node-embedding must be a whole number >= 0 (0 = none), got {self.node_embedding!r}.")
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"'val_fraction' must be in [0, 1), got {self.val_fraction!r}.")
         if self.top_k is not None and self.top_k < 1:

@@ -366,7 +366,10 @@ def compose(ctx, *, tests, power_test, class_maps: dict, differences: dict | Non
         {"kind": "facts", "items": [
             ["Validation", validation + "."],
             ["Graph model", f"{wording.MODEL_TEXT.get(config.model, config.model)}; {config.layers} layers of "
-             f"{config.hidden} channels" + (f", order K = {config.cheb_k}" if config.model == "cheb" else "")],
+             f"{config.hidden} channels" + (f", order K = {config.cheb_k}" if config.model == "cheb" else "")
+             + f"; readout: {wording.READOUT_TEXT[getattr(config, 'readout', 'pool')]}"
+             + (f"; a learned vector of {config.node_embedding} per electrode"
+                if getattr(config, "node_embedding", 0) else "")],
             ["Brain graph", graph],
             ["Electrode features", f"{wording.FEATURE_TEXT.get(config.features, config.features)}, per band"],
             ["Compared with", "; ".join(entry["description"] for entry in entries[1:]) or "no other model"],

@@ -26,7 +26,11 @@ FEATURE_TEXT = {
     "differential_entropy": "differential entropy of each band and electrode",
 }
 MODEL_TEXT = {"gcn": "graph convolutional network (GCN, Kipf & Welling 2017)",
-              "cheb": "Chebyshev spectral graph convolutions (ChebNet, Defferrard et al. 2016)"}
+              "cheb": "Chebyshev spectral graph convolutions (ChebNet, Defferrard et al. 2016)",
+              "gat": "graph attention network (GAT, Veličković et al. 2018)",
+              "gin": "graph isomorphism network (GIN, Xu et al. 2019)"}
+#: How each readout of a graph model is named in reviews (see ``eeg_gnn.models.catalog.READOUTS``).
+READOUT_TEXT = {"pool": "mean and max over the electrodes", "flatten": "every electrode's embedding in montage order"}
 LEVEL_TEXT = {"window": "per window", "recording": "per recording", "subject": "per subject"}
 METRIC_TEXT = {"balanced_accuracy": "balanced accuracy", "roc_auc": "ROC AUC", "sensitivity": "sensitivity",
                "specificity": "specificity", "f1": "F1"}
