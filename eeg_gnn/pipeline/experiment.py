@@ -396,13 +396,14 @@ def missing_from(dataset: Dataset) -> dict:
 
 
 def without_dropped(dataset: Dataset, extracted: list[RecordingFeatures]) -> tuple[Dataset, list[RecordingFeatures]]:
-    """The dataset without the recordings left out for bad channels (``--bad-channels drop-recording``)."""
+    """The dataset without the recordings left out (``--bad-channels drop-recording`` or ``interpolate-or-drop``)."""
     kept = [i for i, result in enumerate(extracted) if not result.dropped]
     if len(kept) == len(extracted):
         return dataset, extracted
     if not kept:
-        raise ValueError(f"Every recording of {dataset.name!r} in {dataset.root} has bad nodes and was left out "
-                         "(--bad-channels drop-recording); try --bad-channels interpolate.")
+        raise ValueError(f"Every recording of {dataset.name!r} in {dataset.root} was left out for bad nodes or "
+                         "because no window passed (--bad-channels); relax --max-bad-fraction, --clipping or "
+                         "--rail-uv, or look at a recording with eeg-gnn info FILE.")
     subset = Dataset(dataset.name, dataset.root, dataset.descriptor, [dataset.recordings[i] for i in kept])
     return subset, [extracted[i] for i in kept]
 
