@@ -170,11 +170,19 @@ def test_apply_to_training_subjects_uses_only_the_fold_that_held_them_out(run_co
     (applied,) = (run_copy / "applied").iterdir()
     with (applied / "subjects.csv").open() as stream:
         rows = list(csv.DictReader(stream))
-    assert len(rows) == 2 * 2 * N_PER_CLASS
+    assert len(rows) == 3 * 2 * N_PER_CLASS
     for row in rows:
         assert row["n_folds_used"] == "1" and row["in_training_data"].startswith("yes: only fold")
         assert float(row["sd_over_folds_patient"]) == 0
-    assert {r["model"] for r in rows} == {"graph", "logreg"}
+    assert {r["model"] for r in rows} == {"graph", "graph_no_edges", "logreg"}
+    # labelled: scored as training scored them, and each subject's model is the one that tested it in training
+    scored = json.loads((applied / "results.json").read_text())
+    saved = json.loads((run_copy / "results.json").read_text())
+    for name in ("graph", "graph_no_edges", "logreg"):
+        assert scored["models"][name]["subject"]["balanced_accuracy"] == pytest.approx(
+            saved["models"][name]["subject"]["balanced_accuracy"], abs=1e-6)
+    assert {e["against"] for e in scored["comparisons"]} == {"graph_no_edges", "logreg"}
+    assert "graph_no_edges (control)" in out and "graph minus each other model" in out
     baseline_rows = [r for r in rows if r["model"] == "logreg"]
     assert sum(r["predicted"] == r["label"] for r in baseline_rows) >= 2 * N_PER_CLASS - 2
     saved = load_run(run_copy)
@@ -316,3 +324,23 @@ def test_a_relative_data_dir_is_stored_absolute(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = TrainConfig(task="schizophrenia", dataset="folder", data_dir="cohort")
     assert config.data_dir == str(tmp_path / "cohort")
+
+
+def test_apply_skips_an_unreadable_file_naming_it_and_groups_by_a_pattern(run_copy, tmp_path, capsys):
+    new = _noise_recordings(tmp_path / "new", ("pt1_day1", "pt1_day2", "pt2_day1"), seed=3)
+    (new / "pt2_day2_eeg.edf").write_bytes(b"0       " + b"garbage" * 10)
+    code, _, err = _evaluate_cli([str(run_copy), "--data-dir", str(new), "--quiet"], capsys)
+    assert code == 2 and "pt2_day2_eeg.edf" in err and err.count("\n") == 1
+    code, out, err = _evaluate_cli([str(run_copy), "--data-dir", str(new), "--on-error", "skip", "--subject-pattern",
+                                    "(pt\\d+)_", "--quiet"], capsys)
+    assert code == 0, err
+    assert "left out pt2_day2_eeg.edf, which could not be read (--on-error skip): " in out
+    (applied,) = (run_copy / "applied").iterdir()
+    with (applied / "subjects.csv").open() as stream:
+        rows = [r for r in csv.DictReader(stream) if r["model"] == "graph"]
+    assert {r["subject"]: int(r["n_windows"]) for r in rows} == {"pt1": 10, "pt2": 5}
+    assert not (applied / "results.json").exists()  # no labels, no scores
+    assert "pt2_day2_eeg.edf" in json.loads((applied / "data_quality.json").read_text())["unreadable"]
+    code, _, err = _evaluate_cli([str(run_copy), "--data-dir", str(new), "--subject-pattern", "(zz", "--quiet"],
+                                 capsys)
+    assert code == 2 and "--subject-pattern '(zz' is not a regular expression" in err

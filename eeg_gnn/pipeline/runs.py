@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -70,29 +70,45 @@ class Run:
                                  "again with this version.")
             raise ValueError(f"{self.path} lacks the saved models of fold {fold} ({manifest_file.name}); train again.")
         manifest = json.loads(manifest_file.read_text())
-        path = self.checkpoint(fold)
-        checkpoint = load_checkpoint(path)
-        try:
-            model = model_from_checkpoint(checkpoint)
-            mean, std = checkpoint["feature_mean"].numpy(), checkpoint["feature_std"].numpy()
-            node_features = NodeFeatures.from_state(checkpoint.get("node_features"))
-        except (KeyError, TypeError, AttributeError, RuntimeError) as exc:
-            detail = " ".join(str(exc).split())[:200]
-            raise ValueError(f"{path} is not a checkpoint written by this eeg-gnn ({type(exc).__name__}: {detail}); "
-                             "train again.") from exc
+        models = _graph_models(self.checkpoint(fold))
         baselines = {name: load_estimator(self.path / "checkpoints" / entry["file"])
                      for name, entry in manifest["models"].items() if name in BASELINES}
         thresholds = {name: entry["threshold"] for name, entry in manifest["models"].items()}
-        learned = checkpoint.get("learned_adjacency")
-        return FoldModels(model, mean, std, baselines, thresholds, node_features,
-                          None if learned is None else learned.numpy().astype(np.float64))
+        controls = {}
+        for name, entry in manifest["models"].items():
+            if name.startswith(f"{PRIMARY}_") and name not in BASELINES:
+                control = _graph_models(self.path / "checkpoints" / entry["file"])
+                controls[name] = replace(control, thresholds={name: entry["threshold"]},
+                                         control=name.removeprefix(f"{PRIMARY}_"),
+                                         permutation=list(entry.get("permutation", [])))
+        return replace(models, baselines=baselines, thresholds=thresholds, controls=controls)
+
+
+def _graph_models(path: Path) -> FoldModels:
+    """A graph model saved at ``path`` (the fold's, or one of its controls') with its standardisation."""
+    checkpoint = load_checkpoint(path)
+    try:
+        model = model_from_checkpoint(checkpoint)
+        mean, std = checkpoint["feature_mean"].numpy(), checkpoint["feature_std"].numpy()
+        node_features = NodeFeatures.from_state(checkpoint.get("node_features"))
+    except (KeyError, TypeError, AttributeError, RuntimeError) as exc:
+        detail = " ".join(str(exc).split())[:200]
+        raise ValueError(f"{path} is not a checkpoint written by this eeg-gnn ({type(exc).__name__}: {detail}); "
+                         "train again.") from exc
+    learned = checkpoint.get("learned_adjacency")
+    return FoldModels(model, mean, std, {}, {}, node_features,
+                      None if learned is None else learned.numpy().astype(np.float64))
 
 
 @dataclass
 class FoldModels:
     """What one fold trained: the graph model (eval mode), its standardisation, the fitted baselines by name, and
     the decision threshold of every model (None: the most probable class), how node inputs are made, and the
-    adjacency a ``dgcnn`` model learned (n_nodes, n_nodes; None for other models)."""
+    adjacency a ``dgcnn`` model learned (n_nodes, n_nodes; None for other models).
+
+    ``controls`` holds each graph control (``graph_no_edges``, ``graph_shuffled``) as its own FoldModels, with
+    ``permutation`` the node permutation of its graph (empty: no edges, see
+    :func:`eeg_gnn.signal.graph.control_adjacency`)."""
 
     model: torch.nn.Module
     feature_mean: np.ndarray
@@ -101,6 +117,20 @@ class FoldModels:
     thresholds: dict[str, float | None]
     node_features: NodeFeatures | None = None
     learned_adjacency: np.ndarray | None = None
+    controls: dict[str, FoldModels] = field(default_factory=dict)
+    control: str | None = None
+    permutation: list[int] = field(default_factory=list)
+
+    def control_graph(self, adjacency: np.ndarray) -> np.ndarray:
+        """The graph this control sees in place of the run's ``adjacency`` (n_nodes, n_nodes) or (n_windows,
+        n_nodes, n_nodes): none for ``no_edges``, the nodes permuted by the saved permutation for ``shuffled``."""
+        if self.control == "no_edges":
+            return np.zeros(adjacency.shape[-2:], dtype=adjacency.dtype)
+        if self.control == "shuffled" and self.permutation:
+            order = np.asarray(self.permutation)
+            return np.ascontiguousarray(adjacency[..., order, :][..., :, order])
+        raise ValueError(f"Control {self.control!r} of this run cannot be applied to new recordings (its graph is "
+                         "not saved with the run); pass --controls none when training, or apply it without them.")
 
     def standardise(self, features: np.ndarray, covariance: np.ndarray | None = None) -> np.ndarray:
         """The graph model's inputs: node features made as in training (see
