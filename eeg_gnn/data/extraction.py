@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from eeg_gnn import __version__
+from eeg_gnn.data.confounds import recording_properties
 from eeg_gnn.data.datasets import Dataset, Recording
 from eeg_gnn.signal.covariance import COVARIANCE_ESTIMATORS, band_covariance
 from eeg_gnn.signal.features import DEFAULT_BANDS, FEATURE_KINDS, band_power, check_bands
@@ -34,8 +35,9 @@ from eeg_gnn.utils.resources import resource_dir
 from eeg_gnn.utils.validation import check_option
 
 GRAPH_SCOPES = ("window", "recording")
-_SOURCES = ("signal/io.py", "signal/headers.py", "signal/montage.py", "signal/preprocessing.py",
-            "signal/features.py", "signal/graph.py", "signal/covariance.py", "data/extraction.py", "data/emotion.py")
+_SOURCES = ("signal/io.py", "signal/headers.py", "signal/montage.py", "signal/preprocessing.py", "signal/quality.py",
+            "signal/features.py", "signal/graph.py", "signal/covariance.py", "data/extraction.py", "data/emotion.py",
+            "data/confounds.py")
 _LIBRARIES = ("mne", "numpy", "scipy", "pyriemann", "scikit-learn")
 
 
@@ -101,6 +103,9 @@ class RecordingFeatures:
         Windows rejected because a node sat at its rail (``--clipping window``).
     clipped_nodes : dict of str to int
         The nodes at their rail, and in how many windows.
+    properties : dict
+        The recording as read: sampling rate, duration, channel set, amplitude scale (see
+        :func:`eeg_gnn.data.confounds.recording_properties`).
     """
 
     features: np.ndarray
@@ -114,6 +119,7 @@ class RecordingFeatures:
     dropped: bool = False
     n_clipped: int = 0
     clipped_nodes: dict[str, int] = field(default_factory=dict)
+    properties: dict = field(default_factory=dict)
 
 
 def cache_dir() -> Path:
@@ -203,13 +209,16 @@ def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
 def compute_recording(recording: Recording, preprocessing: Preprocessing, nodes, spec: FeatureSpec) -> RecordingFeatures:
     """Read, preprocess and featurise one recording (no cache)."""
     notes: list[str] = []
+    raw = recording.read(notes)
+    properties = recording_properties(raw)
     try:
-        windows = preprocess(recording.read(notes), preprocessing, nodes)
+        windows = preprocess(raw, preprocessing, nodes)
     except BadChannelsError as exc:
         if preprocessing.bad_channels not in LEAVING_OUT:
             raise
         empty = np.zeros((0, 0, 0), np.float32)
-        return RecordingFeatures(empty, None, np.zeros(0), [], 0, None, notes, dict(exc.bad), dropped=True)
+        return RecordingFeatures(empty, None, np.zeros(0), [], 0, None, notes, dict(exc.bad), dropped=True,
+                                 properties=properties)
     if windows.n_windows == 0:
         message = rejection_message(recording.path, windows.n_rejected, windows.n_flat, preprocessing,
                                     windows.n_clipped)
@@ -219,7 +228,8 @@ def compute_recording(recording: Recording, preprocessing: Preprocessing, nodes,
         empty = np.zeros((0, 0, 0), np.float32)
         return RecordingFeatures(empty, None, np.zeros(0), [], windows.n_rejected, None,
                                  [*notes, message.split(": ", 1)[-1]], why or {"windows": "none passed"},
-                                 dropped=True, n_clipped=windows.n_clipped, clipped_nodes=windows.clipped_nodes)
+                                 dropped=True, n_clipped=windows.n_clipped, clipped_nodes=windows.clipped_nodes,
+                                 properties=properties)
     features = band_power(windows.data, windows.sfreq, spec.bands, spec.kind).astype(np.float32)
     adjacency = None
     if spec.connectivity is not None:
@@ -232,7 +242,7 @@ def compute_recording(recording: Recording, preprocessing: Preprocessing, nodes,
         covariance = band_covariance(windows.data, windows.sfreq, spec.bands, spec.covariance).astype(np.float32)
     return RecordingFeatures(features, adjacency, windows.onsets, windows.node_names, windows.n_rejected, covariance,
                              notes, dict(windows.bad_channels), n_clipped=windows.n_clipped,
-                             clipped_nodes=dict(windows.clipped_nodes))
+                             clipped_nodes=dict(windows.clipped_nodes), properties=properties)
 
 
 def load_or_compute(recording: Recording, preprocessing: Preprocessing, nodes, spec: FeatureSpec,
@@ -247,6 +257,7 @@ def load_or_compute(recording: Recording, preprocessing: Preprocessing, nodes, s
                 "bad_channels": np.array([f"{k}\t{v}" for k, v in result.bad_channels.items()], dtype=str),
                 "dropped": np.array(result.dropped), "n_clipped": np.array(result.n_clipped),
                 "clipped_nodes": np.array([f"{k}\t{v}" for k, v in result.clipped_nodes.items()], dtype=str),
+                "properties": np.array(json.dumps(result.properties)),
                 "adjacency": result.adjacency if result.adjacency is not None else empty,
                 "covariance": result.covariance if result.covariance is not None else empty}
 
@@ -258,7 +269,8 @@ def load_or_compute(recording: Recording, preprocessing: Preprocessing, nodes, s
     clipped = {name: int(n) for name, n in (line.split("\t", 1) for line in stored["clipped_nodes"].tolist())}
     return RecordingFeatures(stored["features"], adjacency, stored["onsets"], stored["node_names"].tolist(),
                              int(stored["n_rejected"]), covariance, stored["notes"].tolist(), bad,
-                             bool(stored["dropped"]), int(stored["n_clipped"]), clipped), hit
+                             bool(stored["dropped"]), int(stored["n_clipped"]), clipped,
+                             json.loads(str(stored["properties"]))), hit
 
 
 def extract_dataset(dataset: Dataset, preprocessing: Preprocessing, spec: FeatureSpec, *, use_cache: bool = True,

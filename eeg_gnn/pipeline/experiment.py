@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from eeg_gnn import __version__
+from eeg_gnn.data.confounds import confound_report, describe_confounds
 from eeg_gnn.data.datasets import FOLDER, Dataset, load_dataset
 from eeg_gnn.data.extraction import (
     RecordingFeatures,
@@ -85,9 +86,11 @@ class Results:
     run_dir: Path
     results: dict
     data_quality: dict = field(default_factory=dict)
+    confounds: dict = field(default_factory=dict)
 
     def summary(self) -> str:
-        return "\n".join([format_summary(self.results, self.run_dir), *describe_data_quality(self.data_quality)])
+        return "\n".join([format_summary(self.results, self.run_dir), *describe_data_quality(self.data_quality),
+                          *describe_confounds(self.confounds)])
 
 
 def package_versions() -> dict[str, str]:
@@ -599,8 +602,11 @@ def run_cv(config: TrainConfig) -> Results:
         dataset, extracted = without_dropped(dataset, extracted)
         kept = {r.recording_id for r in dataset.recordings}
         saved_config["dataset"]["recordings"] = [r for r in saved_config["dataset"]["recordings"] if r["id"] in kept]
-        if quality:
-            write_json_atomic(run_dir / "config.json", {**saved_config, "data_quality": quality})
+        saved_config["confounds"] = confound_report(dataset, [r.properties for r in extracted])
+        if config.progress:
+            for line in describe_confounds(saved_config["confounds"])[:1]:
+                print(f"eeg-gnn: {line.removeprefix('warning: ')}", file=sys.stderr)
+        write_json_atomic(run_dir / "config.json", {**saved_config, **({"data_quality": quality} if quality else {})})
         check_dataset(config, dataset)
         samples = build_samples(config, dataset, extracted)
         plan = selection_plan(config, dataset, samples, *selecting) if selecting else None
@@ -643,7 +649,7 @@ def run_cv(config: TrainConfig) -> Results:
         shutil.rmtree(run_dir, ignore_errors=True)
         raise
     marker.unlink()
-    return Results(run_dir, results, quality)
+    return Results(run_dir, results, quality, saved_config["confounds"])
 
 
 def evaluate_predictions(config: TrainConfig, predictions: Predictions, label_level: str) -> dict:
