@@ -17,6 +17,7 @@ from eeg_gnn.pipeline.experiment import INCOMPLETE, run_cv
 from eeg_gnn.pipeline.runs import load_run, recompute_results
 from eeg_gnn.review.export import edge_node_order, read_edge, read_node
 from eeg_gnn.signal.montage import node_sets, positions
+from eeg_gnn.utils.files import sha256_of
 
 from .conftest import N_PER_CLASS, run_script
 from .test_run_safety import MARKER_NAME, Payload
@@ -264,6 +265,10 @@ def test_evaluate_refuses_a_run_with_a_planted_pickle_in_one_line(run_copy, tmp_
     marker = tmp_path / MARKER_NAME
     checkpoint = run_copy / "checkpoints" / "fold_0.pt"
     torch.save({"state_dict": Payload(marker), "model": "cheb"}, checkpoint)
+    manifest = run_copy / "checkpoints" / "fold_0.json"  # whoever planted it also forged the recorded hash
+    forged = json.loads(manifest.read_text())
+    forged["sha256"]["fold_0.pt"] = sha256_of(checkpoint)
+    manifest.write_text(json.dumps(forged))
     code, _, err = _evaluate_cli([str(run_copy), "--data-dir", str(_cohort_of(run_copy)), "--quiet"], capsys)
     assert code == 2
     assert err.count("\n") == 1 and "Refusing to load" in err and "fold_0.pt" in err
@@ -344,3 +349,15 @@ def test_apply_skips_an_unreadable_file_naming_it_and_groups_by_a_pattern(run_co
     code, _, err = _evaluate_cli([str(run_copy), "--data-dir", str(new), "--subject-pattern", "(zz", "--quiet"],
                                  capsys)
     assert code == 2 and "--subject-pattern '(zz' is not a regular expression" in err
+
+
+def test_a_checkpoint_replaced_by_other_valid_weights_is_refused_naming_it(run_copy, capsys):
+    checkpoints = run_copy / "checkpoints"
+    manifest = json.loads((checkpoints / "fold_1.json").read_text())
+    assert set(manifest["sha256"]) == {"fold_1.pt", "fold_1_graph_no_edges.pt", "fold_1_logreg.skops"}
+    shutil.copyfile(checkpoints / "fold_0.pt", checkpoints / "fold_1.pt")
+    load_run(run_copy).load_fold(0)  # the untouched fold loads
+    code, _, err = _evaluate_cli([str(run_copy), "--data-dir", str(_cohort_of(run_copy)), "--quiet"], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert "fold_1.pt is not the file this run saved: its SHA-256 differs from the one in" in err
+    assert "fold_1.json" in err

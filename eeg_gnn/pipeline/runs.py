@@ -21,6 +21,7 @@ from eeg_gnn.models.training import apply_standardisation
 from eeg_gnn.pipeline.config import TrainConfig
 from eeg_gnn.pipeline.experiment import INCOMPLETE, evaluate_predictions
 from eeg_gnn.pipeline.folds import PRIMARY, checkpoint_path, manifest_path
+from eeg_gnn.utils.files import verify_sha256
 
 REQUIRED_FILES = ("config.json", "folds.csv", "predictions.csv", "results.json")
 RECOMPUTE_TOLERANCE = 1e-9
@@ -59,7 +60,8 @@ class Run:
     def load_fold(self, fold: int) -> FoldModels:
         """The graph model, its feature statistics, the fitted baselines and every decision threshold of one fold.
 
-        Nothing in the run directory is unpickled: see :mod:`eeg_gnn.models.persistence`.
+        Nothing in the run directory is unpickled: see :mod:`eeg_gnn.models.persistence`. Every file is first
+        checked against the SHA-256 its fold's manifest recorded when it was saved.
         """
         manifest_file = manifest_path(self.path / "checkpoints", fold)
         if not manifest_file.is_file():
@@ -70,6 +72,8 @@ class Run:
                                  "again with this version.")
             raise ValueError(f"{self.path} lacks the saved models of fold {fold} ({manifest_file.name}); train again.")
         manifest = json.loads(manifest_file.read_text())
+        for name, expected in manifest.get("sha256", {}).items():
+            verify_sha256(self.path / "checkpoints" / name, expected, str(manifest_file))
         models = _graph_models(self.checkpoint(fold))
         baselines = {name: load_estimator(self.path / "checkpoints" / entry["file"])
                      for name, entry in manifest["models"].items() if name in BASELINES}
