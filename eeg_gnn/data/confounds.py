@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from eeg_gnn.data.datasets import FOLDER, Dataset
 
@@ -56,6 +55,8 @@ def recording_properties(raw) -> dict:
 
 def _compare(values: Sequence, labels: Sequence[str], classes: Sequence[str], categorical: bool) -> dict | None:
     """Whether ``values`` differ between the classes: the test, its p-value and each class's summary."""
+    from scipy import stats
+
     if len(set(values)) < 2:
         return None
     present = [c for c in classes if c in labels]

@@ -316,6 +316,11 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name!r} must be a positive whole number, got {value!r}.")
+        if self.folds < 2 and self.cv in ("group-kfold", "time-blocks"):
+            raise ValueError(f"--folds (folds in [training]) must be at least 2, got {self.folds}.")
+        if not str(self.out).strip():
+            raise ValueError("--out is empty: give the folder that receives the run directories (default: runs; "
+                             "'.' for the current folder).")
         if self.batch_size < 2:
             raise ValueError(f"'batch_size' must be at least 2 (batch normalisation needs two graphs), got "
                              f"{self.batch_size}.")

@@ -71,7 +71,7 @@ class Run:
                                  "by an older eeg-gnn; pickles are not loaded because they can run code. Train "
                                  "again with this version.")
             raise ValueError(f"{self.path} lacks the saved models of fold {fold} ({manifest_file.name}); train again.")
-        manifest = json.loads(manifest_file.read_text())
+        manifest = read_json(manifest_file)
         for name, expected in manifest.get("sha256", {}).items():
             verify_sha256(self.path / "checkpoints" / name, expected, str(manifest_file))
         models = _graph_models(self.checkpoint(fold))
@@ -148,6 +148,15 @@ def _major_minor(version: str) -> tuple[str, ...]:
     return tuple(version.split(".")[:2])
 
 
+def read_json(path: Path) -> dict:
+    """A run's JSON file, or one line naming it when it is cut or damaged."""
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is damaged or cut short ({exc}); it cannot be read: restore the run directory or "
+                         "train again.") from exc
+
+
 def load_run(run_dir: str | Path) -> Run:
     """Read a run directory written by ``train.py``, refusing one that is incomplete or from another version.
 
@@ -168,7 +177,7 @@ def load_run(run_dir: str | Path) -> Run:
     missing = [name for name in REQUIRED_FILES if not (path / name).is_file()]
     if missing:
         raise ValueError(f"{path} is not a finished run directory: it lacks {', '.join(missing)}.")
-    saved = json.loads((path / "config.json").read_text())
+    saved = read_json(path / "config.json")
     made_by = saved.get("versions", {}).get("eeg_gnn", "unknown")
     if _major_minor(made_by) != _major_minor(__version__):
         raise ValueError(f"{path} was made by eeg-gnn {made_by}; this is eeg-gnn {__version__}. Evaluate it with "
@@ -177,7 +186,7 @@ def load_run(run_dir: str | Path) -> Run:
         config = TrainConfig.from_dict(saved["config"])
     except (KeyError, TypeError) as exc:
         raise ValueError(f"{path}/config.json does not hold a valid configuration: {exc}") from exc
-    results = json.loads((path / "results.json").read_text())
+    results = read_json(path / "results.json")
     roles = read_folds(path / "folds.csv")
     predictions = read_predictions(path / "predictions.csv", results["classes"])
     check_predictions_match_folds(predictions, roles, path)
