@@ -642,9 +642,10 @@ def run_cv(config: TrainConfig) -> Results:
             models[PRIMARY]["description"] = (f"the configuration chosen in each fold by nested selection over "
                                               f"{len(plan.candidates)} candidates ({', '.join(plan.selection.grid)})")
         write_json_atomic(run_dir / "results.json", results)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         marker.write_text("This run was interrupted before it finished; do not use it.\n")
-        raise
+        raise KeyboardInterrupt(f"interrupted: the unfinished run in {run_dir} is marked {INCOMPLETE} (delete it, "
+                                "or train again)") from exc
     except Exception:
         shutil.rmtree(run_dir, ignore_errors=True)
         raise

@@ -336,15 +336,19 @@ class Executor:
     def _run_threads(self, function: Callable, items: list, shared: dict) -> Iterable[tuple[int, Any]]:
         from concurrent.futures import ThreadPoolExecutor, as_completed
 
-        with process_thread_limits(self.threads), \
-                ThreadPoolExecutor(max_workers=min(self.workers, len(items)), thread_name_prefix="eeg-gnn",
-                                   initializer=_limit_worker_thread, initargs=(self.threads,)) as pool:
+        with process_thread_limits(self.threads):
+            pool = ThreadPoolExecutor(max_workers=min(self.workers, len(items)), thread_name_prefix="eeg-gnn",
+                                      initializer=_limit_worker_thread, initargs=(self.threads,))
             futures = [pool.submit(_call, function, index, item, shared) for index, item in enumerate(items)]
+            interrupted = False
             try:
                 for future in as_completed(futures):
                     yield future.result()
+            except KeyboardInterrupt:
+                interrupted = True  # say so now, not once the running tasks end
+                raise
             finally:
-                pool.shutdown(cancel_futures=True)  # a failed task stops the run: start no more
+                pool.shutdown(wait=not interrupted, cancel_futures=True)  # a failed task stops the run
         release_freed_memory()
 
     def _run_joblib(self, function: Callable, items: list, shared: dict) -> Iterable[tuple[int, Any]]:
