@@ -361,3 +361,13 @@ def test_a_checkpoint_replaced_by_other_valid_weights_is_refused_naming_it(run_c
     assert code == 2 and err.count("\n") == 1
     assert "fold_1.pt is not the file this run saved: its SHA-256 differs from the one in" in err
     assert "fold_1.json" in err
+
+
+def test_labels_that_are_not_the_runs_classes_are_predicted_not_scored(run_copy, tmp_path, capsys):
+    new = _noise_recordings(tmp_path / "other", ("q-1", "q-2"), seed=4)
+    (new / "participants.tsv").write_text("participant_id\tgroup\nq-1\tHC\nq-2\tSZ\n")
+    code, out, err = _evaluate_cli([str(run_copy), "--data-dir", str(new), "--quiet"], capsys)
+    assert code == 0, err
+    assert "not scored: the recordings are labelled HC, SZ, not one of the run's classes (control, patient)" in out
+    (applied,) = (run_copy / "applied").iterdir()
+    assert (applied / "subjects.csv").is_file() and not (applied / "results.json").exists()

@@ -93,6 +93,8 @@ def main(argv: list[str] | None = None, prog: str = "eeg-gnn evaluate") -> int:
             lines = describe_data_quality(quality)
             for recording_id, why in quality.get("unreadable", {}).items():
                 lines.append(f"left out {recording_id}, which could not be read (--on-error skip): {why}")
+            if quality.get("not_scored"):
+                lines.append(f"not scored: {quality['not_scored']}")
             if (out / "results.json").is_file():
                 lines.append(format_applied_summary(json.loads((out / "results.json").read_text()), out))
             return "\n".join([*lines, f"predictions for the new recordings: {out / 'subjects.csv'} (per subject) "

@@ -335,13 +335,18 @@ def apply_run(run: Run, data_dir: str | Path, *, progress: bool = True, layout: 
     if all(label is not None for label in window_labels):
         unknown = sorted(set(window_labels) - set(classes))
         if unknown:
-            raise ValueError(f"The recordings of {dataset.root} are labelled {', '.join(unknown)}, not one of the "
-                             f"run's classes ({', '.join(classes)}); give the labels the run was trained on "
-                             "(--label-column, or --dataset for the dataset's own labels).")
-        scored = labelled_predictions(meta, window_fold, window_labels, proba, thresholds, classes)
-        write_predictions(out / "predictions.csv", scored)
-        results = score_applied(run, dataset, scored, quality, not_applied)
-        write_json_atomic(out / "results.json", results)
+            quality["not_scored"] = (f"the recordings are labelled {', '.join(unknown)}, not one of the run's classes "
+                                     f"({', '.join(classes)}): name the column of the run's labels (--label-column), "
+                                     "or the dataset whose labels they are (--dataset)")
+        elif len(set(window_labels)) < 2:
+            quality["not_scored"] = (f"every recording is labelled {window_labels[0]!r}: scores need both classes, "
+                                     "so only predictions were written")
+        else:
+            scored = labelled_predictions(meta, window_fold, window_labels, proba, thresholds, classes)
+            write_predictions(out / "predictions.csv", scored)
+            write_json_atomic(out / "results.json", score_applied(run, dataset, scored, quality, not_applied))
+        if "not_scored" in quality:
+            write_json_atomic(out / "data_quality.json", quality)
     return out
 
 
