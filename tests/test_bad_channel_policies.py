@@ -150,3 +150,17 @@ def test_real_recordings_with_rails_and_dead_electrodes_train(eegmat_dir, tmp_pa
     (run_dir,) = (tmp_path / "runs").iterdir()
     results = json.loads((run_dir / "results.json").read_text())
     assert results["n_recordings"] == 9 and results["n_windows"] == 9 * (15 - 3)
+
+
+def test_clipping_per_window_rejects_the_clipped_epochs():
+    import mne
+
+    rng = np.random.default_rng(1)
+    data = rng.normal(0, 20e-6, (6, len(messy.NODES), 256))
+    data[2, messy.NODES.index("O1"), 100:140] = 325e-6  # epoch 2: O1 held at the rail
+    epochs = mne.EpochsArray(data, mne.create_info(messy.NODES, 128.0, "eeg"), verbose="error")
+    with pytest.raises(BadChannelsError, match="O1 saturated"):
+        preprocess(epochs, Preprocessing(saturated_fraction=0.01))
+    windows = preprocess(epochs, Preprocessing(clipping="window", reference="as-recorded"))
+    assert windows.n_windows == 5 and windows.n_clipped == 1 and windows.clipped_nodes == {"O1": 1}
+    assert (windows.onsets * 128).tolist() == [0, 1, 3, 4, 5]  # EpochsArray puts epoch i at sample i
