@@ -70,3 +70,19 @@ def test_generated_cohort_reports_sampling_rate_and_age(tmp_path, capsys):
     confounds = json.loads((run_dir / "config.json").read_text())["confounds"]
     assert confounds["sfreq"]["differs"] and confounds["age"]["differs"] and confounds["age"]["unit"] == "subject"
     assert "category" not in confounds and "subject" not in confounds
+
+
+@pytest.mark.slow
+def test_the_review_names_the_confounds_among_its_caveats(tmp_path, capsys):
+    root = messy.build(tmp_path / "cohort")
+    args = ["--task", "schizophrenia", "--dataset", "folder", "--data-dir", str(root), "--label-column", "category",
+            "--on-missing", "warn", "--bad-channels", "interpolate-or-drop", "--clipping", "window", "--out",
+            str(tmp_path / "runs"), "--folds", "2", "--epochs", "1", "--n-boot", "10", "--baselines", "none",
+            "--controls", "none", "--quiet"]
+    code, _, err = run_script("train.py", args, capsys)
+    assert code == 0, err
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    code, _, err = run_script("evaluate.py", [str(run_dir), "--permutations", "100", "--quiet"], capsys)
+    assert code == 0, err
+    html = (run_dir / "review" / "report.html").read_text()
+    assert "The classes differ in sampling rate (Hz), amplitude scale (µV, robust SD), age" in html
