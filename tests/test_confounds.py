@@ -47,7 +47,7 @@ def test_a_sampling_rate_that_follows_the_class_is_reported_and_one_that_does_no
     assert not report["amplitude_uv"]["differs"]
     assert "duration_s" not in report and "channels" not in report  # the same everywhere
     lines = describe_confounds(report)
-    assert lines[0].startswith("warning: 1 properties differ between the classes") and "sampling rate" in lines[0]
+    assert lines[0].startswith("warning: 1 property differs between the classes") and "sampling rate" in lines[0]
     assert "control: 100 ×2, 250 ×13; patient: 100 ×11, 250 ×1 (chi-squared p = " in lines[1]
     assert "sampling rate (Hz)" in confound_caveat(report)
     balanced = [{**p, "sfreq": 100.0 if i % 2 else 250.0} for i, p in enumerate(confounded)]
@@ -63,7 +63,7 @@ def test_generated_cohort_reports_sampling_rate_and_age(tmp_path, capsys):
             "--controls", "none", "--quiet", "--n-jobs", "1"]
     code, out, err = run_script("train.py", args, capsys)
     assert code == 0, err
-    assert "properties differ between the classes" in out
+    assert "warning: 3 properties differ between the classes" in out
     assert "  sampling rate (Hz) per recording: Control: 100 ×2, 128 ×8; Patient: 100 ×9, 128 ×2" in out
     assert "  age per subject: Control median 31.5 (range 30-34, n=6); Patient median 49.5" in out
     (run_dir,) = (tmp_path / "runs").iterdir()

@@ -171,7 +171,8 @@ def describe_confounds(report: dict) -> list[str]:
     differing = {name: entry for name, entry in report.items() if entry["differs"]}
     if not differing:
         return []
-    lines = [f"warning: {len(differing)} properties differ between the classes, which a classifier can learn "
+    counted = "1 property differs" if len(differing) == 1 else f"{len(differing)} properties differ"
+    lines = [f"warning: {counted} between the classes, which a classifier can learn "
              f"instead of the condition ({', '.join(e['what'] for e in differing.values())}; p < {ALPHA:g}, "
              "uncorrected; config.json, confounds):"]
     for entry in differing.values():
