@@ -246,3 +246,33 @@ def test_info_names_a_wrong_unit_and_the_scale_that_fixes_it(capsys, tmp_path):
     assert "bad nodes" not in out
     status, out, _ = run_main(capsys, "info", tmp_path / "volts_eeg.fif", "--scale", "1e6")
     assert status == 0 and "IMPLAUSIBLE" not in out and "unit:" not in out
+
+
+def test_info_on_a_recording_with_every_node_bad_does_not_suggest_interpolating(tmp_path, capsys):
+    import mne
+    import numpy as np
+
+    from eeg_gnn.signal.montage import node_sets
+
+    names = node_sets()["10-20"]
+    data = np.zeros((len(names), 1280))
+    data[0] = np.random.default_rng(0).normal(0, 2e-5, 1280)
+    mne.io.RawArray(data, mne.create_info(names, 128.0, "eeg"), verbose="error").save(tmp_path / "dead_eeg.fif",
+                                                                                       verbose="error")
+    status, out, _ = run_main(capsys, "info", tmp_path / "dead_eeg.fif")
+    assert status == 0
+    assert "bad nodes: 18 of 19" in out and "too many to rebuild" in out and "needs --bad-channels interpolate" not in out
+
+
+def test_info_on_a_plain_folder_says_how_to_use_it_with_data_dir(tmp_path, capsys, eegmat_dir):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for name in ("Subject00_1.edf", "Subject00_2.edf", "subject-info.csv"):
+        (plain / name).symlink_to(eegmat_dir / name)
+    status, out, _ = run_main(capsys, "info", plain)
+    assert status == 0 and "recordings:  2 (Subject00_1.edf, Subject00_2.edf)" in out
+    assert f"`eeg-gnn train --dataset eegmat --data-dir {plain}`" in out
+    assert f"`eeg-gnn evaluate RUN_DIR --data-dir {plain}`" in out
+    (plain / "Subject00_2.edf").rename(plain / "visit2.edf")
+    status, out, _ = run_main(capsys, "info", plain)
+    assert status == 0 and f"--dataset folder --data-dir {plain}" in out and "participants.tsv" in out

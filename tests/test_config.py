@@ -106,3 +106,19 @@ def test_none_turns_off_a_setting_that_can_be_off_from_the_command_line():
     assert config.executor().describe() == "2 worker processes (joblib)"
     config = config_from_args(build_parser().parse_args(["--notch", "50", "--scheduler", "local", "--n-jobs", "1"]))
     assert config.notch == 50.0 and config.executor().describe() == "a local Dask cluster of 2 worker processes"
+
+
+def test_one_fold_in_an_experiment_file_is_refused_before_any_work_naming_the_file(tmp_path):
+    experiment = tmp_path / "one_fold.toml"
+    experiment.write_text("[training]\nfolds = 1\n")
+    with pytest.raises(ValueError, match=rf"^{experiment}: --folds \(folds in \[training\]\) must be at least 2, "
+                                         "got 1"):
+        TrainConfig.from_toml(experiment)
+    assert TrainConfig(cv="loso", folds=1).folds == 1  # leave-one-subject-out does not use it
+
+
+def test_an_empty_out_is_refused():
+    with pytest.raises(ValueError, match="--out is empty"):
+        TrainConfig(out="")
+    with pytest.raises(ValueError, match="--out is empty"):
+        TrainConfig(out="  ")

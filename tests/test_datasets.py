@@ -326,7 +326,7 @@ def test_folder_columns_named_by_flags_and_missing_subjects_warned(tmp_path, sma
     (root / "notes.csv").write_text("Subject,comment\nP01,slept\n")
     (root / "dataset.json").write_text("{}")
     (root / "README.md").write_text("# cohort\n")
-    with pytest.raises(ValueError, match=r"no label column .* --label-column COLUMN \(e\.g\. --label-column age\)"):
+    with pytest.raises(ValueError, match=r"no label column .* --label-column COLUMN \(e\.g\. --label-column category\)"):
         load_folder(root)
     with pytest.raises(ValueError, match=r"--label-column 'diagnosis' is not a column of .*Subject, age, category"):
         load_folder(root, label_column="diagnosis")

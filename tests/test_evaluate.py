@@ -17,6 +17,7 @@ from eeg_gnn.pipeline.experiment import INCOMPLETE, run_cv
 from eeg_gnn.pipeline.runs import load_run, recompute_results
 from eeg_gnn.review.export import edge_node_order, read_edge, read_node
 from eeg_gnn.signal.montage import node_sets, positions
+from eeg_gnn.utils.files import sha256_of
 
 from .conftest import N_PER_CLASS, run_script
 from .test_run_safety import MARKER_NAME, Payload
@@ -170,11 +171,19 @@ def test_apply_to_training_subjects_uses_only_the_fold_that_held_them_out(run_co
     (applied,) = (run_copy / "applied").iterdir()
     with (applied / "subjects.csv").open() as stream:
         rows = list(csv.DictReader(stream))
-    assert len(rows) == 2 * 2 * N_PER_CLASS
+    assert len(rows) == 3 * 2 * N_PER_CLASS
     for row in rows:
         assert row["n_folds_used"] == "1" and row["in_training_data"].startswith("yes: only fold")
         assert float(row["sd_over_folds_patient"]) == 0
-    assert {r["model"] for r in rows} == {"graph", "logreg"}
+    assert {r["model"] for r in rows} == {"graph", "graph_no_edges", "logreg"}
+    # labelled: scored as training scored them, and each subject's model is the one that tested it in training
+    scored = json.loads((applied / "results.json").read_text())
+    saved = json.loads((run_copy / "results.json").read_text())
+    for name in ("graph", "graph_no_edges", "logreg"):
+        assert scored["models"][name]["subject"]["balanced_accuracy"] == pytest.approx(
+            saved["models"][name]["subject"]["balanced_accuracy"], abs=1e-6)
+    assert {e["against"] for e in scored["comparisons"]} == {"graph_no_edges", "logreg"}
+    assert "graph_no_edges (control)" in out and "graph minus each other model" in out
     baseline_rows = [r for r in rows if r["model"] == "logreg"]
     assert sum(r["predicted"] == r["label"] for r in baseline_rows) >= 2 * N_PER_CLASS - 2
     saved = load_run(run_copy)
@@ -256,6 +265,10 @@ def test_evaluate_refuses_a_run_with_a_planted_pickle_in_one_line(run_copy, tmp_
     marker = tmp_path / MARKER_NAME
     checkpoint = run_copy / "checkpoints" / "fold_0.pt"
     torch.save({"state_dict": Payload(marker), "model": "cheb"}, checkpoint)
+    manifest = run_copy / "checkpoints" / "fold_0.json"  # whoever planted it also forged the recorded hash
+    forged = json.loads(manifest.read_text())
+    forged["sha256"]["fold_0.pt"] = sha256_of(checkpoint)
+    manifest.write_text(json.dumps(forged))
     code, _, err = _evaluate_cli([str(run_copy), "--data-dir", str(_cohort_of(run_copy)), "--quiet"], capsys)
     assert code == 2
     assert err.count("\n") == 1 and "Refusing to load" in err and "fold_0.pt" in err
@@ -316,3 +329,45 @@ def test_a_relative_data_dir_is_stored_absolute(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = TrainConfig(task="schizophrenia", dataset="folder", data_dir="cohort")
     assert config.data_dir == str(tmp_path / "cohort")
+
+
+def test_apply_skips_an_unreadable_file_naming_it_and_groups_by_a_pattern(run_copy, tmp_path, capsys):
+    new = _noise_recordings(tmp_path / "new", ("pt1_day1", "pt1_day2", "pt2_day1"), seed=3)
+    (new / "pt2_day2_eeg.edf").write_bytes(b"0       " + b"garbage" * 10)
+    code, _, err = _evaluate_cli([str(run_copy), "--data-dir", str(new), "--quiet"], capsys)
+    assert code == 2 and "pt2_day2_eeg.edf" in err and err.count("\n") == 1
+    code, out, err = _evaluate_cli([str(run_copy), "--data-dir", str(new), "--on-error", "skip", "--subject-pattern",
+                                    "(pt\\d+)_", "--quiet"], capsys)
+    assert code == 0, err
+    assert "left out pt2_day2_eeg.edf, which could not be read (--on-error skip): " in out
+    (applied,) = (run_copy / "applied").iterdir()
+    with (applied / "subjects.csv").open() as stream:
+        rows = [r for r in csv.DictReader(stream) if r["model"] == "graph"]
+    assert {r["subject"]: int(r["n_windows"]) for r in rows} == {"pt1": 10, "pt2": 5}
+    assert not (applied / "results.json").exists()  # no labels, no scores
+    assert "pt2_day2_eeg.edf" in json.loads((applied / "data_quality.json").read_text())["unreadable"]
+    code, _, err = _evaluate_cli([str(run_copy), "--data-dir", str(new), "--subject-pattern", "(zz", "--quiet"],
+                                 capsys)
+    assert code == 2 and "--subject-pattern '(zz' is not a regular expression" in err
+
+
+def test_a_checkpoint_replaced_by_other_valid_weights_is_refused_naming_it(run_copy, capsys):
+    checkpoints = run_copy / "checkpoints"
+    manifest = json.loads((checkpoints / "fold_1.json").read_text())
+    assert set(manifest["sha256"]) == {"fold_1.pt", "fold_1_graph_no_edges.pt", "fold_1_logreg.skops"}
+    shutil.copyfile(checkpoints / "fold_0.pt", checkpoints / "fold_1.pt")
+    load_run(run_copy).load_fold(0)  # the untouched fold loads
+    code, _, err = _evaluate_cli([str(run_copy), "--data-dir", str(_cohort_of(run_copy)), "--quiet"], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert "fold_1.pt is not the file this run saved: its SHA-256 differs from the one in" in err
+    assert "fold_1.json" in err
+
+
+def test_labels_that_are_not_the_runs_classes_are_predicted_not_scored(run_copy, tmp_path, capsys):
+    new = _noise_recordings(tmp_path / "other", ("q-1", "q-2"), seed=4)
+    (new / "participants.tsv").write_text("participant_id\tgroup\nq-1\tHC\nq-2\tSZ\n")
+    code, out, err = _evaluate_cli([str(run_copy), "--data-dir", str(new), "--quiet"], capsys)
+    assert code == 0, err
+    assert "not scored: the recordings are labelled HC, SZ, not one of the run's classes (control, patient)" in out
+    (applied,) = (run_copy / "applied").iterdir()
+    assert (applied / "subjects.csv").is_file() and not (applied / "results.json").exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import os
 import threading
 from http.server import ThreadingHTTPServer
 
@@ -139,3 +140,23 @@ def test_train_downloads_msu_on_first_use(tmp_path, serve, monkeypatch, capsys):
     (run_dir,) = (tmp_path / "runs").iterdir()
     saved = json.loads((run_dir / "config.json").read_text())
     assert len(saved["dataset"]["recordings"]) == 84
+
+
+def test_offline_download_error_is_one_short_line_naming_the_host_and_fetch(tmp_path):
+    with pytest.raises(DownloadError) as excinfo:
+        ensure_dataset("msu", tmp_path / "msu", base_url="http://127.0.0.1:9/", progress=False)
+    message = str(excinfo.value)
+    assert message.startswith("could not reach 127.0.0.1: no network? (ConnectionError while downloading")
+    assert "`eeg-gnn fetch msu`" in message and "\n" not in message and len(message) < 400
+    assert _nothing_looks_complete(tmp_path / "msu")
+
+
+def test_no_download_says_the_data_is_missing_before_importing_torch(tmp_path):
+    import subprocess
+    import sys
+
+    script = ("import sys; from eeg_gnn.cli.train import main; code = main(['--task', 'schizophrenia', "
+              "'--no-download']); print(code, 'torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "EEG_GNN_DATA": str(tmp_path)})
+    assert done.stdout.split() == ["2", "False"] and "eeg-gnn fetch msu" in done.stderr

@@ -205,3 +205,43 @@ def test_scale_corrects_a_unit_mistake(edf):
     scaled = read_recording(edf, scale=1e6, notes=notes)
     np.testing.assert_allclose(scaled.get_data(), read_recording(edf).get_data() * 1e6)
     assert notes == ["samples multiplied by 1e+06 (--scale)"]
+
+
+def _write_bdf(path, n_records: int = 10, sfreq: int = 64, labels=("Fp1", "Cz"), record_duration: str = "1",
+               header_twice: bool = False):
+    """A BDF file written by hand: 24-bit samples of a 10 Hz sine, ``n_records`` records of ``record_duration`` s."""
+    n = len(labels)
+
+    def fields(values, width):
+        return b"".join(str(v).encode().ljust(width) for v in values)
+
+    fixed = (b"\xffBIOSEMI" + b"x".ljust(80) + b"x".ljust(80) + b"01.01.20" + b"00.00.00"
+             + str(256 * (n + 1)).encode().ljust(8) + b"24BIT".ljust(44) + str(n_records).encode().ljust(8)
+             + record_duration.encode().ljust(8) + str(n).encode().ljust(4))
+    signals = (fields(labels, 16) + fields(["AgAgCl"] * n, 80) + fields(["uV"] * n, 8) + fields([-1000] * n, 8)
+               + fields([1000] * n, 8) + fields([-8388608] * n, 8) + fields([8388607] * n, 8) + fields([""] * n, 80)
+               + fields([sfreq] * n, 8) + fields([""] * n, 32))
+    header = fixed + signals
+    samples = (np.sin(2 * np.pi * 10 * np.arange(sfreq) / sfreq) * 2e6).astype(np.int32)
+    record = b"".join(int(v).to_bytes(3, "little", signed=True) for v in samples) * n
+    path.write_bytes(header + (header if header_twice else b"") + record * n_records)
+    return path
+
+
+def test_a_record_duration_that_gives_an_implausible_sampling_rate_is_refused_naming_the_field(tmp_path, edf):
+    good = _write_bdf(tmp_path / "good.bdf")
+    assert read_recording(good).info["sfreq"] == 64
+    data = bytearray(edf.read_bytes())
+    data[244:252] = b"99999999"
+    edf.write_bytes(bytes(data))
+    with pytest.raises(HeaderError) as excinfo:
+        read_recording(edf)
+    message = _one_line_error(excinfo, edf)
+    assert "record duration field (1e+08 s per data record)" in message and "'Fp1' a sampling rate of 1e-06 Hz" in message
+
+
+def test_a_bdf_with_its_header_written_twice_is_refused(tmp_path):
+    path = _write_bdf(tmp_path / "twice.bdf", header_twice=True)
+    with pytest.raises(HeaderError) as excinfo:
+        read_recording(path)
+    assert "its BDF header (768 bytes) is written twice" in _one_line_error(excinfo, path)

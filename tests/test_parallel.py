@@ -272,3 +272,47 @@ def test_a_run_whose_cluster_cannot_finish_fails_in_one_line_and_leaves_nothing(
     assert code == 2
     assert err.count("\n") == 1 and "--scheduler" in err
     assert not out.exists() or list(out.iterdir()) == []
+
+
+@pytest.fixture
+def http_server():
+    """An HTTP server on 127.0.0.1 (a Dask dashboard's port, say): it waits for a request and never speaks first."""
+    import http.server
+    import threading
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"tcp://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_scheduler_address_at_an_http_server_fails_within_30_s_naming_the_flag(http_server):
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(ParallelError) as excinfo:
+        Executor(scheduler=http_server).map(square_plus, [1], shared={"offset": np.zeros(1)}, progress=False)
+    message = str(excinfo.value)
+    assert time.monotonic() - started < 30
+    assert "\n" not in message and f"--scheduler {http_server}" in message and "no Dask handshake" in message
+    assert "--scheduler local" in message
+
+
+def test_a_service_that_speaks_first_but_not_dask_is_refused():
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer():
+        connection, _ = listener.accept()
+        connection.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+        connection.close()
+
+    threading.Thread(target=answer, daemon=True).start()
+    address = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+    with pytest.raises(ParallelError, match=r"answered 'HTTP/1\.1', which is not a Dask scheduler's handshake"):
+        parallel.check_dask_scheduler(address)
+    listener.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import re
 
 import numpy as np
@@ -11,6 +12,7 @@ import skops.io as sio
 import torch
 from sklearn.linear_model import LogisticRegression
 
+from eeg_gnn import __version__
 from eeg_gnn.models.persistence import (
     load_checkpoint,
     load_estimator,
@@ -103,3 +105,45 @@ def test_unwritable_out_is_one_line_naming_it(cohort, tmp_path, capsys, make_out
                                            "--out", str(out), "--epochs", "2", "--quiet"], capsys)
     assert code == 2 and err.count("\n") == 1
     assert f"--out {out}" in err
+
+
+def test_a_truncated_results_json_is_one_line_naming_it(tmp_path):
+    from eeg_gnn.pipeline.runs import load_run
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    for name in ("config.json", "folds.csv", "predictions.csv"):
+        (run_dir / name).write_text("{}" if name.endswith(".json") else "")
+    (run_dir / "results.json").write_text('{"classes": ["control", "pat')
+    (run_dir / "config.json").write_text(json.dumps({"versions": {"eeg_gnn": __version__}, "config": {}}))
+    with pytest.raises(ValueError) as excinfo:
+        load_run(run_dir)
+    message = str(excinfo.value)
+    assert message.startswith(f"{run_dir / 'results.json'} is damaged or cut short") and "\n" not in message
+
+
+def test_sigint_during_training_exits_at_once_naming_the_unfinished_run(cohort, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    out = tmp_path / "runs"
+    command = [sys.executable, str(Path(__file__).parents[1] / "train.py"), "--task", "schizophrenia", "--dataset",
+               "folder", "--data-dir", str(cohort), "--out", str(out), "--epochs", "2000", "--patience", "2000",
+               "--folds", "2", "--n-jobs", "2", "--baselines", "none", "--controls", "no_edges", "--quiet"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(out.glob("*/checkpoints")) and not list(out.glob("*/tensorboard")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)  # the models are training in worker threads
+    assert process.poll() is None, process.communicate()
+    sent = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert time.monotonic() - sent < 10
+    (run_dir,) = out.iterdir()
+    assert process.returncode == 130
+    assert f"interrupted: the unfinished run in {run_dir} is marked INCOMPLETE" in err
+    assert (run_dir / "INCOMPLETE").is_file()

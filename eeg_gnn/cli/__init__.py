@@ -40,6 +40,20 @@ def positive_int(text: str) -> int:
     return value
 
 
+def leave_now() -> None:
+    """After an interruption, end the process at once when worker threads are still running tasks: Python would
+    otherwise wait for each to finish before exiting (tens of seconds for a model being trained). What they were
+    writing is left incomplete and marked so (see :func:`eeg_gnn.pipeline.experiment.run_cv`)."""
+    import os
+    import threading
+
+    workers = [t for t in threading.enumerate() if t.name.startswith("eeg-gnn") and t.is_alive()]
+    if workers:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
+
+
 def run_cli(job: Callable[[], str | None], prog: str) -> int:
     """Run ``job``; print what it returns, or a one-line error (exit 2), or note an interruption (exit 130).
 
@@ -53,8 +67,9 @@ def run_cli(job: Callable[[], str | None], prog: str) -> int:
             warnings.filterwarnings("always", category=RuntimeWarning, module=r"eeg_gnn(\.|$)")
             warnings.showwarning = show
             output = job()
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted.", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(f"{prog}: {exc or 'interrupted.'}", file=sys.stderr)
+        leave_now()
         return EXIT_INTERRUPTED
     except USER_ERRORS as exc:
         message = " ".join(str(exc).split()) if "\n" not in str(exc) else str(exc)

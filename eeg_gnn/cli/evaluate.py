@@ -21,6 +21,9 @@ from dataclasses import MISSING
 
 from eeg_gnn.cli import run_cli
 
+#: Flags of ``--data-dir`` that say how its recordings are listed and what to do with unreadable ones.
+LISTING = ("layout", "subject_pattern", "on_error")
+
 
 def build_parser(prog: str = "eeg-gnn evaluate") -> argparse.ArgumentParser:
     """The run folder, --data-dir, and one flag per :class:`~eeg_gnn.review.build.ReviewSettings` field."""
@@ -32,8 +35,19 @@ def build_parser(prog: str = "eeg-gnn evaluate") -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dir", help="a run directory written by eeg-gnn train")
     parser.add_argument("--data-dir", help="apply the run's fold models to the recordings in this folder (or this "
-                                           "one recording) instead: a plain folder of recordings needs no labels")
+                                           "one recording) instead: a plain folder of recordings needs no labels; "
+                                           "labelled ones are scored (RUN_DIR/applied/<time>/results.json)")
     applying = parser.add_argument_group("reading the recordings of --data-dir (default: as the run read its own)")
+    applying.add_argument("--dataset", dest="layout", metavar="NAME",
+                          help="list --data-dir as this described dataset does (its subjects and labels from the "
+                                "file names), e.g. eegmat (default: the run's dataset when every file fits it, a "
+                                "participants table when there is one, else one subject per file)")
+    applying.add_argument("--subject-pattern", metavar="REGEX",
+                          help="take each file's subject from its path with this regular expression (its group "
+                               "'subject', or its first group), e.g. '(Subject\\d+)_'")
+    applying.add_argument("--on-error", choices=("raise", "skip"),
+                          help="a recording that cannot be read: raise = stop naming it (default), skip = leave it "
+                               "out, name it and go on")
     fields = config_fields()
     for name in APPLY_SETTINGS:
         spec = fields[name]
@@ -63,19 +77,26 @@ def main(argv: list[str] | None = None, prog: str = "eeg-gnn evaluate") -> int:
 
         run = load_run(args.pop("run_dir"))
         data_dir = args.pop("data_dir", None)
-        reading = {name: args.pop(name) for name in APPLY_SETTINGS if name in args}
+        reading = {name: args.pop(name) for name in (*APPLY_SETTINGS, *LISTING) if name in args}
         if reading and not data_dir:
-            flags = ", ".join("--" + name.replace("_", "-") for name in reading)
+            flags = ", ".join("--" + {"layout": "dataset"}.get(name, name).replace("_", "-") for name in reading)
             raise ValueError(f"{flags} describe the recordings of --data-dir; pass --data-dir DIR with them.")
         if data_dir:
             import json
 
             from eeg_gnn.data.extraction import describe_data_quality
-            from eeg_gnn.pipeline.apply import apply_run
+            from eeg_gnn.pipeline.apply import apply_run, format_applied_summary
 
             out = apply_run(run, data_dir, progress=args.get("progress", True), **reading)
-            quality = out / "data_quality.json"
-            lines = describe_data_quality(json.loads(quality.read_text())) if quality.is_file() else []
+            quality = json.loads((out / "data_quality.json").read_text()) if (out / "data_quality.json").is_file() \
+                else {}
+            lines = describe_data_quality(quality)
+            for recording_id, why in quality.get("unreadable", {}).items():
+                lines.append(f"left out {recording_id}, which could not be read (--on-error skip): {why}")
+            if quality.get("not_scored"):
+                lines.append(f"not scored: {quality['not_scored']}")
+            if (out / "results.json").is_file():
+                lines.append(format_applied_summary(json.loads((out / "results.json").read_text()), out))
             return "\n".join([*lines, f"predictions for the new recordings: {out / 'subjects.csv'} (per subject) "
                                        f"and {out / 'windows.csv'}"])
         from eeg_gnn.review.build import build_review

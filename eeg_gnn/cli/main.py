@@ -19,6 +19,7 @@ import mne
 from eeg_gnn.cli import run_cli
 from eeg_gnn.data.datasets import (
     FOLDER,
+    _is_recording,
     available_datasets,
     has_descriptor,
     load_dataset,
@@ -27,7 +28,7 @@ from eeg_gnn.data.datasets import (
 from eeg_gnn.signal.headers import ON_TRUNCATED
 from eeg_gnn.signal.io import TEXT_UNITS, read_recording, recording_format
 from eeg_gnn.signal.montage import match_channels
-from eeg_gnn.signal.quality import check_channels, check_units
+from eeg_gnn.signal.quality import MAX_BAD_FRACTION, check_channels, check_units
 
 DESCRIPTION = __doc__
 SCRIPTS = {"train": "cross-validated training by subject; writes a run directory (see `eeg-gnn train --help`)",
@@ -91,10 +92,43 @@ def amplitude_lines(raw, match) -> list[str]:
         check_units([c for c in checks if c.name in node_of], str(raw.filenames[0] if raw.filenames else "it"))
     except ValueError as exc:
         return [*lines, f"unit:      {exc}"]
-    if bad:
+    if bad and len(node_of) - len(bad) < max(4, len(node_of) * (1 - MAX_BAD_FRACTION)):
+        lines.append(f"bad nodes: {len(bad)} of {len(node_of)} ({', '.join(bad)}), too many to rebuild from the rest: "
+                     "this recording cannot be used; --bad-channels drop-recording or interpolate-or-drop leaves it "
+                     "out of training")
+    elif bad:
         lines.append(f"bad nodes: {len(bad)} ({', '.join(bad)}); training on this recording needs --bad-channels "
-                     "interpolate (rebuilds them from the others) or --bad-channels drop-recording (leaves it out)")
+                     "interpolate (rebuilds them from the others) or --bad-channels drop-recording (leaves it out); "
+                     "interpolate-or-drop does either, recording by recording")
     return lines
+
+
+def info_plain_folder(folder: Path) -> str:
+    """A folder of recordings without a participants table: what it holds, and how to train on it or predict it."""
+    files = sorted(p for p in folder.rglob("*") if _is_recording(p))
+    if not files:
+        raise FileNotFoundError(f"{folder} holds no recording eeg-gnn reads and no participants table; give a "
+                                "recording, a dataset name or a folder of recordings.")
+    lines = [f"folder:      {folder}", f"recordings:  {len(files)} ("
+             + ", ".join(p.relative_to(folder).as_posix() for p in files[:4]) + (", ..." if len(files) > 4 else "")
+             + ")"]
+    for name in available_datasets():
+        if name == FOLDER:
+            continue
+        try:
+            listed = load_dataset(name, folder)
+        except (OSError, ValueError):
+            continue
+        if {r.path for r in listed.recordings} == set(files):
+            lines.append(f"layout:      dataset {name!r} (its subjects and labels from the file names): "
+                         f"`eeg-gnn info {name} --data-dir {folder}`, `eeg-gnn train --dataset {name} --data-dir "
+                         f"{folder}`")
+            break
+    else:
+        lines.append("layout:      no participants table: to train on it, add participants.tsv (subject and label "
+                     f"columns) and pass --dataset folder --data-dir {folder}")
+    lines.append(f"predict:     `eeg-gnn evaluate RUN_DIR --data-dir {folder}` applies a trained run to it")
+    return "\n".join(lines)
 
 
 def info_dataset(name: str, data_dir: Path | None, **folder_options) -> str:
@@ -223,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         if target.is_dir() and any((target / n).exists() for n in ("participants.tsv", "participants.csv")):
             return info_dataset(FOLDER, target, label_column=args.label_column, subject_column=args.subject_column,
                                 file_column=args.file_column)
+        if target.is_dir() and not any(target.glob("ch[0-9][0-9].inp")):
+            return info_plain_folder(target)
         return info_recording(target, args.nodes, args.sfreq, units=args.units, scale=args.scale,
                               on_truncated=args.on_truncated)
 

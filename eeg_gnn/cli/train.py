@@ -90,8 +90,13 @@ def main(argv: list[str] | None = None, prog: str = "eeg-gnn train") -> int:
     args = parser.parse_args(argv)
 
     def job() -> str:
+        config = config_from_args(args)
+        if config.dataset != "folder":  # a missing dataset is said before torch is imported (seconds)
+            from eeg_gnn.data.fetch import ensure_dataset
+
+            ensure_dataset(config.dataset, config.data_dir, download=config.download, progress=config.progress)
         from eeg_gnn.pipeline.experiment import run_cv
 
-        return run_cv(config_from_args(args)).summary()
+        return run_cv(config).summary()
 
     return run_cli(job, parser.prog)

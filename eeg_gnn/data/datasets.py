@@ -268,9 +268,18 @@ def layout_function(name: str) -> Callable[[dict[str, Any], Path], list[Recordin
     return LAYOUTS[name]
 
 
+def _label_like(column: str, rows: list[dict]) -> bool:
+    """Whether a column's values look like class labels: text, two to ten distinct values."""
+    values = {(row.get(column) or "").strip() for row in rows} - {""}
+    numeric = all(value.replace(".", "", 1).lstrip("-").isdigit() for value in values)
+    return 2 <= len(values) <= 10 and not numeric
+
+
 def _pick_column(header: list[str], candidates: tuple[str, ...], what: str, table: Path, *, chosen: str | None = None,
-                 required: bool = True) -> str | None:
-    """The column named ``chosen`` (exactly, or ignoring case), else the first of ``candidates`` in ``header``."""
+                 required: bool = True, rows: list[dict] = ()) -> str | None:
+    """The column named ``chosen`` (exactly, or ignoring case), else the first of ``candidates`` in ``header``.
+
+    Without one, the error suggests a column: for the label, the first whose values look like classes (``rows``)."""
     lowered = {h.strip().lower(): h for h in header}
     if chosen is not None:
         if chosen in header or chosen.strip().lower() in lowered:
@@ -282,6 +291,8 @@ def _pick_column(header: list[str], candidates: tuple[str, ...], what: str, tabl
             return lowered[candidate]
     if required:
         others = [h for h in header if h.strip().lower() not in SUBJECT_COLUMNS + FILE_COLUMNS]
+        if what == "label" and rows:
+            others = sorted(others, key=lambda column: not _label_like(column, rows))
         example = f" (e.g. --{what}-column {others[0]})" if others else ""
         raise ValueError(
             f"{table} has no {what} column ({' / '.join(candidates)}; it has {header}): name it with "
@@ -338,7 +349,8 @@ def load_folder(data_dir: str | Path, *, read_kwargs: dict | None = None, label_
         raise ValueError(f"{table} lists no participants.")
     header = list(rows[0][1])
     subject_col = _pick_column(header, SUBJECT_COLUMNS, "subject", table, chosen=subject_column)
-    label_col = _pick_column(header, LABEL_COLUMNS, "label", table, chosen=label_column, required=labels_required)
+    label_col = _pick_column(header, LABEL_COLUMNS, "label", table, chosen=label_column, required=labels_required,
+                             rows=[row for _, row in rows])
     file_col = _pick_column(header, FILE_COLUMNS, "file", table, chosen=file_column, required=False)
     candidates = sorted(p for p in root.rglob("*") if _is_recording(p))
     recordings, without_recording = [], []

@@ -27,6 +27,7 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any, BinaryIO
+from urllib.parse import urlsplit
 
 from tqdm.auto import tqdm
 
@@ -57,6 +58,10 @@ _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
 class DownloadError(OSError):
     """A download failed; nothing was written at the destination."""
+
+
+class UnreachableError(DownloadError):
+    """The server could not be reached (no network, or the host is down); nothing was written."""
 
 
 class IntegrityError(DownloadError):
@@ -316,6 +321,12 @@ def _fetch(
                 leave=False,
             ) as bar:
                 written = _stream_to(response.iter_content(_CHUNK_SIZE), fh, hasher, bar)
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        host = urlsplit(url).hostname or url
+        raise UnreachableError(
+            f"could not reach {host}: no network? ({type(exc).__name__} while downloading {url}); nothing was "
+            f"written to {dest}"
+        ) from exc
     except requests.RequestException as exc:
         raise DownloadError(
             f"downloading {url} failed ({type(exc).__name__}: {exc}); the partial download "

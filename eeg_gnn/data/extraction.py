@@ -22,20 +22,22 @@ from pathlib import Path
 import numpy as np
 
 from eeg_gnn import __version__
+from eeg_gnn.data.confounds import recording_properties
 from eeg_gnn.data.datasets import Dataset, Recording
 from eeg_gnn.signal.covariance import COVARIANCE_ESTIMATORS, band_covariance
 from eeg_gnn.signal.features import DEFAULT_BANDS, FEATURE_KINDS, band_power, check_bands
 from eeg_gnn.signal.graph import CONNECTIVITY_METHODS, check_adjacency, connectivity
 from eeg_gnn.signal.preprocessing import Preprocessing, preprocess, rejection_message
-from eeg_gnn.signal.quality import BadChannelsError
+from eeg_gnn.signal.quality import LEAVING_OUT, BadChannelsError
 from eeg_gnn.utils.files import atomic_write
 from eeg_gnn.utils.parallel import Executor
 from eeg_gnn.utils.resources import resource_dir
 from eeg_gnn.utils.validation import check_option
 
 GRAPH_SCOPES = ("window", "recording")
-_SOURCES = ("signal/io.py", "signal/headers.py", "signal/montage.py", "signal/preprocessing.py",
-            "signal/features.py", "signal/graph.py", "signal/covariance.py", "data/extraction.py", "data/emotion.py")
+_SOURCES = ("signal/io.py", "signal/headers.py", "signal/montage.py", "signal/preprocessing.py", "signal/quality.py",
+            "signal/features.py", "signal/graph.py", "signal/covariance.py", "data/extraction.py", "data/emotion.py",
+            "data/confounds.py")
 _LIBRARIES = ("mne", "numpy", "scipy", "pyriemann", "scikit-learn")
 
 
@@ -95,7 +97,15 @@ class RecordingFeatures:
     bad_channels : dict of str to str
         Bad nodes (flat, saturated, implausible) and why: interpolated, or the reason the recording was dropped.
     dropped : bool
-        The recording was left out for its bad nodes (``--bad-channels drop-recording``); it has no windows.
+        The recording was left out (``--bad-channels drop-recording`` or ``interpolate-or-drop``) for its bad nodes,
+        or because no window of it passed; it has no windows.
+    n_clipped : int
+        Windows rejected because a node sat at its rail (``--clipping window``).
+    clipped_nodes : dict of str to int
+        The nodes at their rail, and in how many windows.
+    properties : dict
+        The recording as read: sampling rate, duration, channel set, amplitude scale (see
+        :func:`eeg_gnn.data.confounds.recording_properties`).
     """
 
     features: np.ndarray
@@ -107,6 +117,9 @@ class RecordingFeatures:
     notes: list[str] = field(default_factory=list)
     bad_channels: dict[str, str] = field(default_factory=dict)
     dropped: bool = False
+    n_clipped: int = 0
+    clipped_nodes: dict[str, int] = field(default_factory=dict)
+    properties: dict = field(default_factory=dict)
 
 
 def cache_dir() -> Path:
@@ -200,15 +213,27 @@ def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
 def compute_recording(recording: Recording, preprocessing: Preprocessing, nodes, spec: FeatureSpec) -> RecordingFeatures:
     """Read, preprocess and featurise one recording (no cache)."""
     notes: list[str] = []
+    raw = recording.read(notes)
+    properties = recording_properties(raw)
     try:
-        windows = preprocess(recording.read(notes), preprocessing, nodes)
+        windows = preprocess(raw, preprocessing, nodes)
     except BadChannelsError as exc:
-        if preprocessing.bad_channels != "drop-recording":
+        if preprocessing.bad_channels not in LEAVING_OUT:
             raise
         empty = np.zeros((0, 0, 0), np.float32)
-        return RecordingFeatures(empty, None, np.zeros(0), [], 0, None, notes, dict(exc.bad), dropped=True)
+        return RecordingFeatures(empty, None, np.zeros(0), [], 0, None, notes, dict(exc.bad), dropped=True,
+                                 properties=properties)
     if windows.n_windows == 0:
-        raise ValueError(rejection_message(recording.path, windows.n_rejected, windows.n_flat, preprocessing))
+        message = rejection_message(recording.path, windows.n_rejected, windows.n_flat, preprocessing,
+                                    windows.n_clipped)
+        if preprocessing.bad_channels not in LEAVING_OUT:
+            raise ValueError(message)
+        why = {name: f"at its rail in {n} of {windows.n_rejected} windows" for name, n in windows.clipped_nodes.items()}
+        empty = np.zeros((0, 0, 0), np.float32)
+        return RecordingFeatures(empty, None, np.zeros(0), [], windows.n_rejected, None,
+                                 [*notes, message.split(": ", 1)[-1]], why or {"windows": "none passed"},
+                                 dropped=True, n_clipped=windows.n_clipped, clipped_nodes=windows.clipped_nodes,
+                                 properties=properties)
     features = band_power(windows.data, windows.sfreq, spec.bands, spec.kind).astype(np.float32)
     adjacency = None
     if spec.connectivity is not None:
@@ -220,7 +245,8 @@ def compute_recording(recording: Recording, preprocessing: Preprocessing, nodes,
     if spec.covariance is not None:
         covariance = band_covariance(windows.data, windows.sfreq, spec.bands, spec.covariance).astype(np.float32)
     return RecordingFeatures(features, adjacency, windows.onsets, windows.node_names, windows.n_rejected, covariance,
-                             notes, dict(windows.bad_channels))
+                             notes, dict(windows.bad_channels), n_clipped=windows.n_clipped,
+                             clipped_nodes=dict(windows.clipped_nodes), properties=properties)
 
 
 def load_or_compute(recording: Recording, preprocessing: Preprocessing, nodes, spec: FeatureSpec,
@@ -233,7 +259,9 @@ def load_or_compute(recording: Recording, preprocessing: Preprocessing, nodes, s
         return {"features": result.features, "onsets": result.onsets, "node_names": np.array(result.node_names),
                 "n_rejected": np.array(result.n_rejected), "notes": np.array(result.notes, dtype=str),
                 "bad_channels": np.array([f"{k}\t{v}" for k, v in result.bad_channels.items()], dtype=str),
-                "dropped": np.array(result.dropped),
+                "dropped": np.array(result.dropped), "n_clipped": np.array(result.n_clipped),
+                "clipped_nodes": np.array([f"{k}\t{v}" for k, v in result.clipped_nodes.items()], dtype=str),
+                "properties": np.array(json.dumps(result.properties)),
                 "adjacency": result.adjacency if result.adjacency is not None else empty,
                 "covariance": result.covariance if result.covariance is not None else empty}
 
@@ -242,9 +270,11 @@ def load_or_compute(recording: Recording, preprocessing: Preprocessing, nodes, s
     adjacency = stored["adjacency"] if stored["adjacency"].ndim == 3 else None
     covariance = stored["covariance"] if stored["covariance"].ndim == 4 else None
     bad = dict(line.split("\t", 1) for line in stored["bad_channels"].tolist())
+    clipped = {name: int(n) for name, n in (line.split("\t", 1) for line in stored["clipped_nodes"].tolist())}
     return RecordingFeatures(stored["features"], adjacency, stored["onsets"], stored["node_names"].tolist(),
                              int(stored["n_rejected"]), covariance, stored["notes"].tolist(), bad,
-                             bool(stored["dropped"])), hit
+                             bool(stored["dropped"]), int(stored["n_clipped"]), clipped,
+                             json.loads(str(stored["properties"]))), hit
 
 
 def extract_dataset(dataset: Dataset, preprocessing: Preprocessing, spec: FeatureSpec, *, use_cache: bool = True,
@@ -295,6 +325,10 @@ def data_quality(dataset: Dataset, extracted: list[RecordingFeatures]) -> dict:
            for r, f in pairs if f.bad_channels}
     if bad:
         quality["bad_channels"] = bad
+    clipped = {r.recording_id: {"windows": f.n_clipped, "nodes": dict(f.clipped_nodes)}
+               for r, f in pairs if f.n_clipped and not f.dropped}
+    if clipped:
+        quality["clipped_windows"] = clipped
     return quality
 
 
@@ -308,10 +342,17 @@ def describe_data_quality(quality: dict, *, limit: int = 10) -> list[str]:
         if not mine:
             continue
         what = ("had bad nodes rebuilt by spherical-spline interpolation" if action == "interpolated" else
-                "were left out for bad nodes")
+                "were left out for bad nodes or for having no clean window")
         lines.append(f"{len(mine)} recordings {what} (--bad-channels; config.json, data_quality):")
         for recording_id, channels in mine.items():
             lines.append(f"  {recording_id}: " + "; ".join(f"{name} {why}" for name, why in channels.items()))
+    clipped = quality.get("clipped_windows", {})
+    if clipped:
+        lines.append(f"{len(clipped)} recordings had windows rejected with a node at its rail (--clipping window; "
+                     "config.json, data_quality):")
+        for recording_id, entry in clipped.items():
+            nodes = ", ".join(f"{name} {n}" for name, n in entry["nodes"].items())
+            lines.append(f"  {recording_id}: {entry['windows']} windows ({nodes})")
     for kind, entries in (("subjects listed without a recording", quality.get("subjects_without_recordings")),
                           ("recordings of no listed subject", quality.get("recordings_without_subjects"))):
         if entries:

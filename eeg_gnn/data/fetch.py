@@ -23,7 +23,7 @@ from eeg_gnn.data.datasets import (
     load_dataset,
     load_descriptor,
 )
-from eeg_gnn.data.download import ArchiveError, download_file, extract_zip
+from eeg_gnn.data.download import ArchiveError, UnreachableError, download_file, extract_zip
 
 
 def fetch_dataset(
@@ -208,7 +208,10 @@ def ensure_dataset(name: str, data_dir: str | Path | None = None, *, download: b
     tqdm.write(f"eeg-gnn: dataset {name!r} is not in {folder}: downloading it from {url} (first use; "
                f"--no-download or {NO_DOWNLOAD_ENV}=1 turns this off). Licence: {descriptor['license']}",
                file=sys.stderr)
-    return fetch_dataset(name, folder, base_url=base_url, progress=progress)
+    try:
+        return fetch_dataset(name, folder, base_url=base_url, progress=progress)
+    except UnreachableError as exc:
+        raise UnreachableError(f"{exc}. Download it later with `eeg-gnn fetch {name}`, or pass --no-download.") from exc
 
 
 def dataset_status() -> list[tuple[str, str]]:

@@ -46,7 +46,12 @@ from eeg_gnn.signal.graph import CONNECTIVITY_METHODS, CONTROLS
 from eeg_gnn.signal.headers import ON_TRUNCATED
 from eeg_gnn.signal.io import TEXT_UNITS
 from eeg_gnn.signal.preprocessing import Preprocessing
-from eeg_gnn.signal.quality import BAD_CHANNEL_POLICIES
+from eeg_gnn.signal.quality import (
+    BAD_CHANNEL_POLICIES,
+    CLIPPING,
+    MAX_BAD_FRACTION,
+    SATURATED_FRACTION,
+)
 from eeg_gnn.utils.parallel import PREFER, Executor
 from eeg_gnn.utils.validation import check_option, check_positive
 
@@ -60,8 +65,9 @@ DISTANCE_GRAPHS = ("distance", "knn")
 GRAPHS = DISTANCE_GRAPHS + CONNECTIVITY_METHODS
 #: Settings of a run that may be changed when applying it to new recordings (``evaluate.py RUN --data-dir``): how
 #: they are read and listed, and what to do with bad channels.
-APPLY_SETTINGS = ("sfreq", "units", "scale", "on_truncated", "bad_channels", "label_column", "subject_column",
-                  "file_column", "on_missing")
+APPLY_SETTINGS = ("sfreq", "units", "scale", "on_truncated", "bad_channels", "clipping", "rail_uv",
+                  "saturated_fraction", "max_bad_fraction", "label_column", "subject_column", "file_column",
+                  "on_missing")
 SECTIONS = ("data", "preprocessing", "features", "graph", "model", "training", "evaluation", "execution", "output")
 NONE = "none"
 
@@ -175,9 +181,23 @@ class TrainConfig:
     bad_channels: str = setting("raise", "a recording with flat, saturated (clipped) or implausible (peak to peak "
                                 "below 0.1 µV or above 10 mV) nodes: raise = refuse it, drop-recording = leave it "
                                 "out, interpolate = rebuild those nodes from the others (MNE's spherical splines on "
-                                "the montage positions); every recording affected is listed in the summary and "
-                                "config.json (default: %(default)s)", "preprocessing",
-                                choices=BAD_CHANNEL_POLICIES)
+                                "the montage positions), interpolate-or-drop = rebuild them where at most "
+                                "--max-bad-fraction of the nodes are bad and leave the other recordings out; every "
+                                "recording affected is listed in the summary and config.json (default: "
+                                "%(default)s)", "preprocessing", choices=BAD_CHANNEL_POLICIES)
+    clipping: str = setting("channel", "judge clipping per channel (a node at its rail in --saturated-fraction of "
+                            "its samples is a bad node) or per window (reject each window in which a node sits at its "
+                            "rail, keep the rest; every recording's count is listed) (default: %(default)s)",
+                            "preprocessing", choices=CLIPPING)
+    rail_uv: float | None = setting(None, "the amplifier's rail in µV, e.g. 325: samples at or beyond it are clipped "
+                                    "(default: none = a node's own minimum or maximum held for 3 samples or more)",
+                                    "preprocessing")
+    saturated_fraction: float = setting(SATURATED_FRACTION, "--clipping channel: share of a node's samples at its "
+                                        "rail from which it is a bad (saturated) node (default: %(default)s)",
+                                        "preprocessing")
+    max_bad_fraction: float = setting(MAX_BAD_FRACTION, "largest share of a recording's nodes that interpolation "
+                                      "rebuilds; beyond it interpolate refuses the recording and interpolate-or-drop "
+                                      "leaves it out (default: %(default)s)", "preprocessing")
     features: str = setting("log_power", "node features per band: log10 absolute power, relative power or "
                             "differential entropy (default: %(default)s)", "features", choices=FEATURE_KINDS)
     node_features: str = setting("bands", "what each node carries into the graph model: bands = its --features per "
@@ -326,6 +346,11 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name!r} must be a positive whole number, got {value!r}.")
+        if self.folds < 2 and self.cv in ("group-kfold", "time-blocks"):
+            raise ValueError(f"--folds (folds in [training]) must be at least 2, got {self.folds}.")
+        if not str(self.out).strip():
+            raise ValueError("--out is empty: give the folder that receives the run directories (default: runs; "
+                             "'.' for the current folder).")
         if self.batch_size < 2:
             raise ValueError(f"'batch_size' must be at least 2 (batch normalisation needs two graphs), got "
                              f"{self.batch_size}.")
@@ -391,7 +416,8 @@ class TrainConfig:
         return Preprocessing(l_freq=self.l_freq, h_freq=self.h_freq, notch=self.notch,
                              resample_sfreq=self.resample_sfreq, reference=self.reference, window_s=self.window,
                              overlap=self.overlap, reject_uv=self.reject_uv, flat_uv=self.flat_uv,
-                             bad_channels=self.bad_channels)
+                             bad_channels=self.bad_channels, clipping=self.clipping, rail_uv=self.rail_uv,
+                             saturated_fraction=self.saturated_fraction, max_bad_fraction=self.max_bad_fraction)
 
     def dataset_options(self) -> dict:
         """How to list a folder dataset's recordings (see :func:`eeg_gnn.data.datasets.load_folder`)."""

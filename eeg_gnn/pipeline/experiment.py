@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from eeg_gnn import __version__
+from eeg_gnn.data.confounds import confound_report, describe_confounds
 from eeg_gnn.data.datasets import Dataset, has_descriptor, load_dataset
 from eeg_gnn.data.extraction import (
     RecordingFeatures,
@@ -91,9 +92,11 @@ class Results:
     run_dir: Path
     results: dict
     data_quality: dict = field(default_factory=dict)
+    confounds: dict = field(default_factory=dict)
 
     def summary(self) -> str:
-        return "\n".join([format_summary(self.results, self.run_dir), *describe_data_quality(self.data_quality)])
+        return "\n".join([format_summary(self.results, self.run_dir), *describe_data_quality(self.data_quality),
+                          *describe_confounds(self.confounds)])
 
 
 def package_versions() -> dict[str, str]:
@@ -402,13 +405,14 @@ def missing_from(dataset: Dataset) -> dict:
 
 
 def without_dropped(dataset: Dataset, extracted: list[RecordingFeatures]) -> tuple[Dataset, list[RecordingFeatures]]:
-    """The dataset without the recordings left out for bad channels (``--bad-channels drop-recording``)."""
+    """The dataset without the recordings left out (``--bad-channels drop-recording`` or ``interpolate-or-drop``)."""
     kept = [i for i, result in enumerate(extracted) if not result.dropped]
     if len(kept) == len(extracted):
         return dataset, extracted
     if not kept:
-        raise ValueError(f"Every recording of {dataset.name!r} in {dataset.root} has bad nodes and was left out "
-                         "(--bad-channels drop-recording); try --bad-channels interpolate.")
+        raise ValueError(f"Every recording of {dataset.name!r} in {dataset.root} was left out for bad nodes or "
+                         "because no window passed (--bad-channels); relax --max-bad-fraction, --clipping or "
+                         "--rail-uv, or look at a recording with eeg-gnn info FILE.")
     subset = Dataset(dataset.name, dataset.root, dataset.descriptor, [dataset.recordings[i] for i in kept])
     return subset, [extracted[i] for i in kept]
 
@@ -604,8 +608,11 @@ def run_cv(config: TrainConfig) -> Results:
         dataset, extracted = without_dropped(dataset, extracted)
         kept = {r.recording_id for r in dataset.recordings}
         saved_config["dataset"]["recordings"] = [r for r in saved_config["dataset"]["recordings"] if r["id"] in kept]
-        if quality:
-            write_json_atomic(run_dir / "config.json", {**saved_config, "data_quality": quality})
+        saved_config["confounds"] = confound_report(dataset, [r.properties for r in extracted])
+        if config.progress:
+            for line in describe_confounds(saved_config["confounds"])[:1]:
+                print(f"eeg-gnn: {line.removeprefix('warning: ')}", file=sys.stderr)
+        write_json_atomic(run_dir / "config.json", {**saved_config, **({"data_quality": quality} if quality else {})})
         check_dataset(config, dataset)
         samples = build_samples(config, dataset, extracted)
         plan = selection_plan(config, dataset, samples, *selecting) if selecting else None
@@ -645,14 +652,15 @@ def run_cv(config: TrainConfig) -> Results:
             results["szcore"] = szcore
         write_tidy_scores(run_dir / "scores.csv", config, dataset, predictions, fold_results, szcore)
         write_json_atomic(run_dir / "results.json", results)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         marker.write_text("This run was interrupted before it finished; do not use it.\n")
-        raise
+        raise KeyboardInterrupt(f"interrupted: the unfinished run in {run_dir} is marked {INCOMPLETE} (delete it, "
+                                "or train again)") from exc
     except Exception:
         shutil.rmtree(run_dir, ignore_errors=True)
         raise
     marker.unlink()
-    return Results(run_dir, results, quality)
+    return Results(run_dir, results, quality, saved_config["confounds"])
 
 
 def seizure_scores(config: TrainConfig, dataset: Dataset, extracted: list[RecordingFeatures],

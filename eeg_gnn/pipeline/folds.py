@@ -41,7 +41,7 @@ from eeg_gnn.models.catalog import BASELINES
 from eeg_gnn.models.persistence import save_checkpoint, save_estimator
 from eeg_gnn.models.training import Samples, TrainingSettings, fit_graph
 from eeg_gnn.signal.graph import CONTROLS, control_adjacency
-from eeg_gnn.utils.files import atomic_write, write_json_atomic
+from eeg_gnn.utils.files import atomic_write, sha256_of, write_json_atomic
 
 PRIMARY = "graph"
 KINDS = ("graph", "control", "baseline")
@@ -255,7 +255,8 @@ def manifest_path(checkpoints: Path, fold: int) -> Path:
 
 
 def save_fold(result: FoldResult, checkpoints: Path) -> Path:
-    """Write every model of a fold (no pickles, see :mod:`eeg_gnn.models.persistence`) and its manifest."""
+    """Write every model of a fold (no pickles, see :mod:`eeg_gnn.models.persistence`) and its manifest, which
+    records the SHA-256 of every file written (``sha256``), checked when the run is loaded."""
     index = result.fold.index
     manifest = {"fold": index, "models": {}}
     for name, fit in result.models.items():
@@ -269,4 +270,7 @@ def save_fold(result: FoldResult, checkpoints: Path) -> Path:
             learned = _save_array(learned_adjacency_path(checkpoints, index, name),
                                   fit.checkpoint["learned_adjacency"].numpy().astype(np.float64))
             manifest["models"][name]["learned_adjacency"] = learned.name
+    files = sorted({entry[key] for entry in manifest["models"].values() for key in ("file", "learned_adjacency")
+                    if key in entry})
+    manifest["sha256"] = {name: sha256_of(checkpoints / name) for name in files}
     return write_json_atomic(manifest_path(checkpoints, index), manifest)

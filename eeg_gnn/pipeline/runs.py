@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ from eeg_gnn.models.training import apply_standardisation
 from eeg_gnn.pipeline.config import TrainConfig
 from eeg_gnn.pipeline.experiment import INCOMPLETE, evaluate_predictions
 from eeg_gnn.pipeline.folds import PRIMARY, checkpoint_path, manifest_path
+from eeg_gnn.utils.files import verify_sha256
 
 REQUIRED_FILES = ("config.json", "folds.csv", "predictions.csv", "results.json")
 RECOMPUTE_TOLERANCE = 1e-9
@@ -59,7 +60,8 @@ class Run:
     def load_fold(self, fold: int) -> FoldModels:
         """The graph model, its feature statistics, the fitted baselines and every decision threshold of one fold.
 
-        Nothing in the run directory is unpickled: see :mod:`eeg_gnn.models.persistence`.
+        Nothing in the run directory is unpickled: see :mod:`eeg_gnn.models.persistence`. Every file is first
+        checked against the SHA-256 its fold's manifest recorded when it was saved.
         """
         manifest_file = manifest_path(self.path / "checkpoints", fold)
         if not manifest_file.is_file():
@@ -69,30 +71,48 @@ class Run:
                                  "by an older eeg-gnn; pickles are not loaded because they can run code. Train "
                                  "again with this version.")
             raise ValueError(f"{self.path} lacks the saved models of fold {fold} ({manifest_file.name}); train again.")
-        manifest = json.loads(manifest_file.read_text())
-        path = self.checkpoint(fold)
-        checkpoint = load_checkpoint(path)
-        try:
-            model = model_from_checkpoint(checkpoint)
-            mean, std = checkpoint["feature_mean"].numpy(), checkpoint["feature_std"].numpy()
-            node_features = NodeFeatures.from_state(checkpoint.get("node_features"))
-        except (KeyError, TypeError, AttributeError, RuntimeError) as exc:
-            detail = " ".join(str(exc).split())[:200]
-            raise ValueError(f"{path} is not a checkpoint written by this eeg-gnn ({type(exc).__name__}: {detail}); "
-                             "train again.") from exc
+        manifest = read_json(manifest_file)
+        for name, expected in manifest.get("sha256", {}).items():
+            verify_sha256(self.path / "checkpoints" / name, expected, str(manifest_file))
+        models = _graph_models(self.checkpoint(fold))
         baselines = {name: load_estimator(self.path / "checkpoints" / entry["file"])
                      for name, entry in manifest["models"].items() if name in BASELINES}
         thresholds = {name: entry["threshold"] for name, entry in manifest["models"].items()}
-        learned = checkpoint.get("learned_adjacency")
-        return FoldModels(model, mean, std, baselines, thresholds, node_features,
-                          None if learned is None else learned.numpy().astype(np.float64))
+        controls = {}
+        for name, entry in manifest["models"].items():
+            if name.startswith(f"{PRIMARY}_") and name not in BASELINES:
+                control = _graph_models(self.path / "checkpoints" / entry["file"])
+                controls[name] = replace(control, thresholds={name: entry["threshold"]},
+                                         control=name.removeprefix(f"{PRIMARY}_"),
+                                         permutation=list(entry.get("permutation", [])))
+        return replace(models, baselines=baselines, thresholds=thresholds, controls=controls)
+
+
+def _graph_models(path: Path) -> FoldModels:
+    """A graph model saved at ``path`` (the fold's, or one of its controls') with its standardisation."""
+    checkpoint = load_checkpoint(path)
+    try:
+        model = model_from_checkpoint(checkpoint)
+        mean, std = checkpoint["feature_mean"].numpy(), checkpoint["feature_std"].numpy()
+        node_features = NodeFeatures.from_state(checkpoint.get("node_features"))
+    except (KeyError, TypeError, AttributeError, RuntimeError) as exc:
+        detail = " ".join(str(exc).split())[:200]
+        raise ValueError(f"{path} is not a checkpoint written by this eeg-gnn ({type(exc).__name__}: {detail}); "
+                         "train again.") from exc
+    learned = checkpoint.get("learned_adjacency")
+    return FoldModels(model, mean, std, {}, {}, node_features,
+                      None if learned is None else learned.numpy().astype(np.float64))
 
 
 @dataclass
 class FoldModels:
     """What one fold trained: the graph model (eval mode), its standardisation, the fitted baselines by name, and
     the decision threshold of every model (None: the most probable class), how node inputs are made, and the
-    adjacency a ``dgcnn`` model learned (n_nodes, n_nodes; None for other models)."""
+    adjacency a ``dgcnn`` model learned (n_nodes, n_nodes; None for other models).
+
+    ``controls`` holds each graph control (``graph_no_edges``, ``graph_shuffled``) as its own FoldModels, with
+    ``permutation`` the node permutation of its graph (empty: no edges, see
+    :func:`eeg_gnn.signal.graph.control_adjacency`)."""
 
     model: torch.nn.Module
     feature_mean: np.ndarray
@@ -101,6 +121,20 @@ class FoldModels:
     thresholds: dict[str, float | None]
     node_features: NodeFeatures | None = None
     learned_adjacency: np.ndarray | None = None
+    controls: dict[str, FoldModels] = field(default_factory=dict)
+    control: str | None = None
+    permutation: list[int] = field(default_factory=list)
+
+    def control_graph(self, adjacency: np.ndarray) -> np.ndarray:
+        """The graph this control sees in place of the run's ``adjacency`` (n_nodes, n_nodes) or (n_windows,
+        n_nodes, n_nodes): none for ``no_edges``, the nodes permuted by the saved permutation for ``shuffled``."""
+        if self.control == "no_edges":
+            return np.zeros(adjacency.shape[-2:], dtype=adjacency.dtype)
+        if self.control == "shuffled" and self.permutation:
+            order = np.asarray(self.permutation)
+            return np.ascontiguousarray(adjacency[..., order, :][..., :, order])
+        raise ValueError(f"Control {self.control!r} of this run cannot be applied to new recordings (its graph is "
+                         "not saved with the run); pass --controls none when training, or apply it without them.")
 
     def standardise(self, features: np.ndarray, covariance: np.ndarray | None = None) -> np.ndarray:
         """The graph model's inputs: node features made as in training (see
@@ -112,6 +146,15 @@ class FoldModels:
 
 def _major_minor(version: str) -> tuple[str, ...]:
     return tuple(version.split(".")[:2])
+
+
+def read_json(path: Path) -> dict:
+    """A run's JSON file, or one line naming it when it is cut or damaged."""
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is damaged or cut short ({exc}); it cannot be read: restore the run directory or "
+                         "train again.") from exc
 
 
 def load_run(run_dir: str | Path) -> Run:
@@ -134,7 +177,7 @@ def load_run(run_dir: str | Path) -> Run:
     missing = [name for name in REQUIRED_FILES if not (path / name).is_file()]
     if missing:
         raise ValueError(f"{path} is not a finished run directory: it lacks {', '.join(missing)}.")
-    saved = json.loads((path / "config.json").read_text())
+    saved = read_json(path / "config.json")
     made_by = saved.get("versions", {}).get("eeg_gnn", "unknown")
     if _major_minor(made_by) != _major_minor(__version__):
         raise ValueError(f"{path} was made by eeg-gnn {made_by}; this is eeg-gnn {__version__}. Evaluate it with "
@@ -143,7 +186,7 @@ def load_run(run_dir: str | Path) -> Run:
         config = TrainConfig.from_dict(saved["config"])
     except (KeyError, TypeError) as exc:
         raise ValueError(f"{path}/config.json does not hold a valid configuration: {exc}") from exc
-    results = json.loads((path / "results.json").read_text())
+    results = read_json(path / "results.json")
     roles = read_folds(path / "folds.csv")
     predictions = read_predictions(path / "predictions.csv", results["classes"])
     check_predictions_match_folds(predictions, roles, path)

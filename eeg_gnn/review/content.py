@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from eeg_gnn.data.confounds import confound_caveat
 from eeg_gnn.pipeline.experiment import describe_protocol
 from eeg_gnn.review import wording
 from eeg_gnn.review.report import format_ci, format_p, format_signed_ci
@@ -77,6 +78,9 @@ def caveats(ctx, *, tests, comparisons: list[dict], node_importance: np.ndarray,
     if level != "window":
         found.append(f"Scores {wording.LEVEL_TEXT[level]} average the window probabilities of each {level}; the "
                      "per-window scores are listed beside them.")
+    confounded = confound_caveat(ctx.run.saved.get("confounds", {}))
+    if confounded:
+        found.insert(0, confounded)
     _, protocol_caveat = describe_protocol(config.cv, ctx.run.results["n_folds"])
     if protocol_caveat:
         found.insert(0, protocol_caveat[0].upper() + protocol_caveat[1:] + ".")

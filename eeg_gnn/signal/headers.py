@@ -28,6 +28,8 @@ EDF_MAGIC = {b"0       ": "EDF", b"\xffBIOSEMI": "BDF"}
 BYTES_PER_SAMPLE = {"EDF": 2, "BDF": 3}
 ANNOTATION_LABELS = ("EDF Annotations", "BDF Annotations")
 ON_TRUNCATED = ("raise", "warn")
+#: The sampling rates, in Hz, an EEG recording's fastest signal can plausibly have.
+PLAUSIBLE_SFREQ = (1.0, 100_000.0)
 #: (first bytes, format name, the extension eeg-gnn reads it under, or None when it reads no such file)
 SIGNATURES = (
     (b"0       ", "EDF", ".edf"),
@@ -195,6 +197,14 @@ def _check_signals(header: EdfHeader, path: Path) -> None:
     annotations_only = all(label in ANNOTATION_LABELS for label in header.labels)
     if header.record_duration < 0 or (header.record_duration == 0 and not annotations_only):
         raise HeaderError(f"{path}: its header gives data records of {header.record_duration:g} s.")
+    rates = [n / header.record_duration for n, label in zip(header.samples_per_record, header.labels, strict=True)
+             if label not in ANNOTATION_LABELS and header.record_duration > 0]
+    if rates and not PLAUSIBLE_SFREQ[0] <= max(rates) <= PLAUSIBLE_SFREQ[1]:
+        fastest = header.labels[[n / header.record_duration for n in header.samples_per_record].index(max(rates))]
+        raise HeaderError(
+            f"{path}: its header's record duration field ({header.record_duration:g} s per data record) gives its "
+            f"fastest signal {fastest!r} a sampling rate of {max(rates):.3g} Hz, outside the {PLAUSIBLE_SFREQ[0]:g}-"
+            f"{PLAUSIBLE_SFREQ[1]:g} Hz of EEG: the header is damaged.")
     for i, label in enumerate(header.labels):
         if header.samples_per_record[i] < 1:
             raise HeaderError(f"{path}: signal {label!r} has {header.samples_per_record[i]:g} samples per record.")
@@ -265,7 +275,8 @@ def check_edf_size(header: EdfHeader, path: str | Path, *, on_truncated: str = "
 
 
 def check_edf_layout(header: EdfHeader, path: str | Path) -> None:
-    """Check that the first and last data records sit where the header puts them (EDF+/BDF+ only).
+    """Check that the data records follow the header, not a second copy of it, and that the first and last data
+    records sit where the header puts them (EDF+/BDF+ only).
 
     Every EDF+ record starts its annotation signal with a time stamp (``+onset`` or ``-onset``); a header whose
     samples per record or size were changed puts that signal elsewhere, and a reader would take shifted bytes for
@@ -274,9 +285,15 @@ def check_edf_layout(header: EdfHeader, path: str | Path) -> None:
     Raises
     ------
     HeaderError
-        A record's annotation signal does not start with a time stamp.
+        The header is written twice; a record's annotation signal does not start with a time stamp.
     """
     path = Path(path)
+    if header.file_bytes >= 2 * header.header_bytes:
+        with path.open("rb") as stream:
+            first, second = stream.read(header.header_bytes), stream.read(header.header_bytes)
+        if first == second:
+            raise HeaderError(f"{path}: its {header.kind} header ({header.header_bytes} bytes) is written twice, the "
+                              "second copy where the first data record belongs: the file was written wrongly.")
     if not header.plus or header.records_read == 0:
         return
     bytes_per_sample = BYTES_PER_SAMPLE[header.kind]

@@ -14,7 +14,15 @@ import numpy as np
 
 from eeg_gnn.signal.io import check_finite, source_of
 from eeg_gnn.signal.montage import ChannelMatch, match_channels, resolve_nodes
-from eeg_gnn.signal.quality import BAD_CHANNEL_POLICIES, BadChannelsError, apply_policy
+from eeg_gnn.signal.quality import (
+    BAD_CHANNEL_POLICIES,
+    CLIPPING,
+    MAX_BAD_FRACTION,
+    SATURATED_FRACTION,
+    BadChannelsError,
+    apply_policy,
+    rail_mask,
+)
 from eeg_gnn.utils.validation import check_option, check_positive
 
 REFERENCES = ("average", "as-recorded")
@@ -41,9 +49,19 @@ class Preprocessing:
         Drop windows whose peak-to-peak amplitude on any node exceeds this many microvolts.
     flat_uv : float
         Drop windows in which any node varies by less than this many microvolts peak to peak (0 keeps them).
-    bad_channels : 'raise' | 'drop-recording' | 'interpolate'
+    bad_channels : 'raise' | 'drop-recording' | 'interpolate' | 'interpolate-or-drop'
         What to do with a recording that has flat, saturated or implausible nodes (see
         :func:`eeg_gnn.signal.quality.apply_policy`).
+    clipping : 'channel' | 'window'
+        Judge clipping per channel (a node at its rail in ``saturated_fraction`` of its samples is bad) or per
+        window (every window in which a node sits at its rail is rejected, the others kept).
+    rail_uv : float | None
+        The amplifier's rail in µV (samples at or beyond it are clipped); None: each node's own extremes held for
+        three samples or more (see :func:`eeg_gnn.signal.quality.rail_mask`).
+    saturated_fraction : float
+        Share of a node's samples at its rail from which it is saturated (``clipping='channel'``), in (0, 1].
+    max_bad_fraction : float
+        Largest share of bad nodes rebuilt by interpolation, in (0, 1).
     """
 
     l_freq: float | None = 1.0
@@ -56,10 +74,21 @@ class Preprocessing:
     reject_uv: float | None = None
     flat_uv: float = 0.01
     bad_channels: str = "raise"
+    clipping: str = "channel"
+    rail_uv: float | None = None
+    saturated_fraction: float = SATURATED_FRACTION
+    max_bad_fraction: float = MAX_BAD_FRACTION
 
     def __post_init__(self) -> None:
         check_option("reference", self.reference, REFERENCES)
         check_option("bad_channels", self.bad_channels, BAD_CHANNEL_POLICIES)
+        check_option("clipping", self.clipping, CLIPPING)
+        if self.rail_uv is not None:
+            check_positive("rail_uv", self.rail_uv)
+        if not 0 < self.saturated_fraction <= 1:
+            raise ValueError(f"'saturated_fraction' must be in (0, 1], got {self.saturated_fraction!r}.")
+        if not 0 < self.max_bad_fraction < 1:
+            raise ValueError(f"'max_bad_fraction' must be in (0, 1), got {self.max_bad_fraction!r}.")
         check_positive("flat_uv", self.flat_uv, allow_zero=True)
         check_positive("window_s", self.window_s)
         if not 0 <= self.overlap < 1:
@@ -75,7 +104,10 @@ class Preprocessing:
 
     def steps(self) -> list[dict]:
         """The steps this configuration runs, in order, with their parameters."""
-        steps = [{"step": "pick_nodes"}, {"step": "bad_channels", "policy": self.bad_channels}]
+        steps = [{"step": "pick_nodes"}, {"step": "bad_channels", "policy": self.bad_channels,
+                                          "clipping": self.clipping, "rail_uv": self.rail_uv,
+                                          "saturated_fraction": self.saturated_fraction,
+                                          "max_bad_fraction": self.max_bad_fraction}]
         if self.l_freq or self.h_freq:
             steps.append({"step": "bandpass", "l_freq": self.l_freq, "h_freq": self.h_freq})
         if self.notch:
@@ -84,8 +116,14 @@ class Preprocessing:
             steps.append({"step": "resample", "sfreq": self.resample_sfreq})
         steps.append({"step": "reference", "reference": self.reference})
         steps.append({"step": "windows", "window_s": self.window_s, "overlap": self.overlap})
-        steps.append({"step": "reject_windows", "reject_uv": self.reject_uv, "flat_uv": self.flat_uv})
+        steps.append({"step": "reject_windows", "reject_uv": self.reject_uv, "flat_uv": self.flat_uv,
+                      "clipped": self.clipping == "window"})
         return steps
+
+    def policy_options(self) -> dict:
+        """The keyword arguments of :func:`eeg_gnn.signal.quality.apply_policy` this configuration sets."""
+        return {"clipping": self.clipping, "rail_uv": self.rail_uv, "saturated_fraction": self.saturated_fraction,
+                "max_bad_fraction": self.max_bad_fraction}
 
 
 @dataclass
@@ -108,6 +146,10 @@ class Windows:
         Of those, the windows in which a node varied less than ``flat_uv``.
     bad_channels : dict of str to str
         Nodes interpolated under the ``interpolate`` policy, and why.
+    n_clipped : int
+        Of the rejected windows, those in which a node sat at its rail (``clipping='window'``).
+    clipped_nodes : dict of str to int
+        Each node at its rail in some window, and in how many windows.
     """
 
     data: np.ndarray
@@ -118,6 +160,8 @@ class Windows:
     n_rejected: int = 0
     n_flat: int = 0
     bad_channels: dict[str, str] = field(default_factory=dict)
+    n_clipped: int = 0
+    clipped_nodes: dict[str, int] = field(default_factory=dict)
 
     @property
     def n_windows(self) -> int:
@@ -212,7 +256,9 @@ def preprocess(
             "(spherical splines) or --bad-channels drop-recording to leave such recordings out (in Python: "
             "Preprocessing(bad_channels=...), or preprocess(..., on_missing='warn') to go on without them).",
             dict.fromkeys(missing, "missing from the recording"))
-    bad = apply_policy(raw, config.bad_channels, str(source), missing, order=resolve_nodes(nodes))
+    bad = apply_policy(raw, config.bad_channels, str(source), missing, order=resolve_nodes(nodes),
+                       **config.policy_options())
+    clipped_at = clipped_samples(raw, config, bad)
     sfreq = raw.info["sfreq"]
     target_sfreq = config.resample_sfreq or sfreq
     for name, edge in (("h_freq", config.h_freq), ("notch", config.notch)):
@@ -236,6 +282,8 @@ def preprocess(
     except ValueError as exc:
         raise ValueError(f"{source}: {exc}") from exc
     keep, flat = amplitude_mask(windows, config)
+    clipped = windows_at_rail(clipped_at, sfreq, onsets, config.window_s)
+    keep &= ~clipped.any(axis=1)
     return Windows(
         data=np.ascontiguousarray(windows[keep]),
         sfreq=float(raw.info["sfreq"]),
@@ -245,7 +293,49 @@ def preprocess(
         n_rejected=int((~keep).sum()),
         n_flat=int(flat.sum()),
         bad_channels=bad,
+        n_clipped=int(clipped.any(axis=1).sum()),
+        clipped_nodes={name: int(n) for name, n in zip(raw.ch_names, clipped.sum(axis=0), strict=True) if n},
     )
+
+
+def clipped_samples(raw: mne.io.BaseRaw, config: Preprocessing, bad: dict[str, str]) -> np.ndarray:
+    """Samples of the recording (before filtering) at which each node sits at its rail, for ``clipping='window'``.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_nodes, n_times)
+        All False under ``clipping='channel'``; nodes rebuilt by interpolation are never at a rail.
+    """
+    if config.clipping != "window":
+        return np.zeros((len(raw.ch_names), 0), bool)
+    mask = rail_mask(raw.get_data(), config.rail_uv)
+    mask[[raw.ch_names.index(name) for name in bad if name in raw.ch_names]] = False
+    return mask
+
+
+def windows_at_rail(clipped_at: np.ndarray, sfreq: float, onsets: np.ndarray, window_s: float) -> np.ndarray:
+    """Which windows hold a clipped sample of which node.
+
+    Parameters
+    ----------
+    clipped_at : ndarray of bool, shape (n_nodes, n_times)
+        At the recording's own rate ``sfreq`` (see :func:`clipped_samples`); no columns: nothing clipped.
+    sfreq : float
+    onsets : ndarray, shape (n_windows,)
+        Seconds.
+    window_s : float
+
+    Returns
+    -------
+    ndarray of bool, shape (n_windows, n_nodes)
+    """
+    n_nodes, n_times = clipped_at.shape
+    if n_times == 0:
+        return np.zeros((len(onsets), n_nodes), bool)
+    counts = np.concatenate([np.zeros((n_nodes, 1), int), np.cumsum(clipped_at, axis=1)], axis=1)
+    starts = np.clip(np.floor(onsets * sfreq).astype(int), 0, n_times)
+    stops = np.clip(np.ceil((onsets + window_s) * sfreq).astype(int), 0, n_times)
+    return (counts[:, stops] - counts[:, starts]).T > 0
 
 
 def amplitude_mask(windows: np.ndarray, config: Preprocessing) -> tuple[np.ndarray, np.ndarray]:
@@ -268,13 +358,15 @@ def amplitude_mask(windows: np.ndarray, config: Preprocessing) -> tuple[np.ndarr
     return keep, flat
 
 
-def rejection_message(source, n_windows: int, n_flat: int, config: Preprocessing) -> str:
+def rejection_message(source, n_windows: int, n_flat: int, config: Preprocessing, n_clipped: int = 0) -> str:
     """Why every window of a recording was rejected, naming the flag that relaxes each cause."""
     causes = []
+    if n_clipped:
+        causes.append(f"{n_clipped} had a node at its rail (--clipping window; --rail-uv sets the rail)")
     if n_flat:
         causes.append(f"{n_flat} had a node varying less than {config.flat_uv:g} µV peak to peak (--flat-uv; "
                       "--flat-uv 0 keeps such windows)")
-    if n_windows > n_flat:
+    if config.reject_uv is not None and n_windows > n_flat + n_clipped:
         causes.append(f"{n_windows - n_flat} exceeded --reject-uv {config.reject_uv:g} µV (raise it, or leave "
                       "--reject-uv out)")
     return f"{source}: all {n_windows} windows were rejected: {'; '.join(causes)}."
@@ -306,7 +398,14 @@ def preprocess_epochs(
     """
     epochs = epochs.copy().load_data()
     picked, match = pick_nodes(epochs, nodes, on_missing=on_missing)
-    bad = apply_policy(picked, config.bad_channels, str(source_of(epochs)))
+    bad = apply_policy(picked, config.bad_channels, str(source_of(epochs)), **config.policy_options())
+    if config.clipping == "window":
+        raw_data = picked.get_data()
+        clipped = rail_mask(raw_data.transpose(1, 0, 2).reshape(len(picked.ch_names), -1), config.rail_uv)
+        clipped = clipped.reshape(len(picked.ch_names), len(picked), -1).any(axis=2).T
+        clipped[:, [picked.ch_names.index(name) for name in bad if name in picked.ch_names]] = False
+    else:
+        clipped = np.zeros((len(picked), len(picked.ch_names)), bool)
     sfreq = picked.info["sfreq"]
     onsets = picked.events[:, 0] / sfreq + picked.tmin  # before resampling, which keeps the events' sample numbers
     if config.resample_sfreq and config.resample_sfreq != sfreq:
@@ -317,6 +416,10 @@ def preprocess_epochs(
     if not np.isfinite(data).all():
         raise ValueError(f"{source_of(epochs)} has NaN or infinite samples.")
     keep, flat = amplitude_mask(data, config)
+    keep &= ~clipped.any(axis=1)
     return Windows(data=np.ascontiguousarray(data[keep]), sfreq=float(picked.info["sfreq"]),
                    node_names=list(match.node_names), onsets=np.asarray(onsets, dtype=float)[keep], match=match,
-                   n_rejected=int((~keep).sum()), n_flat=int(flat.sum()), bad_channels=bad)
+                   n_rejected=int((~keep).sum()), n_flat=int(flat.sum()), bad_channels=bad,
+                   n_clipped=int(clipped.any(axis=1).sum()),
+                   clipped_nodes={name: int(n) for name, n in zip(picked.ch_names, clipped.sum(axis=0), strict=True)
+                                  if n})

@@ -12,6 +12,12 @@ A channel is
 
 When every node is implausible the same way the recording's unit is wrong, not its electrodes: that is refused
 whatever the policy, with the ``--scale`` that would fix it.
+
+The policies compose for messy clinical cohorts: ``interpolate-or-drop`` rebuilds the bad nodes of every recording
+that has enough good ones (at most ``max_bad_fraction`` of its nodes bad) and leaves the others out, naming each;
+``clipping='window'`` judges clipping per window instead of per channel: a node is then never bad for its
+clipped samples, but each window in which a node sits at its rail (:func:`rail_mask`) is rejected and the rest
+kept. ``rail_uv`` fixes the rail at a known amplifier range (e.g. 325 µV) instead of each node's own extremes.
 """
 
 from __future__ import annotations
@@ -26,7 +32,13 @@ import numpy as np
 from eeg_gnn.signal.montage import positions
 from eeg_gnn.utils.validation import check_option
 
-BAD_CHANNEL_POLICIES = ("raise", "drop-recording", "interpolate")
+BAD_CHANNEL_POLICIES = ("raise", "drop-recording", "interpolate", "interpolate-or-drop")
+#: Policies under which a recording that cannot be used is left out (and named) rather than refused.
+LEAVING_OUT = ("drop-recording", "interpolate-or-drop")
+CLIPPING = ("channel", "window")
+MAX_BAD_FRACTION = 0.5
+#: Samples in a row a node must hold its own extreme value to count as at its rail (without ``rail_uv``).
+RAIL_RUN = 3
 FLAT_UV = 1e-6
 MIN_UV = 0.1
 MAX_UV = 10_000.0
@@ -68,7 +80,39 @@ class ChannelCheck:
     detail: str = ""
 
 
-def check_channels(data: np.ndarray, ch_names: Sequence[str]) -> list[ChannelCheck]:
+def rail_mask(data: np.ndarray, rail_uv: float | None = None) -> np.ndarray:
+    """Which samples sit at their channel's rail (the amplifier or the file's digital range clipped them).
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_channels, n_times)
+        Signals in volts, as recorded (before any filter, which would smear the rail).
+    rail_uv : float, optional
+        The rail in µV: every sample at or beyond +-``rail_uv`` is clipped. Without it, a sample is at the rail
+        when it equals its channel's minimum or maximum within a run of :data:`RAIL_RUN` samples or more (clipping
+        holds the rail; a quantised rhythm touches its extreme values at single samples).
+
+    Returns
+    -------
+    ndarray of bool, shape (n_channels, n_times)
+    """
+    data = np.asarray(data, dtype=float)
+    if rail_uv is not None:
+        return np.abs(data) >= rail_uv * 1e-6 * (1 - 1e-9)
+    if data.shape[1] < RAIL_RUN:
+        return np.zeros(data.shape, bool)
+    at = (data == data.max(axis=1, keepdims=True)) | (data == data.min(axis=1, keepdims=True))
+    runs = at[:, RAIL_RUN - 1:].copy()
+    for lag in range(1, RAIL_RUN):
+        runs &= at[:, RAIL_RUN - 1 - lag:at.shape[1] - lag]
+    mask = np.zeros_like(at)
+    for lag in range(RAIL_RUN):  # every sample of a run long enough
+        mask[:, lag:lag + runs.shape[1]] |= runs
+    return mask
+
+
+def check_channels(data: np.ndarray, ch_names: Sequence[str], *, rail_uv: float | None = None,
+                   saturated_fraction: float | None = SATURATED_FRACTION) -> list[ChannelCheck]:
     """Amplitude and problem of every channel.
 
     Parameters
@@ -76,6 +120,11 @@ def check_channels(data: np.ndarray, ch_names: Sequence[str]) -> list[ChannelChe
     data : ndarray, shape (n_channels, n_times)
         Signals in volts.
     ch_names : list of str, length n_channels
+    rail_uv : float, optional
+        The amplifier's rail in µV (see :func:`rail_mask`).
+    saturated_fraction : float | None
+        Share of samples at the rail from which a channel is saturated; None never calls a channel saturated
+        (clipping judged per window instead).
 
     Returns
     -------
@@ -84,11 +133,8 @@ def check_channels(data: np.ndarray, ch_names: Sequence[str]) -> list[ChannelChe
     data = np.asarray(data, dtype=float)
     if data.ndim != 2 or data.shape[0] != len(ch_names):
         raise ValueError(f"data must have shape (n_channels={len(ch_names)}, n_times), got {data.shape}.")
-    high, low = data.max(axis=1), data.min(axis=1)
-    ptp_uv = (high - low) * 1e6
-    at = (data == high[:, None]) | (data == low[:, None])
-    # clipping holds the rail for several samples; a quantised rhythm touches its peak value at single samples
-    at_rail = (at[:, 2:] & at[:, 1:-1] & at[:, :-2]).sum(axis=1) / max(data.shape[1], 1)
+    ptp_uv = np.ptp(data, axis=1) * 1e6 if data.shape[1] else np.zeros(len(data))
+    at_rail = rail_mask(data, rail_uv).sum(axis=1) / max(data.shape[1], 1)
     checks = []
     for name, ptp, rail in zip(ch_names, ptp_uv, at_rail, strict=True):
         problem, detail = None, ""
@@ -99,8 +145,9 @@ def check_channels(data: np.ndarray, ch_names: Sequence[str]) -> list[ChannelChe
         elif ptp > MAX_UV:
             problem, detail = "implausible", f"implausibly large (peak to peak {ptp / 1000:.3g} mV, above " \
                                              f"{MAX_UV / 1000:g} mV)"
-        elif rail >= SATURATED_FRACTION:
-            problem, detail = "saturated", f"saturated ({100 * rail:.1f} % of samples held at its minimum or maximum)"
+        elif saturated_fraction is not None and rail >= saturated_fraction:
+            where = f"at +-{rail_uv:g} µV or beyond" if rail_uv is not None else "held at its minimum or maximum"
+            problem, detail = "saturated", f"saturated ({100 * rail:.1f} % of samples {where})"
         checks.append(ChannelCheck(name, float(ptp), problem, detail))
     return checks
 
@@ -144,11 +191,14 @@ def bad_nodes(checks: Sequence[ChannelCheck]) -> dict[str, str]:
 
 
 def describe_bad(bad: dict[str, str]) -> str:
+    """``'Cz flat (...); O1 saturated (...)'``."""
     return "; ".join(f"{name} {why}" for name, why in bad.items())
 
 
 def apply_policy(raw: mne.io.BaseRaw, policy: str, source: str, missing: Sequence[str] = (),
-                 order: Sequence[str] | None = None) -> dict[str, str]:
+                 order: Sequence[str] | None = None, *, clipping: str = "channel", rail_uv: float | None = None,
+                 saturated_fraction: float = SATURATED_FRACTION,
+                 max_bad_fraction: float = MAX_BAD_FRACTION) -> dict[str, str]:
     """Find the bad nodes of a recording whose channels are all nodes, and apply ``policy`` to them.
 
     Parameters
@@ -156,18 +206,28 @@ def apply_policy(raw: mne.io.BaseRaw, policy: str, source: str, missing: Sequenc
     raw : mne.io.BaseRaw | mne.Epochs
         Preloaded, channels named as nodes (see :func:`eeg_gnn.signal.preprocessing.pick_nodes`); changed in place
         when channels are interpolated. Missing nodes can be added to a Raw only.
-    policy : 'raise' | 'drop-recording' | 'interpolate'
+    policy : 'raise' | 'drop-recording' | 'interpolate' | 'interpolate-or-drop'
         ``raise`` refuses the recording, naming the bad nodes and the flags that would go on; ``drop-recording``
         raises :class:`BadChannelsError` for the caller to leave the recording out; ``interpolate`` replaces each
         bad node by MNE's spherical-spline interpolation (``interpolate_bads``) from the others' scalp positions:
-        the recording's own (e.g. from a BIDS ``electrodes.tsv``) when every node has one, else the template's.
-        Channels listed in ``raw.info["bads"]`` (e.g. marked bad in a BIDS ``channels.tsv``) are bad nodes too.
+        the recording's own (e.g. from a BIDS ``electrodes.tsv``) when every node has one, else the template's;
+        ``interpolate-or-drop`` interpolates where at most ``max_bad_fraction`` of the nodes are bad and raises
+        :class:`BadChannelsError` (leave it out) for the rest. Channels listed in ``raw.info["bads"]`` (e.g. marked
+        bad in a BIDS ``channels.tsv``) are bad nodes too.
     source : str
         The file, for messages.
     missing : list of str
         Nodes the recording lacks: bad nodes too (``interpolate`` adds them).
     order : list of str, optional
         The node order once missing nodes are added (default: the recording's, then the missing ones).
+    clipping : 'channel' | 'window'
+        ``channel``: a node at its rail in at least ``saturated_fraction`` of its samples is bad; ``window``: no
+        node is bad for clipping (the caller rejects the windows in which one is at its rail).
+    rail_uv : float, optional
+        The amplifier's rail in µV (see :func:`rail_mask`).
+    saturated_fraction : float
+    max_bad_fraction : float
+        The largest share of bad nodes that is interpolated (the rebuilt nodes come from the others).
 
     Returns
     -------
@@ -180,13 +240,15 @@ def apply_policy(raw: mne.io.BaseRaw, policy: str, source: str, missing: Sequenc
         A wrong unit (see :func:`check_units`); bad nodes under ``raise``; more than half the nodes bad under
         ``interpolate``.
     BadChannelsError
-        Bad nodes under ``drop-recording``.
+        Bad nodes under ``drop-recording``; too many bad nodes under ``interpolate-or-drop``.
     """
     check_option("bad_channels", policy, BAD_CHANNEL_POLICIES)
+    check_option("clipping", clipping, CLIPPING)
     data = raw.get_data()
     if data.ndim == 3:  # epochs: each channel over all of them
         data = data.transpose(1, 0, 2).reshape(len(raw.ch_names), -1)
-    checks = check_channels(data, raw.ch_names)
+    checks = check_channels(data, raw.ch_names, rail_uv=rail_uv,
+                            saturated_fraction=saturated_fraction if clipping == "channel" else None)
     check_units(checks, source)
     marked = dict.fromkeys((name for name in raw.info["bads"] if name in raw.ch_names),
                            "marked bad in the recording's metadata (e.g. BIDS channels.tsv)")
@@ -197,14 +259,20 @@ def apply_policy(raw: mne.io.BaseRaw, policy: str, source: str, missing: Sequenc
         raise BadChannelsError(
             f"{source} has bad EEG nodes: {describe_bad(bad)}. Pass --bad-channels interpolate to rebuild them "
             "from the other electrodes (spherical splines) or --bad-channels drop-recording to leave such "
-            "recordings out.", bad)
+            "recordings out (--bad-channels interpolate-or-drop does the first where it can and the second for the "
+            "rest).", bad)
     if policy == "drop-recording":
         raise BadChannelsError(f"{source} left out (--bad-channels drop-recording): {describe_bad(bad)}.", bad)
     n_nodes = len(raw.ch_names) + len(missing)
-    if n_nodes - len(bad) < max(4, n_nodes / 2):
+    if n_nodes - len(bad) < max(4, n_nodes * (1 - max_bad_fraction)):
+        if policy == "interpolate-or-drop":
+            raise BadChannelsError(
+                f"{source} left out (--bad-channels interpolate-or-drop): {len(bad)} of {n_nodes} nodes are bad, "
+                f"more than --max-bad-fraction {max_bad_fraction:g} allows to rebuild: {describe_bad(bad)}.", bad)
         raise BadChannelsError(
             f"{source}: {len(bad)} of {n_nodes} nodes are bad ({describe_bad(bad)}), too many to interpolate "
-            "from the rest; pass --bad-channels drop-recording to leave such recordings out.", bad)
+            f"from the rest (--max-bad-fraction {max_bad_fraction:g}); pass --bad-channels interpolate-or-drop to "
+            "rebuild the recordings that can be and leave such ones out.", bad)
     if missing:
         if not isinstance(raw, mne.io.BaseRaw):
             raise BadChannelsError(f"{source} lacks nodes {', '.join(missing)}: interpolate them in the continuous "

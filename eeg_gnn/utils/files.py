@@ -9,12 +9,35 @@ file is removed whatever happens, and a full disk or an unwritable folder become
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file's bytes, in hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_sha256(path: str | os.PathLike, expected: str, record: str) -> None:
+    """Refuse a file whose SHA-256 is not the one recorded in ``record`` when it was saved.
+
+    Raises
+    ------
+    ValueError
+        One line naming the file and where its hash was recorded.
+    """
+    if sha256_of(path) != expected:
+        raise ValueError(f"{path} is not the file this run saved: its SHA-256 differs from the one in {record} (it "
+                         "was replaced or changed after training). Restore it or train again.")
 
 
 def exists_message(path: Path) -> str:

@@ -35,6 +35,10 @@ from eeg_gnn.utils.validation import check_integer, check_option
 LOCAL = "local"
 #: Seconds to wait for a Dask scheduler to answer.
 CONNECT_TIMEOUT_S = 20
+#: Seconds to wait for a TCP connection to a scheduler's address, then for the handshake it sends first.
+HANDSHAKE_TIMEOUT_S = 5
+#: The largest first message length a Dask handshake plausibly has (its first 8 bytes, little-endian).
+MAX_HANDSHAKE_BYTES = 1 << 20
 #: How many times tasks whose scattered inputs were lost with their workers are submitted again.
 LOST_DATA_RETRIES = 2
 
@@ -332,15 +336,19 @@ class Executor:
     def _run_threads(self, function: Callable, items: list, shared: dict) -> Iterable[tuple[int, Any]]:
         from concurrent.futures import ThreadPoolExecutor, as_completed
 
-        with process_thread_limits(self.threads), \
-                ThreadPoolExecutor(max_workers=min(self.workers, len(items)), thread_name_prefix="eeg-gnn",
-                                   initializer=_limit_worker_thread, initargs=(self.threads,)) as pool:
+        with process_thread_limits(self.threads):
+            pool = ThreadPoolExecutor(max_workers=min(self.workers, len(items)), thread_name_prefix="eeg-gnn",
+                                      initializer=_limit_worker_thread, initargs=(self.threads,))
             futures = [pool.submit(_call, function, index, item, shared) for index, item in enumerate(items)]
+            interrupted = False
             try:
                 for future in as_completed(futures):
                     yield future.result()
+            except KeyboardInterrupt:
+                interrupted = True  # say so now, not once the running tasks end
+                raise
             finally:
-                pool.shutdown(cancel_futures=True)  # a failed task stops the run: start no more
+                pool.shutdown(wait=not interrupted, cancel_futures=True)  # a failed task stops the run
         release_freed_memory()
 
     def _run_joblib(self, function: Callable, items: list, shared: dict) -> Iterable[tuple[int, Any]]:
@@ -401,12 +409,59 @@ class Executor:
             cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
                                    dashboard_address=":0")
             return _OwnedClient(Client(cluster), cluster)
+        check_dask_scheduler(self.scheduler)
         try:
             return Client(self.scheduler, timeout=CONNECT_TIMEOUT_S)
         except (OSError, TimeoutError) as exc:
             raise ParallelError(f"Could not reach a Dask scheduler at --scheduler {self.scheduler} within "
                                 f"{CONNECT_TIMEOUT_S} s ({exc}). Start one (`dask scheduler`, then `dask worker "
                                 f"{self.scheduler}` on each machine) or use --scheduler local.") from exc
+
+
+def check_dask_scheduler(address: str, timeout: float = HANDSHAKE_TIMEOUT_S) -> None:
+    """Check that a ``tcp://`` address is a Dask scheduler before a client connects to it.
+
+    A Dask scheduler writes its handshake as soon as a connection opens: a message whose first 8 bytes are its
+    length (little-endian), then its frames. Something else at the address (a dashboard's or proxy's HTTP server,
+    which waits for a request, or answers with text) would otherwise make the client wait without end or read
+    ``HTTP/1.1`` as a frame length. Other protocols (``tls://``, ``ucx://``) are left to the client.
+
+    Raises
+    ------
+    ParallelError
+        One line naming ``--scheduler`` and the address: nothing listens there, nothing answered within
+        ``2 * timeout`` s, or what answered is not a Dask scheduler.
+    """
+    import socket
+    import struct
+
+    target = address.removeprefix("tcp://")
+    if "://" in target:
+        return
+    host, _, port = target.rpartition(":")
+    if not port.isdigit():
+        raise ParallelError(f"--scheduler {address}: the address needs a port, e.g. tcp://10.0.0.5:8786.")
+    advice = (f"Give the scheduler's address (`dask scheduler` prints it, port 8786 by default; {port} may be its "
+              "dashboard), or use --scheduler local.")
+    try:
+        with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout) as connection:
+            connection.settimeout(timeout)
+            try:
+                first = connection.recv(8)
+            except TimeoutError:
+                raise ParallelError(f"--scheduler {address} accepted a connection but sent no Dask handshake within "
+                                    f"{timeout:g} s: it is not a Dask scheduler. {advice}") from None
+    except ParallelError:
+        raise
+    except OSError as exc:
+        raise ParallelError(f"Could not reach a Dask scheduler at --scheduler {address} ({exc}). Start one (`dask "
+                            f"scheduler`, then `dask worker {address}` on each machine) or use --scheduler "
+                            "local.") from exc
+    length = struct.unpack("<Q", first)[0] if len(first) == 8 else 0
+    if not 0 < length <= MAX_HANDSHAKE_BYTES:
+        seen = first.decode("ascii", "replace") if first.isascii() else first.hex()
+        raise ParallelError(f"--scheduler {address} answered {seen!r}, which is not a Dask scheduler's handshake "
+                            f"(an HTTP server or another service listens there). {advice}")
 
 
 class _OwnedClient:
