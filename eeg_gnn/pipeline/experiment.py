@@ -356,8 +356,11 @@ def validation_summary(results: list[FoldResult], name: str = PRIMARY) -> dict:
 
 
 def inner_cv_summary(results: list[FoldResult], name: str) -> dict:
-    """A baseline's choice per fold: ``C``, its inner-CV score and the number of inner folds."""
-    return {key: [r.models[name].info[key] for r in results] for key in ("C", "inner_score", "inner_folds")}
+    """A model's choice of ``C`` per fold: ``C``, its inner-CV score, the number of inner folds, the range of ``C``
+    searched (``C_range``: [smallest, largest]) and ``at_grid_edge`` (the choice is an end of that range, so a better
+    ``C`` may lie outside it; see :class:`eeg_gnn.models.baselines.TunedLogisticRegression`)."""
+    return {key: [r.models[name].info.get(key) for r in results]
+            for key in ("C", "inner_score", "inner_folds", "C_range", "at_grid_edge")}
 
 
 def thresholds_summary(config: TrainConfig, results: list[FoldResult], names: list[str]) -> dict:
@@ -697,6 +700,17 @@ def _repeat_lines(repeats: dict, levels: list[str], width: int) -> list[str]:
     return lines
 
 
+def _grid_edge_lines(name: str, report: dict) -> list[str]:
+    """A warning when a model's ``C`` is at an edge of the grid it searched in some fold (none otherwise)."""
+    inner = report.get("inner_cv", {})
+    edges = [fold for fold, edge in enumerate(inner.get("at_grid_edge") or []) if edge]
+    if not edges:
+        return []
+    chosen = ", ".join(f"{inner['C'][fold]:g}" for fold in edges)
+    return [f"    {name}: C at the edge of the grid searched in fold(s) {', '.join(map(str, edges))} (C = {chosen}); "
+            "a better C may lie outside it"]
+
+
 def format_summary(results: dict, run_dir: Path) -> str:
     """One screen: the graph model, its controls and the baselines with 95 % intervals over subjects, then the
     paired comparisons of the graph model with each of them."""
@@ -721,6 +735,7 @@ def format_summary(results: dict, run_dir: Path) -> str:
         lines.append(line.rstrip())
     for name, report in models.items():
         lines.append(f"  {name}: {report['description']}")
+        lines += _grid_edge_lines(name, report)
     if results.get("selection"):
         chosen = results["selection"]
         lines.append(f"nested selection: {len(chosen['candidates'])} candidates, each fold chose by an inner "

@@ -191,8 +191,14 @@ def _fit_baseline_model(config: FoldSettings, samples: Samples, fold: Fold, name
     tuned = pipeline[-1]
     threshold = (round(tuned.threshold_, PROBA_DECIMALS)
                  if config.threshold == "balanced" and tuned.threshold_ is not None else None)
-    return ModelFit(pipeline.predict_proba(X[test_mask]), threshold, estimator=pipeline,
-                    info={"C": tuned.C_, "inner_score": tuned.inner_score_, "inner_folds": tuned.n_inner_})
+    return ModelFit(pipeline.predict_proba(X[test_mask]), threshold, estimator=pipeline, info=tuned_info(tuned))
+
+
+def tuned_info(tuned) -> dict:
+    """What a :class:`~eeg_gnn.models.baselines.TunedLogisticRegression` chose, as plain values: ``C``, its inner
+    score, the inner folds, the range of ``C`` searched and whether the choice is at its edge."""
+    return {"C": tuned.C_, "inner_score": tuned.inner_score_, "inner_folds": tuned.n_inner_,
+            "C_range": [tuned.Cs_[0], tuned.Cs_[-1]], "at_grid_edge": bool(tuned.at_grid_edge_)}
 
 
 def checkpoint_path(checkpoints: Path, fold: int, name: str) -> Path:
