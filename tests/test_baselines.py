@@ -164,10 +164,13 @@ def test_a_C_still_at_the_edge_after_the_extensions_is_flagged():
     assert interior.searched_ == [[1e-2, 1.0, 1e2]]
 
 
-def test_equal_inner_scores_choose_the_smallest_C():
+def test_equal_inner_scores_choose_the_middle_C_and_do_not_extend_the_grid():
     X, labels, subjects = _tiny_cohort()
-    model = _scored_by(lambda C: 0.5)(Cs=(1e-2, 1.0, 1e2), extensions=0).fit(X, labels, groups=subjects)
-    assert model.C_ == 1e-2 and model.at_grid_edge_
+    model = _scored_by(lambda C: 0.5)(Cs=(1e-2, 1.0, 1e2, 1e3)).fit(X, labels, groups=subjects)
+    assert model.C_ == 1.0 and not model.at_grid_edge_
+    assert model.searched_ == [[1e-2, 1.0, 1e2, 1e3]]
+    separable_above_1 = _scored_by(lambda C: float(C >= 1.0))(Cs=(1e-2, 1.0, 1e2)).fit(X, labels, groups=subjects)
+    assert separable_above_1.C_ == 1.0
 
 
 def test_tuned_logistic_regression_needs_two_subjects_per_class():

@@ -1,11 +1,11 @@
 """Non-graph baselines a reviewer accepts: tuned logistic regression and Riemannian tangent space.
 
 Both end in a logistic regression whose inverse regularisation ``C`` is chosen by an inner cross-validation over
-the *training* subjects only (folds by subject, scored by balanced accuracy; scikit-learn's ``GridSearchCV``), classes
-weighted by their inverse frequency as in the graph models' loss. The grid of ``C`` (:data:`C_GRID`, 1e-6 to 1e2) is
-extended by :data:`C_STEP` decades at a time while the best value sits at its edge, at most :data:`C_EXTENSIONS`
-times on each side; a choice still at the edge after that is reported (``at_grid_edge``), since a better ``C`` may
-lie outside the values tried.
+the *training* subjects only (folds by subject, scored by balanced accuracy; scikit-learn's ``GridSearchCV``; the
+middle one among equally scored values), classes weighted by their inverse frequency as in the graph models' loss.
+The grid of ``C`` (:data:`C_GRID`, 1e-6 to 1e2) is extended by :data:`C_STEP` decades at a time while the best value
+sits at its edge, at most :data:`C_EXTENSIONS` times on each side; a choice still at the edge after that is reported
+(``at_grid_edge``), since a better ``C`` may lie outside the values tried.
 
 ``logreg``
     The node features of a window flattened (n_nodes * n_bands), standardised.
@@ -97,7 +97,7 @@ class TunedLogisticRegression(ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     C_ : float
-        The chosen ``C`` (the smallest among equally scored values).
+        The chosen ``C`` (the middle one among equally scored values).
     inner_score_ : float
         Its mean inner-fold score.
     Cs_ : tuple of float
@@ -169,9 +169,12 @@ class TunedLogisticRegression(ClassifierMixin, BaseEstimator):
 
 
 def _best_C(scores: dict[float, float]) -> float:
-    """The ``C`` of the highest score, the smallest among equals (the strongest regularisation)."""
+    """The ``C`` of the highest score; among equally scored values the middle one (the smaller of the two middle
+    ones for an even number). Not the smallest: on data that many ``C`` separate equally well that would be the
+    grid's lower edge, whose almost constant probabilities carry no ranking once rounded."""
     best = max(scores.values())
-    return min(c for c, score in scores.items() if score == best)
+    tied = sorted(c for c, score in scores.items() if score == best)
+    return tied[(len(tied) - 1) // 2]
 
 
 def groups_per_class(labels: np.ndarray, groups: np.ndarray, classes=None) -> dict[int, int]:

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 from eeg_gnn.utils.validation import check_option
 
-MODELS = ("gcn", "cheb", "dgcnn")
+MODELS = ("gcn", "cheb", "dgcnn", "tangent_graph")
+#: Graph models that are scikit-learn pipelines (fitted like the baselines, saved with skops), not networks.
+ESTIMATOR_MODELS = ("tangent_graph",)
 #: How graph models run: batched dense matrix products (fixed node set) or PyG message passing.
 BACKENDS = ("dense", "pyg")
 

@@ -21,7 +21,6 @@ from tqdm.auto import tqdm
 from eeg_gnn.data.datasets import Dataset, Recording, _is_recording, load_folder
 from eeg_gnn.data.extraction import data_quality, load_or_compute
 from eeg_gnn.models.baselines import baseline_input
-from eeg_gnn.models.training import predict_proba
 from eeg_gnn.pipeline.config import APPLY_SETTINGS
 from eeg_gnn.pipeline.experiment import assemble_adjacency, missing_from
 from eeg_gnn.pipeline.folds import PRIMARY
@@ -168,8 +167,7 @@ def apply_run(run: Run, data_dir: str | Path, *, progress: bool = True, **settin
         models = run.load_fold(fold)
         usable = (window_fold == -1) | (window_fold == fold)
         fold_features, fold_covariance, fold_adjacency, _ = inputs(run.fold_config(fold))
-        predicted = {PRIMARY: predict_proba(models.model, models.standardise(fold_features, fold_covariance),
-                                            fold_adjacency)}
+        predicted = {PRIMARY: models.graph_proba(fold_features, fold_covariance, fold_adjacency)}
         for name, baseline in models.baselines.items():
             predicted[name] = baseline.predict_proba(baseline_input(name, features, covariance))
         for name, values in predicted.items():

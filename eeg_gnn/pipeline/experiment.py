@@ -344,10 +344,12 @@ def collect_predictions(results: list[FoldResult], samples: Samples, classes: li
 
 
 def validation_summary(results: list[FoldResult], name: str = PRIMARY) -> dict:
-    """Validation-subject scores at each fold's best epoch: what model selection may look at (never the test)."""
+    """Validation-subject scores at each fold's best epoch: what model selection may look at (never the test).
+    A fold whose graph model is not a network (nested selection chose ``tangent_graph``) has no epoch: None."""
     fits = [r.models[name] for r in results]
-    best = [next(h for h in fit.history if h["epoch"] == fit.info["best_epoch"]) for fit in fits]
-    summary = {"best_epoch": [fit.info["best_epoch"] for fit in fits]}
+    best = [next(h for h in fit.history if h["epoch"] == fit.info["best_epoch"]) for fit in fits
+            if "best_epoch" in fit.info]
+    summary = {"best_epoch": [fit.info.get("best_epoch") for fit in fits]}
     for key in ("val_loss", "val_balanced_accuracy"):
         values = [h[key] for h in best if key in h]
         if values:
@@ -612,7 +614,11 @@ def run_cv(config: TrainConfig) -> Results:
         write_predictions(run_dir / "predictions.csv", predictions)
         evaluation = evaluate_predictions(config, predictions, dataset.label_level)
         models = {name: {**describe_models(config)[name], **evaluation["models"][name]} for name in names}
-        models[PRIMARY]["validation"] = validation_summary(fold_results)
+        if any("best_epoch" in r.models[PRIMARY].info for r in fold_results):
+            models[PRIMARY]["validation"] = validation_summary(fold_results)
+        for name in names[:len(config.controls) + 1]:  # graph models fitted as estimators (tangent_graph)
+            if any("C" in r.models[name].info for r in fold_results):
+                models[name]["inner_cv"] = inner_cv_summary(fold_results, name)
         for name in config.baselines:
             models[name]["inner_cv"] = inner_cv_summary(fold_results, name)
         level = aggregation_level(dataset.label_level)

@@ -15,9 +15,10 @@ from eeg_gnn import __version__
 from eeg_gnn.evaluation.scoring import Predictions, read_predictions
 from eeg_gnn.models.catalog import BASELINES
 from eeg_gnn.models.classifiers import model_from_checkpoint
+from eeg_gnn.models.graph_tangent import graph_tangent_input
 from eeg_gnn.models.node_features import NodeFeatures
 from eeg_gnn.models.persistence import load_checkpoint, load_estimator
-from eeg_gnn.models.training import apply_standardisation
+from eeg_gnn.models.training import apply_standardisation, predict_proba
 from eeg_gnn.pipeline.config import TrainConfig
 from eeg_gnn.pipeline.experiment import INCOMPLETE, evaluate_predictions
 from eeg_gnn.pipeline.folds import PRIMARY, checkpoint_path, manifest_path
@@ -70,7 +71,14 @@ class Run:
                                  "again with this version.")
             raise ValueError(f"{self.path} lacks the saved models of fold {fold} ({manifest_file.name}); train again.")
         manifest = json.loads(manifest_file.read_text())
-        path = self.checkpoint(fold)
+        baselines = {name: load_estimator(self.path / "checkpoints" / entry["file"])
+                     for name, entry in manifest["models"].items() if name in BASELINES}
+        thresholds = {name: entry["threshold"] for name, entry in manifest["models"].items()}
+        primary = manifest["models"].get(PRIMARY, {}).get("file", self.checkpoint(fold).name)
+        if primary.endswith(".skops"):
+            return FoldModels(None, None, None, baselines, thresholds,
+                              estimator=load_estimator(self.path / "checkpoints" / primary))
+        path = self.path / "checkpoints" / primary
         checkpoint = load_checkpoint(path)
         try:
             model = model_from_checkpoint(checkpoint)
@@ -80,9 +88,6 @@ class Run:
             detail = " ".join(str(exc).split())[:200]
             raise ValueError(f"{path} is not a checkpoint written by this eeg-gnn ({type(exc).__name__}: {detail}); "
                              "train again.") from exc
-        baselines = {name: load_estimator(self.path / "checkpoints" / entry["file"])
-                     for name, entry in manifest["models"].items() if name in BASELINES}
-        thresholds = {name: entry["threshold"] for name, entry in manifest["models"].items()}
         learned = checkpoint.get("learned_adjacency")
         return FoldModels(model, mean, std, baselines, thresholds, node_features,
                           None if learned is None else learned.numpy().astype(np.float64))
@@ -90,17 +95,21 @@ class Run:
 
 @dataclass
 class FoldModels:
-    """What one fold trained: the graph model (eval mode), its standardisation, the fitted baselines by name, and
-    the decision threshold of every model (None: the most probable class), how node inputs are made, and the
-    adjacency a ``dgcnn`` model learned (n_nodes, n_nodes; None for other models)."""
+    """What one fold trained: the graph model (a network in eval mode, or ``estimator``), its standardisation, the
+    fitted baselines by name, and the decision threshold of every model (None: the most probable class), how node
+    inputs are made, and the adjacency a ``dgcnn`` model learned (n_nodes, n_nodes; None for other models).
 
-    model: torch.nn.Module
-    feature_mean: np.ndarray
-    feature_std: np.ndarray
+    A graph model that is a scikit-learn pipeline (``tangent_graph``) is ``estimator``; ``model`` and the feature
+    statistics are then None."""
+
+    model: torch.nn.Module | None
+    feature_mean: np.ndarray | None
+    feature_std: np.ndarray | None
     baselines: dict[str, object]
     thresholds: dict[str, float | None]
     node_features: NodeFeatures | None = None
     learned_adjacency: np.ndarray | None = None
+    estimator: object | None = None
 
     def standardise(self, features: np.ndarray, covariance: np.ndarray | None = None) -> np.ndarray:
         """The graph model's inputs: node features made as in training (see
@@ -108,6 +117,19 @@ class FoldModels:
         standardised with the fold's training statistics."""
         inputs = (self.node_features or NodeFeatures()).transform(features, covariance)
         return apply_standardisation(inputs, self.feature_mean, self.feature_std)
+
+    def graph_proba(self, features: np.ndarray, covariance: np.ndarray | None, adjacency: np.ndarray) -> np.ndarray:
+        """The graph model's class probabilities, shape (n_windows, n_classes).
+
+        Parameters
+        ----------
+        features : ndarray, shape (n_windows, n_nodes, n_bands)
+        covariance : ndarray, shape (n_windows, n_bands, n_nodes, n_nodes), or None when the model reads none
+        adjacency : ndarray, shape (n_nodes, n_nodes) or (n_windows, n_nodes, n_nodes)
+        """
+        if self.estimator is not None:
+            return self.estimator.predict_proba(graph_tangent_input(covariance, adjacency))
+        return predict_proba(self.model, self.standardise(features, covariance), adjacency)
 
 
 def _major_minor(version: str) -> tuple[str, ...]:
