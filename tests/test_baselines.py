@@ -209,3 +209,13 @@ def test_covariances_are_cached_under_their_own_key(cohort):
     assert hit
     np.testing.assert_array_equal(again.covariance, first.covariance)
     np.testing.assert_array_equal(again.features, plain.features)
+
+
+def test_the_summary_names_the_folds_whose_C_is_at_the_edge_of_its_grid():
+    from eeg_gnn.pipeline.experiment import _grid_edge_lines
+
+    report = {"inner_cv": {"C": [1e-2, 1e-10, 1.0], "at_grid_edge": [False, True, False]}}
+    assert _grid_edge_lines("tangent_space", report) == [
+        "    tangent_space: C at the edge of the grid searched in fold(s) 1 (C = 1e-10); a better C may lie outside it"]
+    assert _grid_edge_lines("logreg", {"inner_cv": {"C": [1.0], "at_grid_edge": [False]}}) == []
+    assert _grid_edge_lines("graph", {"validation": {}}) == []

@@ -172,3 +172,13 @@ def test_a_tangent_graph_run_is_saved_without_pickles_reloaded_and_applied_to_ne
     edges, nodes, n_windows = model_importance(run, load_dataset("folder", cohort), progress=False)
     assert edges.shape == (19, 19) and nodes.shape == (19,) and n_windows == len(trained)
     assert np.isfinite(edges).all() and edges.any()
+
+
+def test_hops_is_a_setting_refused_below_zero_and_the_model_reads_covariances():
+    from eeg_gnn.pipeline.config import TrainConfig
+
+    config = TrainConfig(model="tangent_graph", hops=0, baselines=())
+    assert config.feature_spec().covariance == "oas"
+    assert "hops = 0" in config.to_toml()
+    with pytest.raises(ValueError, match="'hops' must be a whole number >= 0, got -1"):
+        TrainConfig(model="tangent_graph", hops=-1)
