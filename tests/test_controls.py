@@ -70,6 +70,9 @@ def test_inner_cv_too_small_fails_before_training_saying_what_it_needs(cohort, t
     with pytest.raises(ValueError, match="1 subject.*'control'.*at least 2 subjects of each class"):
         check_inner_folds(config, [small], samples, dataset.classes)
     check_inner_folds(TrainConfig(**{**config.to_dict(), "baselines": ()}), [small], samples, dataset.classes)
+    with pytest.raises(ValueError, match="tangent_graph"):
+        check_inner_folds(TrainConfig(**{**config.to_dict(), "baselines": (), "model": "tangent_graph"}), [small],
+                          samples, dataset.classes)
 
 
 def _weighted(n_nodes, seed, n_windows=None):

@@ -45,7 +45,7 @@ from eeg_gnn.evaluation.scoring import (
 )
 from eeg_gnn.evaluation.splitters import PROTOCOLS, Fold, make_folds, save_folds, time_blocks
 from eeg_gnn.models.baselines import INNER_FOLDS, groups_per_class, inner_fold_capacity
-from eeg_gnn.models.catalog import BASELINES
+from eeg_gnn.models.catalog import BASELINES, ESTIMATOR_MODELS
 from eeg_gnn.models.training import Samples
 from eeg_gnn.pipeline.config import DISTANCE_GRAPHS, TrainConfig
 from eeg_gnn.pipeline.folds import (
@@ -218,8 +218,9 @@ def describe_protocol(cv: str, n_folds: int) -> tuple[str, str | None]:
 
 
 def check_inner_folds(config: TrainConfig, folds: list[Fold], samples: Samples, classes: list[str]) -> None:
-    """Refuse, before any training, folds whose training side is too small for the baselines' inner CV."""
-    if not config.baselines:
+    """Refuse, before any training, folds whose training side is too small for the inner CV that chooses C (the
+    baselines', and a graph model fitted as an estimator: ``tangent_graph``)."""
+    if not config.baselines and config.model not in ESTIMATOR_MODELS:
         return
     for fold in folds:
         train = np.isin(samples.groups, fold.train_subjects + fold.val_subjects)
@@ -229,8 +230,9 @@ def check_inner_folds(config: TrainConfig, folds: list[Fold], samples: Samples, 
             worst = min(counts, key=counts.get)
             raise ValueError(
                 f"Fold {fold.index}'s training side has {counts[worst]} subject(s) with windows of class {worst!r}; "
-                f"the baselines choose C by an inner cross-validation over training subjects, which needs at least "
-                f"2 subjects of each class (up to {INNER_FOLDS} are used). Use fewer --folds, or --baselines none.")
+                f"the baselines (and --model tangent_graph) choose C by an inner cross-validation over training "
+                f"subjects, which needs at least 2 subjects of each class (up to {INNER_FOLDS} are used). Use fewer "
+                f"--folds, or --baselines none.")
 
 
 def run_fold(fold: Fold, *, config: TrainConfig, samples: Samples, n_classes: int,
