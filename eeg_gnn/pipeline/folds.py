@@ -193,10 +193,25 @@ def fit_baselines(config: FoldSettings, samples: Samples, fold: Fold, n_classes:
 
 
 def _fit_baseline_model(config: FoldSettings, samples: Samples, fold: Fold, name: str) -> ModelFit:
+    return _fit_pipeline(config, samples, fold, make_baseline(name, seed=config.seed),
+                         baseline_input(name, samples.features, samples.covariance))
+
+
+def _fit_estimator_graph_model(config: FoldSettings, samples: Samples, fold: Fold, adjacency: np.ndarray,
+                               permutation: list) -> ModelFit:
+    """A graph model that is a scikit-learn pipeline (``tangent_graph``) on ``adjacency``, fitted like a baseline."""
+    fit = _fit_pipeline(config, samples, fold, make_tangent_graph(config.hops, seed=config.seed),
+                        graph_tangent_input(samples.covariance, adjacency))
+    if permutation:
+        fit.info["permutation"] = permutation
+    return fit
+
+
+def _fit_pipeline(config: FoldSettings, samples: Samples, fold: Fold, pipeline, X: np.ndarray) -> ModelFit:
+    """A pipeline ending in a tuned logistic regression, fitted on all the fold's training subjects (fit and
+    validation), ``C`` and decision threshold from its inner CV over them; predicts the test subjects."""
     test_mask = np.isin(samples.groups, fold.test_subjects)
     train_mask = np.isin(samples.groups, fold.train_subjects + fold.val_subjects)
-    pipeline = make_baseline(name, seed=config.seed)
-    X = baseline_input(name, samples.features, samples.covariance)
     fit_baseline(pipeline, X[train_mask], samples.labels[train_mask], samples.groups[train_mask])
     tuned = pipeline[-1]
     threshold = (round(tuned.threshold_, PROBA_DECIMALS)
@@ -209,22 +224,6 @@ def tuned_info(tuned) -> dict:
     score, the inner folds, the range of ``C`` searched and whether the choice is at its edge."""
     return {"C": tuned.C_, "inner_score": tuned.inner_score_, "inner_folds": tuned.n_inner_,
             "C_range": [tuned.Cs_[0], tuned.Cs_[-1]], "at_grid_edge": bool(tuned.at_grid_edge_)}
-
-
-def _fit_estimator_graph_model(config: FoldSettings, samples: Samples, fold: Fold, adjacency: np.ndarray,
-                               permutation: list) -> ModelFit:
-    """A graph model that is a scikit-learn pipeline (``tangent_graph``) on ``adjacency``: fitted like the baselines
-    on all training subjects (fit and validation), ``C`` and threshold from its inner CV over them."""
-    test_mask = np.isin(samples.groups, fold.test_subjects)
-    train_mask = np.isin(samples.groups, fold.train_subjects + fold.val_subjects)
-    pipeline = make_tangent_graph(config.hops, seed=config.seed)
-    X = graph_tangent_input(samples.covariance, adjacency)
-    fit_baseline(pipeline, X[train_mask], samples.labels[train_mask], samples.groups[train_mask])
-    tuned = pipeline[-1]
-    threshold = (round(tuned.threshold_, PROBA_DECIMALS)
-                 if config.threshold == "balanced" and tuned.threshold_ is not None else None)
-    info = {**tuned_info(tuned), **({"permutation": permutation} if permutation else {})}
-    return ModelFit(pipeline.predict_proba(X[test_mask]), threshold, estimator=pipeline, info=info)
 
 
 def checkpoint_path(checkpoints: Path, fold: int, name: str, *, estimator: bool | None = None) -> Path:
