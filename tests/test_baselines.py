@@ -120,10 +120,57 @@ def test_tuned_logistic_regression_picks_c_from_its_grid_with_the_folds_the_subj
     labels = np.tile([0, 1], 60)
     X = rng.normal(size=(120, 5)) + labels[:, None]
     subjects = np.repeat([f"s{i}" for i in range(3)], 40)
-    model = TunedLogisticRegression(Cs=C_GRID[::3]).fit(X, labels, groups=subjects)
+    model = TunedLogisticRegression(Cs=C_GRID[::3], extensions=0).fit(X, labels, groups=subjects)
     assert model.C_ in C_GRID[::3]
+    assert model.Cs_ == tuple(sorted(C_GRID[::3]))
     assert model.n_inner_ == 3
     assert balanced_accuracy_score(labels, model.predict(X)) > 0.8
+
+
+def _scored_by(score_of_C):
+    """A TunedLogisticRegression whose inner scores are ``score_of_C(C)`` (the grid logic alone, no fitting)."""
+    class Scripted(TunedLogisticRegression):
+        def _search(self, estimator, Cs, X, y, groups, cv):
+            self.searched_ = [*getattr(self, "searched_", []), list(Cs)]
+            return {float(c): score_of_C(c) for c in Cs}
+
+    return Scripted
+
+
+def _tiny_cohort():
+    rng = np.random.default_rng(8)
+    labels = np.tile([0, 1], 30)
+    return rng.normal(size=(60, 3)) + labels[:, None], labels, np.repeat([f"s{i}" for i in range(3)], 20)
+
+
+def test_the_grid_of_C_is_extended_while_the_best_C_is_at_its_edge():
+    X, labels, subjects = _tiny_cohort()
+    peak_at_1e_minus_9 = _scored_by(lambda C: -abs(np.log10(C) + 9))
+    model = peak_at_1e_minus_9(Cs=(1e-6, 1e-4, 1e-2)).fit(X, labels, groups=subjects)
+    assert model.searched_ == [[1e-6, 1e-4, 1e-2], [1e-8, 1e-7], [1e-10, 1e-9]]
+    assert model.C_ == pytest.approx(1e-9)
+    assert not model.at_grid_edge_
+    assert model.Cs_[0] == pytest.approx(1e-10) and model.Cs_[-1] == 1e-2
+
+
+def test_a_C_still_at_the_edge_after_the_extensions_is_flagged():
+    X, labels, subjects = _tiny_cohort()
+    larger_is_better = _scored_by(lambda C: np.log10(C))
+    model = larger_is_better(Cs=(1e-2, 1.0), extensions=2).fit(X, labels, groups=subjects)
+    assert model.C_ == pytest.approx(1e4)
+    assert model.at_grid_edge_
+    interior = _scored_by(lambda C: -abs(np.log10(C)))(Cs=(1e-2, 1.0, 1e2)).fit(X, labels, groups=subjects)
+    assert interior.C_ == 1.0 and not interior.at_grid_edge_
+    assert interior.searched_ == [[1e-2, 1.0, 1e2]]
+
+
+def test_equal_inner_scores_choose_the_middle_C_and_do_not_extend_the_grid():
+    X, labels, subjects = _tiny_cohort()
+    model = _scored_by(lambda C: 0.5)(Cs=(1e-2, 1.0, 1e2, 1e3)).fit(X, labels, groups=subjects)
+    assert model.C_ == 1.0 and not model.at_grid_edge_
+    assert model.searched_ == [[1e-2, 1.0, 1e2, 1e3]]
+    separable_above_1 = _scored_by(lambda C: float(C >= 1.0))(Cs=(1e-2, 1.0, 1e2)).fit(X, labels, groups=subjects)
+    assert separable_above_1.C_ == 1.0
 
 
 def test_tuned_logistic_regression_needs_two_subjects_per_class():
@@ -162,3 +209,13 @@ def test_covariances_are_cached_under_their_own_key(cohort):
     assert hit
     np.testing.assert_array_equal(again.covariance, first.covariance)
     np.testing.assert_array_equal(again.features, plain.features)
+
+
+def test_the_summary_names_the_folds_whose_C_is_at_the_edge_of_its_grid():
+    from eeg_gnn.pipeline.experiment import _grid_edge_lines
+
+    report = {"inner_cv": {"C": [1e-2, 1e-10, 1.0], "at_grid_edge": [False, True, False]}}
+    assert _grid_edge_lines("tangent_space", report) == [
+        "    tangent_space: C at the edge of the grid searched in fold(s) 1 (C = 1e-10); a better C may lie outside it"]
+    assert _grid_edge_lines("logreg", {"inner_cv": {"C": [1.0], "at_grid_edge": [False]}}) == []
+    assert _grid_edge_lines("graph", {"validation": {}}) == []

@@ -1,4 +1,5 @@
-"""Graph controls: no edges and node-permuted graphs, trained like the graph model on the same folds."""
+"""Graph controls: no edges, node-permuted, rewired and uniform graphs, trained like the graph model on the same
+folds."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import torch
 
 from eeg_gnn.evaluation.splitters import Fold
 from eeg_gnn.models.classifiers import build_model, make_batch
-from eeg_gnn.signal.graph import control_adjacency
+from eeg_gnn.signal.graph import control_adjacency, rewired_adjacency, uniform_adjacency
 
 
 def test_shuffled_graph_keeps_edge_weights_and_degrees_on_other_nodes():
@@ -69,3 +70,87 @@ def test_inner_cv_too_small_fails_before_training_saying_what_it_needs(cohort, t
     with pytest.raises(ValueError, match="1 subject.*'control'.*at least 2 subjects of each class"):
         check_inner_folds(config, [small], samples, dataset.classes)
     check_inner_folds(TrainConfig(**{**config.to_dict(), "baselines": ()}), [small], samples, dataset.classes)
+    with pytest.raises(ValueError, match="tangent_graph"):
+        check_inner_folds(TrainConfig(**{**config.to_dict(), "baselines": (), "model": "tangent_graph"}), [small],
+                          samples, dataset.classes)
+
+
+def _weighted(n_nodes, seed, n_windows=None):
+    shape = (n_nodes, n_nodes) if n_windows is None else (n_windows, n_nodes, n_nodes)
+    weights = np.random.default_rng(seed).uniform(size=shape)
+    weights = (weights + weights.swapaxes(-1, -2)) / 2
+    weights[..., np.arange(n_nodes), np.arange(n_nodes)] = 0.0
+    return weights
+
+
+def test_rewired_graph_keeps_every_nodes_weighted_degree_on_other_edges():
+    adjacency = _weighted(19, 0)
+    rewired, permutation = control_adjacency(adjacency, "rewired", np.random.default_rng(1))
+    assert permutation == []
+    np.testing.assert_allclose(rewired.sum(axis=1), adjacency.sum(axis=1), atol=1e-12)
+    np.testing.assert_array_equal(rewired, rewired.T)
+    assert not np.diagonal(rewired).any()
+    assert rewired.min() >= 0 and rewired.max() <= adjacency.max()
+    upper = np.triu_indices(19, 1)
+    assert np.corrcoef(rewired[upper], adjacency[upper])[0, 1] < 0.5
+    again, _ = control_adjacency(adjacency, "rewired", np.random.default_rng(1))
+    np.testing.assert_array_equal(again, rewired)
+
+
+def test_rewiring_a_binary_graph_swaps_edges_keeping_every_nodes_degree():
+    adjacency = (_weighted(12, 2) > 0.5).astype(float)
+    rewired = rewired_adjacency(adjacency, np.random.default_rng(3))
+    assert set(np.unique(rewired)) == {0.0, 1.0}
+    np.testing.assert_array_equal(rewired.sum(axis=1), adjacency.sum(axis=1))
+    assert (rewired != adjacency).sum() > 10
+
+
+def test_per_window_graphs_are_rewired_by_one_draw_each_keeping_its_own_degrees():
+    stack = _weighted(8, 4, n_windows=5)
+    stack[3] = stack[1]
+    rewired = rewired_adjacency(stack, np.random.default_rng(5))
+    np.testing.assert_allclose(rewired.sum(axis=2), stack.sum(axis=2), atol=1e-12)
+    np.testing.assert_array_equal(rewired[3], rewired[1])
+    for window in range(5):
+        assert not np.allclose(rewired[window], stack[window])
+    one_by_one = rewired_adjacency(stack[1], np.random.default_rng(5))
+    np.testing.assert_allclose(one_by_one, rewired[1], atol=1e-12)
+
+
+def test_rewiring_refuses_negative_weights_and_leaves_tiny_graphs_as_they_are():
+    with pytest.raises(ValueError, match="non-negative"):
+        rewired_adjacency(-_weighted(5, 6), np.random.default_rng(0))
+    tiny = _weighted(3, 7)
+    np.testing.assert_array_equal(rewired_adjacency(tiny, np.random.default_rng(0)), tiny)
+
+
+def test_uniform_graph_has_one_weight_and_the_graphs_total_weight():
+    adjacency = _weighted(6, 8)
+    uniform, permutation = control_adjacency(adjacency, "uniform", np.random.default_rng(0))
+    assert permutation == []
+    off_diagonal = ~np.eye(6, dtype=bool)
+    assert len(np.unique(uniform[off_diagonal])) == 1 and not np.diagonal(uniform).any()
+    assert uniform.sum() == pytest.approx(adjacency.sum())
+    np.testing.assert_allclose(uniform.sum(axis=1), adjacency.sum() / 6)
+    stack = _weighted(6, 9, n_windows=3)
+    per_window = uniform_adjacency(stack)
+    np.testing.assert_allclose(per_window.sum(axis=(1, 2)), stack.sum(axis=(1, 2)))
+    np.testing.assert_allclose(per_window[2], uniform_adjacency(stack[2]))
+
+
+def test_the_controls_of_a_fold_are_drawn_in_order_so_adding_new_ones_keeps_the_shuffled_graph():
+    from types import SimpleNamespace
+
+    from eeg_gnn.pipeline.folds import _graph_of
+
+    adjacency = _weighted(7, 10)
+    fold = Fold(2, ("a",), (), ("b",))
+    samples = SimpleNamespace(adjacency=adjacency)
+    rng = np.random.default_rng([0, 2])
+    expected, _ = control_adjacency(adjacency, "shuffled", rng)
+    for controls in (("no_edges", "shuffled"), ("no_edges", "shuffled", "rewired", "uniform")):
+        config = SimpleNamespace(seed=0, controls=controls)
+        np.testing.assert_array_equal(_graph_of(config, samples, fold, "graph_shuffled")[0], expected)
+    rewired = _graph_of(SimpleNamespace(seed=0, controls=("no_edges", "shuffled", "rewired")), samples, fold,
+                        "graph_rewired")[0]
+    np.testing.assert_allclose(rewired.sum(axis=1), adjacency.sum(axis=1), atol=1e-12)

@@ -20,7 +20,7 @@ from eeg_gnn.signal.montage import node_sets
 from .conftest import N_PER_CLASS, run_script
 
 FAST = dict(controls=(), baselines=("logreg",))
-MODELS = ["graph", "graph_no_edges", "graph_shuffled", "logreg", "tangent_space"]
+MODELS = ["graph", "graph_no_edges", "graph_shuffled", "graph_rewired", "graph_uniform", "logreg", "tangent_space"]
 
 
 def small_config(cohort: Path, out: Path, **overrides) -> TrainConfig:
@@ -42,7 +42,8 @@ def test_run_cv_learns_planted_difference_and_saves_everything(cohort, tmp_path)
         assert (run_dir / name).is_file(), name
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == sorted(
         name for i in range(4) for name in (f"fold_{i}.pt", f"fold_{i}.json", f"fold_{i}_graph_no_edges.pt",
-                                            f"fold_{i}_graph_shuffled.pt", f"fold_{i}_logreg.skops",
+                                            f"fold_{i}_graph_shuffled.pt", f"fold_{i}_graph_rewired.pt",
+                                            f"fold_{i}_graph_uniform.pt", f"fold_{i}_logreg.skops",
                                             f"fold_{i}_tangent_space.skops"))
     events = list((run_dir / "tensorboard").rglob("events.out.tfevents.*"))
     assert len(events) >= 3 * 4 + 1
@@ -51,7 +52,7 @@ def test_run_cv_learns_planted_difference_and_saves_everything(cohort, tmp_path)
     assert results["classes"] == ["control", "patient"]
     assert results["n_subjects"] == 2 * N_PER_CLASS
     assert results["primary"] == "graph" and list(results["models"]) == MODELS
-    assert [results["models"][m]["kind"] for m in MODELS] == ["graph", "control", "control", "baseline", "baseline"]
+    assert [results["models"][m]["kind"] for m in MODELS] == ["graph", *["control"] * 4, "baseline", "baseline"]
     for model in ("graph", "logreg"):
         summary = results["models"][model]
         assert summary["subject"]["balanced_accuracy"] >= 0.75

@@ -1,8 +1,11 @@
 """Non-graph baselines a reviewer accepts: tuned logistic regression and Riemannian tangent space.
 
 Both end in a logistic regression whose inverse regularisation ``C`` is chosen by an inner cross-validation over
-the *training* subjects only (folds by subject, scored by balanced accuracy; scikit-learn's ``GridSearchCV``), classes
-weighted by their inverse frequency as in the graph models' loss.
+the *training* subjects only (folds by subject, scored by balanced accuracy; scikit-learn's ``GridSearchCV``; the
+middle one among equally scored values), classes weighted by their inverse frequency as in the graph models' loss.
+The grid of ``C`` (:data:`C_GRID`, 1e-6 to 1e2) is extended by :data:`C_STEP` decades at a time while the best value
+sits at its edge, at most :data:`C_EXTENSIONS` times on each side; a choice still at the edge after that is reported
+(``at_grid_edge``), since a better ``C`` may lie outside the values tried.
 
 ``logreg``
     The node features of a window flattened (n_nodes * n_bands), standardised.
@@ -27,7 +30,10 @@ from eeg_gnn.evaluation.thresholds import balanced_threshold
 from eeg_gnn.models.catalog import BASELINES
 from eeg_gnn.utils.validation import check_option
 
-C_GRID = tuple(np.logspace(-4, 1, 6).tolist())
+C_GRID = tuple(np.logspace(-6, 2, 9).tolist())
+#: Decades added to an edge of the grid of ``C`` when the best value sits there, and how many times at most.
+C_STEP = 2
+C_EXTENSIONS = 2
 INNER_FOLDS = 5
 INNER_SCORING = "balanced_accuracy"
 
@@ -77,29 +83,40 @@ class TunedLogisticRegression(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     Cs : sequence of float
-        Candidate inverse regularisation strengths.
+        Candidate inverse regularisation strengths, in increasing order.
     n_inner : int
         Inner folds (stratified group k-fold); fewer when the training data hold fewer groups per class.
     scoring : str
         scikit-learn scorer the inner folds are compared by.
     seed : int
+    extensions : int
+        How many times the grid may be extended on each side while the best ``C`` is its smallest or largest
+        value: each extension adds :data:`C_STEP` decades beyond that edge (one value per decade). 0 searches
+        ``Cs`` alone.
 
     Attributes
     ----------
     C_ : float
-        The chosen ``C``.
+        The chosen ``C`` (the middle one among equally scored values).
     inner_score_ : float
         Its mean inner-fold score.
+    Cs_ : tuple of float
+        Every ``C`` that was scored, in increasing order.
+    at_grid_edge_ : bool
+        Whether ``C_`` is still the smallest or largest of ``Cs_`` after the extensions: the best value may lie
+        outside the grid.
     threshold_ : float or None
         For two classes, the decision threshold on the class-1 probability that maximises the balanced accuracy
         of the inner folds' out-of-fold predictions at the chosen ``C`` (training data only); None otherwise.
     """
 
-    def __init__(self, Cs=C_GRID, n_inner: int = INNER_FOLDS, scoring: str = INNER_SCORING, seed: int = 0):
+    def __init__(self, Cs=C_GRID, n_inner: int = INNER_FOLDS, scoring: str = INNER_SCORING, seed: int = 0,
+                 extensions: int = C_EXTENSIONS):
         self.Cs = Cs
         self.n_inner = n_inner
         self.scoring = scoring
         self.seed = seed
+        self.extensions = extensions
 
     def fit(self, X, y, groups=None) -> TunedLogisticRegression:
         """Fit on ``X`` (n_windows, n_features) with labels ``y``; ``groups`` (the subjects) make the inner folds."""
@@ -109,23 +126,38 @@ class TunedLogisticRegression(ClassifierMixin, BaseEstimator):
         y, groups = np.asarray(y), np.asarray(groups).astype(str)
         n_inner = min(self.n_inner, inner_fold_capacity(y, groups))
         if n_inner < 2:
-            raise ValueError(f"Choosing C needs an inner cross-validation over at least 2 subjects of each class; "
+            raise ValueError(f"Choosing C by an inner cross-validation needs at least 2 subjects of each class; "
                              f"the training side has {inner_fold_capacity(y, groups)}.")
-        search = GridSearchCV(
-            LogisticRegression(class_weight="balanced", max_iter=5000, random_state=self.seed),
-            {"C": list(self.Cs)}, cv=SubjectKFold(n_inner, random_state=self.seed), scoring=self.scoring,
-        ).fit(X, y, groups=groups)
-        self.model_ = search.best_estimator_
-        self.classes_ = self.model_.classes_
-        self.C_ = float(search.best_params_["C"])
-        self.inner_score_ = float(search.best_score_)
+        estimator = LogisticRegression(class_weight="balanced", max_iter=5000, random_state=self.seed)
+        cv = SubjectKFold(n_inner, random_state=self.seed)
+        scores = self._search(estimator, sorted(float(c) for c in self.Cs), X, y, groups, cv)
+        for _ in range(self.extensions):
+            Cs = sorted(scores)
+            best = _best_C(scores)
+            beyond = ([Cs[0] / 10.0**step for step in range(C_STEP, 0, -1)] if best == Cs[0] else
+                      [Cs[-1] * 10.0**step for step in range(1, C_STEP + 1)] if best == Cs[-1] else [])
+            if not beyond:
+                break
+            scores.update(self._search(estimator, beyond, X, y, groups, cv))
+        self.Cs_ = tuple(sorted(scores))
+        self.C_ = _best_C(scores)
+        self.inner_score_ = float(scores[self.C_])
+        self.at_grid_edge_ = len(self.Cs_) > 1 and self.C_ in (self.Cs_[0], self.Cs_[-1])
         self.n_inner_ = n_inner
+        self.model_ = clone(estimator).set_params(C=self.C_).fit(X, y)
+        self.classes_ = self.model_.classes_
         self.threshold_ = None
         if len(self.classes_) == 2:
-            held_out = cross_val_predict(clone(search.estimator).set_params(C=self.C_), X, y, groups=groups,
-                                         cv=SubjectKFold(n_inner, random_state=self.seed), method="predict_proba")
+            held_out = cross_val_predict(clone(estimator).set_params(C=self.C_), X, y, groups=groups, cv=cv,
+                                         method="predict_proba")
             self.threshold_ = balanced_threshold(np.searchsorted(self.classes_, y), held_out[:, 1])
         return self
+
+    def _search(self, estimator, Cs, X, y, groups, cv) -> dict[float, float]:
+        """The mean inner-fold score of every ``C`` of ``Cs``."""
+        search = GridSearchCV(estimator, {"C": list(Cs)}, cv=cv, scoring=self.scoring, refit=False)
+        search.fit(X, y, groups=groups)
+        return {float(c): float(s) for c, s in zip(search.cv_results_["param_C"], search.cv_results_["mean_test_score"])}
 
     def predict_proba(self, X) -> np.ndarray:
         check_is_fitted(self, "model_")
@@ -134,6 +166,15 @@ class TunedLogisticRegression(ClassifierMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         check_is_fitted(self, "model_")
         return self.model_.predict(X)
+
+
+def _best_C(scores: dict[float, float]) -> float:
+    """The ``C`` of the highest score; among equally scored values the middle one (the smaller of the two middle
+    ones for an even number). Not the smallest: on data that many ``C`` separate equally well that would be the
+    grid's lower edge, whose almost constant probabilities carry no ranking once rounded."""
+    best = max(scores.values())
+    tied = sorted(c for c, score in scores.items() if score == best)
+    return tied[(len(tied) - 1) // 2]
 
 
 def groups_per_class(labels: np.ndarray, groups: np.ndarray, classes=None) -> dict[int, int]:

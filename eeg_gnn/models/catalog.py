@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 from eeg_gnn.utils.validation import check_option
 
-MODELS = ("gcn", "cheb", "dgcnn", "gat", "gin")
+MODELS = ("gcn", "cheb", "dgcnn", "gat", "gin", "tangent_graph")
+#: Graph models that are scikit-learn pipelines (fitted like the baselines, saved with skops), not networks.
+ESTIMATOR_MODELS = ("tangent_graph",)
 #: How a graph model turns its node embeddings into one vector per graph (see
 #: :class:`eeg_gnn.models.classifiers.GraphClassifierBase`).
 READOUTS = {

@@ -21,10 +21,12 @@ import torch
 
 from eeg_gnn.utils.files import atomic_write
 
-#: Types beyond skops' defaults that a saved baseline may contain (the baselines' own steps and pyriemann's).
+#: Types beyond skops' defaults that a saved baseline (or ``tangent_graph`` model) may contain (their own steps and
+#: pyriemann's).
 TRUSTED_TYPES = frozenset({
     "eeg_gnn.models.baselines.BandTangentSpace",
     "eeg_gnn.models.baselines.TunedLogisticRegression",
+    "eeg_gnn.models.graph_tangent.GraphTangentSpace",
     "pyriemann.estimation.Covariances",
     "pyriemann.estimation.Shrinkage",
     "pyriemann.tangentspace.TangentSpace",

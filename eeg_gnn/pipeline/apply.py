@@ -39,7 +39,6 @@ from eeg_gnn.evaluation.scoring import (
     write_predictions,
 )
 from eeg_gnn.models.baselines import baseline_input
-from eeg_gnn.models.training import predict_proba
 from eeg_gnn.pipeline.config import APPLY_SETTINGS
 from eeg_gnn.pipeline.experiment import assemble_adjacency, missing_from
 from eeg_gnn.pipeline.folds import PRIMARY
@@ -266,15 +265,14 @@ def apply_run(run: Run, data_dir: str | Path, *, progress: bool = True, layout: 
         models = run.load_fold(fold)
         usable = (window_fold == -1) | (window_fold == fold)
         fold_features, fold_covariance, fold_adjacency, _ = inputs(run.fold_config(fold))
-        predicted = {PRIMARY: predict_proba(models.model, models.standardise(fold_features, fold_covariance),
-                                            fold_adjacency)}
+        predicted = {PRIMARY: models.graph_proba(fold_features, fold_covariance, fold_adjacency)}
         for name, control in models.controls.items():
             try:
                 graph = control.control_graph(fold_adjacency)
             except ValueError as exc:
                 not_applied[name] = str(exc)
                 continue
-            predicted[name] = predict_proba(control.model, control.standardise(fold_features, fold_covariance), graph)
+            predicted[name] = control.graph_proba(fold_features, fold_covariance, graph)
         for name, baseline in models.baselines.items():
             predicted[name] = baseline.predict_proba(baseline_input(name, features, covariance))
         for name, values in predicted.items():

@@ -35,6 +35,7 @@ from eeg_gnn.evaluation.thresholds import THRESHOLD_METHODS
 from eeg_gnn.models.catalog import (
     BACKENDS,
     BASELINES,
+    ESTIMATOR_MODELS,
     MODELS,
     NODE_FEATURES,
     OWN_GENERATOR_DEVICES,
@@ -222,12 +223,18 @@ class TrainConfig:
     model: str = setting("cheb", "gcn = graph convolutional network, cheb = Chebyshev spectral convolutions, "
                          "dgcnn = Chebyshev convolutions on one adjacency learned with the network, initialised "
                          "from --graph (its mean over the training windows), gat = graph attention (--heads heads, the "
-                         "edge weight in the attention), gin = graph isomorphism network (edge-weighted sums) "
+                         "edge weight in the attention), gin = graph isomorphism network (edge-weighted sums), "
+                         "tangent_graph = the tangent_space baseline's band covariances in the tangent space "
+                         "filtered over --graph for --hops hops (SGC), then its logistic regression (C by inner CV "
+                         "over training subjects) "
                          "(default: %(default)s)", "model", choices=MODELS)
     hidden: int = setting(32, "hidden channels (default: %(default)s)", "model")
     layers: int = setting(2, "graph layers (default: %(default)s)", "model")
     dropout: float = setting(0.3, "dropout (default: %(default)s)", "model")
     cheb_k: int = setting(3, "Chebyshev order K (default: %(default)s)", "model")
+    hops: int = setting(2, "tangent_graph: hops K of the graph filter; its features are S^k T S^k for k = 0..K (S the "
+                        "normalised adjacency with self loops, T each band's tangent matrix); 0 = the tangent_space "
+                        "baseline exactly (default: %(default)s)", "model")
     adjacency_l1: float = setting(1e-3, "dgcnn: weight of the L1 penalty on the learned adjacency (its mean weighted "
                                   "degree), which keeps it sparse (default: %(default)s)", "model")
     heads: int = setting(1, "gat: attention heads of every layer, averaged; each further head costs about as much "
@@ -287,8 +294,9 @@ class TrainConfig:
         parse=parse_names, metavar="NAMES")
     controls: tuple[str, ...] = setting(
         tuple(CONTROLS), "graph controls trained like the graph model on the same folds, comma-separated, or none: "
-        "no_edges = the same network without edges, shuffled = on a node-permuted graph (default: "
-        "no_edges,shuffled)", "evaluation", parse=parse_names, metavar="NAMES")
+        "no_edges = the same model without edges, shuffled = on a node-permuted graph, rewired = on the graph "
+        "rewired keeping every electrode's weighted degree, uniform = on an all-to-all graph of the graph's mean "
+        "weight (default: no_edges,shuffled,rewired,uniform)", "evaluation", parse=parse_names, metavar="NAMES")
     threshold: str = setting("balanced", "decision threshold of two-class models: balanced = the cut maximising "
                              "balanced accuracy on held-out training subjects (a baseline's inner CV, or an "
                              "early-stopped graph model's validation subjects; a refitted graph model is cut at "
@@ -351,6 +359,8 @@ class TrainConfig:
         if not str(self.out).strip():
             raise ValueError("--out is empty: give the folder that receives the run directories (default: runs; "
                              "'.' for the current folder).")
+        if isinstance(self.hops, bool) or not isinstance(self.hops, int) or self.hops < 0:
+            raise ValueError(f"'hops' must be a whole number >= 0, got {self.hops!r}.")
         if self.batch_size < 2:
             raise ValueError(f"'batch_size' must be at least 2 (batch normalisation needs two graphs), got "
                              f"{self.batch_size}.")
@@ -436,7 +446,7 @@ class TrainConfig:
 
     def feature_spec(self) -> FeatureSpec:
         method = self.graph if self.graph in CONNECTIVITY_METHODS else None
-        covariance = ("oas" if needs_covariance(self.node_features)
+        covariance = ("oas" if needs_covariance(self.node_features) or self.model in ESTIMATOR_MODELS
                       or any(BASELINES[b].input == "covariance" for b in self.baselines) else None)
         return FeatureSpec(kind=self.features, bands=self.bands, connectivity=method,
                            connectivity_band=self.graph_band, covariance=covariance)

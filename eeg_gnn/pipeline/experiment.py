@@ -52,7 +52,7 @@ from eeg_gnn.evaluation.splitters import PROTOCOLS, Fold, make_folds, save_folds
 from eeg_gnn.evaluation.szcore import Reference, score_models, timescoring_module
 from eeg_gnn.evaluation.tidy import szcore_rows, tidy_scores, write_scores
 from eeg_gnn.models.baselines import INNER_FOLDS, groups_per_class, inner_fold_capacity
-from eeg_gnn.models.catalog import BASELINES
+from eeg_gnn.models.catalog import BASELINES, ESTIMATOR_MODELS
 from eeg_gnn.models.training import Samples
 from eeg_gnn.pipeline.config import DISTANCE_GRAPHS, TrainConfig
 from eeg_gnn.pipeline.folds import (
@@ -227,8 +227,9 @@ def describe_protocol(cv: str, n_folds: int) -> tuple[str, str | None]:
 
 
 def check_inner_folds(config: TrainConfig, folds: list[Fold], samples: Samples, classes: list[str]) -> None:
-    """Refuse, before any training, folds whose training side is too small for the baselines' inner CV."""
-    if not config.baselines:
+    """Refuse, before any training, folds whose training side is too small for the inner CV that chooses C (the
+    baselines', and a graph model fitted as an estimator: ``tangent_graph``)."""
+    if not config.baselines and config.model not in ESTIMATOR_MODELS:
         return
     for fold in folds:
         train = np.isin(samples.groups, fold.train_subjects + fold.val_subjects)
@@ -238,8 +239,9 @@ def check_inner_folds(config: TrainConfig, folds: list[Fold], samples: Samples, 
             worst = min(counts, key=counts.get)
             raise ValueError(
                 f"Fold {fold.index}'s training side has {counts[worst]} subject(s) with windows of class {worst!r}; "
-                f"the baselines choose C by an inner cross-validation over training subjects, which needs at least "
-                f"2 subjects of each class (up to {INNER_FOLDS} are used). Use fewer --folds, or --baselines none.")
+                f"the baselines (and --model tangent_graph) choose C by an inner cross-validation over training "
+                f"subjects, which needs at least 2 subjects of each class (up to {INNER_FOLDS} are used). Use fewer "
+                f"--folds, or --baselines none.")
 
 
 def run_fold(fold: Fold, *, config: TrainConfig, samples: Samples, n_classes: int,
@@ -353,10 +355,12 @@ def collect_predictions(results: list[FoldResult], samples: Samples, classes: li
 
 
 def validation_summary(results: list[FoldResult], name: str = PRIMARY) -> dict:
-    """Validation-subject scores at each fold's best epoch: what model selection may look at (never the test)."""
+    """Validation-subject scores at each fold's best epoch: what model selection may look at (never the test).
+    A fold whose graph model is not a network (nested selection chose ``tangent_graph``) has no epoch: None."""
     fits = [r.models[name] for r in results]
-    best = [next(h for h in fit.history if h["epoch"] == fit.info["best_epoch"]) for fit in fits]
-    summary = {"best_epoch": [fit.info["best_epoch"] for fit in fits]}
+    best = [next(h for h in fit.history if h["epoch"] == fit.info["best_epoch"]) for fit in fits
+            if "best_epoch" in fit.info]
+    summary = {"best_epoch": [fit.info.get("best_epoch") for fit in fits]}
     for key in ("val_loss", "val_balanced_accuracy"):
         values = [h[key] for h in best if key in h]
         if values:
@@ -365,8 +369,11 @@ def validation_summary(results: list[FoldResult], name: str = PRIMARY) -> dict:
 
 
 def inner_cv_summary(results: list[FoldResult], name: str) -> dict:
-    """A baseline's choice per fold: ``C``, its inner-CV score and the number of inner folds."""
-    return {key: [r.models[name].info[key] for r in results] for key in ("C", "inner_score", "inner_folds")}
+    """A model's choice of ``C`` per fold: ``C``, its inner-CV score, the number of inner folds, the range of ``C``
+    searched (``C_range``: [smallest, largest]) and ``at_grid_edge`` (the choice is an end of that range, so a better
+    ``C`` may lie outside it; see :class:`eeg_gnn.models.baselines.TunedLogisticRegression`)."""
+    return {key: [r.models[name].info.get(key) for r in results]
+            for key in ("C", "inner_score", "inner_folds", "C_range", "at_grid_edge")}
 
 
 def thresholds_summary(config: TrainConfig, results: list[FoldResult], names: list[str]) -> dict:
@@ -622,7 +629,11 @@ def run_cv(config: TrainConfig) -> Results:
         write_predictions(run_dir / "predictions.csv", predictions)
         evaluation = evaluate_predictions(config, predictions, dataset.label_level)
         models = {name: {**describe_models(config)[name], **evaluation["models"][name]} for name in names}
-        models[PRIMARY]["validation"] = validation_summary(fold_results)
+        if any("best_epoch" in r.models[PRIMARY].info for r in fold_results):
+            models[PRIMARY]["validation"] = validation_summary(fold_results)
+        for name in names[:len(config.controls) + 1]:  # graph models fitted as estimators (tangent_graph)
+            if any("C" in r.models[name].info for r in fold_results):
+                models[name]["inner_cv"] = inner_cv_summary(fold_results, name)
         for name in config.baselines:
             models[name]["inner_cv"] = inner_cv_summary(fold_results, name)
         level = aggregation_level(dataset.label_level)
@@ -782,6 +793,17 @@ def _comparison_line(entry: dict, width: int) -> str:
     return line
 
 
+def _grid_edge_lines(name: str, report: dict) -> list[str]:
+    """A warning when a model's ``C`` is at an edge of the grid it searched in some fold (none otherwise)."""
+    inner = report.get("inner_cv", {})
+    edges = [fold for fold, edge in enumerate(inner.get("at_grid_edge") or []) if edge]
+    if not edges:
+        return []
+    chosen = ", ".join(f"{inner['C'][fold]:g}" for fold in edges)
+    return [f"    {name}: C at the edge of the grid searched in fold(s) {', '.join(map(str, edges))} (C = {chosen}); "
+            "a better C may lie outside it"]
+
+
 def format_summary(results: dict, run_dir: Path) -> str:
     """One screen: the graph model, its controls and the baselines with 95 % intervals over subjects, then the
     paired comparisons of the graph model with each of them."""
@@ -806,6 +828,7 @@ def format_summary(results: dict, run_dir: Path) -> str:
         lines.append(line.rstrip())
     for name, report in models.items():
         lines.append(f"  {name}: {report['description']}")
+        lines += _grid_edge_lines(name, report)
     if results.get("selection"):
         chosen = results["selection"]
         lines.append(f"nested selection: {len(chosen['candidates'])} candidates, each fold chose by an inner "

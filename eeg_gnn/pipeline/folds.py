@@ -9,11 +9,14 @@ its settings alone, so :func:`fit_model` fits any one of them on its own (a para
 The models, by name (the names of ``results.json`` and ``predictions.csv``):
 
 ``graph``
-    The configured graph model on the configured graph.
-``graph_no_edges``, ``graph_shuffled``
-    Controls that isolate what the graph adds: the same network trained the same way with no edges (each node
-    sees only itself: graph convolutions reduce to a per-node transform), or with the nodes of the graph randomly
-    permuted (the same edge weights and degree sequence on the wrong electrodes; one permutation per fold, seeded).
+    The configured graph model on the configured graph: a network trained with early stopping on the fold's
+    validation subjects, or (``tangent_graph``, :data:`~eeg_gnn.models.catalog.ESTIMATOR_MODELS`) a scikit-learn
+    pipeline fitted like the baselines on all training subjects, choosing its ``C`` by inner CV.
+``graph_<control>`` (``graph_no_edges``, ``graph_shuffled``, ``graph_rewired``, ``graph_uniform``)
+    Controls that isolate what the graph adds: the same model trained the same way on another graph
+    (:data:`eeg_gnn.signal.graph.CONTROLS`): no edges (each node sees only itself), the nodes of the graph randomly
+    permuted, the graph rewired keeping each node's weighted degree, or every pair joined with one weight. Each is
+    drawn once per fold, seeded by (seed, fold).
 ``logreg``, ``tangent_space``
     The baselines of :mod:`eeg_gnn.models.baselines`, fitted on all training subjects (fit and validation).
 
@@ -37,7 +40,8 @@ from eeg_gnn.evaluation.scoring import PROBA_DECIMALS
 from eeg_gnn.evaluation.splitters import Fold
 from eeg_gnn.evaluation.thresholds import balanced_threshold
 from eeg_gnn.models.baselines import baseline_input, fit_baseline, make_baseline
-from eeg_gnn.models.catalog import BASELINES
+from eeg_gnn.models.catalog import BASELINES, ESTIMATOR_MODELS
+from eeg_gnn.models.graph_tangent import graph_tangent_input, make_tangent_graph
 from eeg_gnn.models.persistence import save_checkpoint, save_estimator
 from eeg_gnn.models.training import Samples, TrainingSettings, fit_graph
 from eeg_gnn.signal.graph import CONTROLS, control_adjacency
@@ -110,6 +114,9 @@ def describe_models(config: FoldSettings) -> dict[str, dict[str, str]]:
     extras = ([] if inputs == "bands" else [f"node features {inputs}"]) + (
         ["spatially centred"] if getattr(config, "spatial_centring", False) else [])
     description = f"{config.model.upper()} on {graph}" + (f" ({', '.join(extras)})" if extras else "")
+    if config.model in ESTIMATOR_MODELS:
+        description = (f"tangent space of band-wise covariances (OAS) filtered over {graph} ({config.hops} hops, "
+                       "SGC) + logistic regression (C by inner CV over subjects)")
     described = {PRIMARY: {"description": description, "kind": "graph"}}
     for control in config.controls:
         described[f"{PRIMARY}_{control}"] = {"description": CONTROLS[control], "kind": "control"}
@@ -185,6 +192,9 @@ def fit_model(config: FoldSettings, samples: Samples, fold: Fold, n_classes: int
 
 def _fit_graph_model(config: FoldSettings, samples: Samples, fold: Fold, n_classes: int, name: str) -> ModelFit:
     adjacency, permutation = _graph_of(config, samples, fold, name)
+    if config.model in ESTIMATOR_MODELS:
+        return _fit_estimator_graph_model(config, samples, fold,
+                                          samples.adjacency if adjacency is None else adjacency, permutation)
     fit = fit_graph(config, samples, fold, n_classes, adjacency, init_seed=config.seed + fold.index)
     checkpoint = {**fit.checkpoint, "name": name, "permutation": permutation}
     return ModelFit(fit.test_proba,
@@ -213,25 +223,46 @@ def fit_baselines(config: FoldSettings, samples: Samples, fold: Fold, n_classes:
 
 
 def _fit_baseline_model(config: FoldSettings, samples: Samples, fold: Fold, name: str) -> ModelFit:
+    return _fit_pipeline(config, samples, fold, make_baseline(name, seed=config.seed),
+                         baseline_input(name, samples.features, samples.covariance))
+
+
+def _fit_estimator_graph_model(config: FoldSettings, samples: Samples, fold: Fold, adjacency: np.ndarray,
+                               permutation: list) -> ModelFit:
+    """A graph model that is a scikit-learn pipeline (``tangent_graph``) on ``adjacency``, fitted like a baseline."""
+    fit = _fit_pipeline(config, samples, fold, make_tangent_graph(config.hops, seed=config.seed),
+                        graph_tangent_input(samples.covariance, adjacency))
+    if permutation:
+        fit.info["permutation"] = permutation
+    return fit
+
+
+def _fit_pipeline(config: FoldSettings, samples: Samples, fold: Fold, pipeline, X: np.ndarray) -> ModelFit:
+    """A pipeline ending in a tuned logistic regression, fitted on all the fold's training subjects (fit and
+    validation), ``C`` and decision threshold from its inner CV over them; predicts the test subjects."""
     test_mask = np.isin(samples.groups, fold.test_subjects)
     train_mask = np.isin(samples.groups, fold.train_subjects + fold.val_subjects)
-    pipeline = make_baseline(name, seed=config.seed)
-    X = baseline_input(name, samples.features, samples.covariance)
     fit_baseline(pipeline, X[train_mask], samples.labels[train_mask], samples.groups[train_mask])
     tuned = pipeline[-1]
     threshold = (round(tuned.threshold_, PROBA_DECIMALS)
                  if config.threshold == "balanced" and tuned.threshold_ is not None else None)
-    return ModelFit(pipeline.predict_proba(X[test_mask]), threshold, estimator=pipeline,
-                    info={"C": tuned.C_, "inner_score": tuned.inner_score_, "inner_folds": tuned.n_inner_})
+    return ModelFit(pipeline.predict_proba(X[test_mask]), threshold, estimator=pipeline, info=tuned_info(tuned))
 
 
-def checkpoint_path(checkpoints: Path, fold: int, name: str) -> Path:
-    """Where model ``name`` of ``fold`` is saved: ``fold_K.pt`` for the graph model, ``fold_K_<name>.pt`` for a
-    control, ``fold_K_<name>.skops`` for a baseline."""
-    if name == PRIMARY:
-        return checkpoints / f"fold_{fold}.pt"
-    suffix = ".skops" if name in BASELINES else ".pt"
-    return checkpoints / f"fold_{fold}_{name}{suffix}"
+def tuned_info(tuned) -> dict:
+    """What a :class:`~eeg_gnn.models.baselines.TunedLogisticRegression` chose, as plain values: ``C``, its inner
+    score, the inner folds, the range of ``C`` searched and whether the choice is at its edge."""
+    return {"C": tuned.C_, "inner_score": tuned.inner_score_, "inner_folds": tuned.n_inner_,
+            "C_range": [tuned.Cs_[0], tuned.Cs_[-1]], "at_grid_edge": bool(tuned.at_grid_edge_)}
+
+
+def checkpoint_path(checkpoints: Path, fold: int, name: str, *, estimator: bool | None = None) -> Path:
+    """Where model ``name`` of ``fold`` is saved: ``fold_K`` for the graph model, ``fold_K_<name>`` for the others;
+    ``.skops`` for a scikit-learn pipeline (a baseline, or with ``estimator=True`` a graph model such as
+    ``tangent_graph`` and its controls), ``.pt`` for a network."""
+    stem = f"fold_{fold}" if name == PRIMARY else f"fold_{fold}_{name}"
+    estimator = name in BASELINES if estimator is None else estimator
+    return checkpoints / f"{stem}{'.skops' if estimator else '.pt'}"
 
 
 def learned_adjacency_path(checkpoints: Path, fold: int, name: str = PRIMARY) -> Path:
@@ -260,7 +291,7 @@ def save_fold(result: FoldResult, checkpoints: Path) -> Path:
     index = result.fold.index
     manifest = {"fold": index, "models": {}}
     for name, fit in result.models.items():
-        path = checkpoint_path(checkpoints, index, name)
+        path = checkpoint_path(checkpoints, index, name, estimator=fit.checkpoint is None)
         if fit.checkpoint is not None:
             save_checkpoint({**fit.checkpoint, "threshold": fit.threshold}, path)
         else:

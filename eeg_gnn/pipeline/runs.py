@@ -15,12 +15,14 @@ from eeg_gnn import __version__
 from eeg_gnn.evaluation.scoring import Predictions, read_predictions
 from eeg_gnn.models.catalog import BASELINES
 from eeg_gnn.models.classifiers import model_from_checkpoint
+from eeg_gnn.models.graph_tangent import graph_tangent_input
 from eeg_gnn.models.node_features import NodeFeatures
 from eeg_gnn.models.persistence import load_checkpoint, load_estimator
-from eeg_gnn.models.training import apply_standardisation
+from eeg_gnn.models.training import apply_standardisation, predict_proba
 from eeg_gnn.pipeline.config import TrainConfig
 from eeg_gnn.pipeline.experiment import INCOMPLETE, evaluate_predictions
 from eeg_gnn.pipeline.folds import PRIMARY, checkpoint_path, manifest_path
+from eeg_gnn.signal.graph import uniform_adjacency
 from eeg_gnn.utils.files import verify_sha256
 
 REQUIRED_FILES = ("config.json", "folds.csv", "predictions.csv", "results.json")
@@ -74,7 +76,8 @@ class Run:
         manifest = read_json(manifest_file)
         for name, expected in manifest.get("sha256", {}).items():
             verify_sha256(self.path / "checkpoints" / name, expected, str(manifest_file))
-        models = _graph_models(self.checkpoint(fold))
+        primary = manifest["models"].get(PRIMARY, {}).get("file", self.checkpoint(fold).name)
+        models = _graph_models(self.path / "checkpoints" / primary)
         baselines = {name: load_estimator(self.path / "checkpoints" / entry["file"])
                      for name, entry in manifest["models"].items() if name in BASELINES}
         thresholds = {name: entry["threshold"] for name, entry in manifest["models"].items()}
@@ -89,7 +92,10 @@ class Run:
 
 
 def _graph_models(path: Path) -> FoldModels:
-    """A graph model saved at ``path`` (the fold's, or one of its controls') with its standardisation."""
+    """A graph model saved at ``path`` (the fold's, or one of its controls'): a network with its standardisation
+    (``.pt``), or a scikit-learn pipeline (``.skops``, ``tangent_graph``)."""
+    if path.suffix == ".skops":
+        return FoldModels(None, None, None, {}, {}, estimator=load_estimator(path))
     checkpoint = load_checkpoint(path)
     try:
         model = model_from_checkpoint(checkpoint)
@@ -106,17 +112,20 @@ def _graph_models(path: Path) -> FoldModels:
 
 @dataclass
 class FoldModels:
-    """What one fold trained: the graph model (eval mode), its standardisation, the fitted baselines by name, and
-    the decision threshold of every model (None: the most probable class), how node inputs are made, and the
-    adjacency a ``dgcnn`` model learned (n_nodes, n_nodes; None for other models).
+    """What one fold trained: the graph model (a network in eval mode, or ``estimator``), its standardisation, the
+    fitted baselines by name, and the decision threshold of every model (None: the most probable class), how node
+    inputs are made, and the adjacency a ``dgcnn`` model learned (n_nodes, n_nodes; None for other models).
 
-    ``controls`` holds each graph control (``graph_no_edges``, ``graph_shuffled``) as its own FoldModels, with
+    ``controls`` holds each graph control (``graph_no_edges``, ``graph_shuffled``, ...) as its own FoldModels, with
     ``permutation`` the node permutation of its graph (empty: no edges, see
-    :func:`eeg_gnn.signal.graph.control_adjacency`)."""
+    :func:`eeg_gnn.signal.graph.control_adjacency`).
 
-    model: torch.nn.Module
-    feature_mean: np.ndarray
-    feature_std: np.ndarray
+    A graph model that is a scikit-learn pipeline (``tangent_graph``) is ``estimator``; ``model`` and the feature
+    statistics are then None."""
+
+    model: torch.nn.Module | None
+    feature_mean: np.ndarray | None
+    feature_std: np.ndarray | None
     baselines: dict[str, object]
     thresholds: dict[str, float | None]
     node_features: NodeFeatures | None = None
@@ -124,12 +133,17 @@ class FoldModels:
     controls: dict[str, FoldModels] = field(default_factory=dict)
     control: str | None = None
     permutation: list[int] = field(default_factory=list)
+    estimator: object | None = None
 
     def control_graph(self, adjacency: np.ndarray) -> np.ndarray:
         """The graph this control sees in place of the run's ``adjacency`` (n_nodes, n_nodes) or (n_windows,
-        n_nodes, n_nodes): none for ``no_edges``, the nodes permuted by the saved permutation for ``shuffled``."""
+        n_nodes, n_nodes): none for ``no_edges``, the nodes permuted by the saved permutation for ``shuffled``, the
+        graph's mean edge weight on every pair for ``uniform``. A ``rewired`` graph's random moves are not saved, so
+        that control cannot be applied to new recordings."""
         if self.control == "no_edges":
             return np.zeros(adjacency.shape[-2:], dtype=adjacency.dtype)
+        if self.control == "uniform":
+            return uniform_adjacency(adjacency)
         if self.control == "shuffled" and self.permutation:
             order = np.asarray(self.permutation)
             return np.ascontiguousarray(adjacency[..., order, :][..., :, order])
@@ -142,6 +156,19 @@ class FoldModels:
         standardised with the fold's training statistics."""
         inputs = (self.node_features or NodeFeatures()).transform(features, covariance)
         return apply_standardisation(inputs, self.feature_mean, self.feature_std)
+
+    def graph_proba(self, features: np.ndarray, covariance: np.ndarray | None, adjacency: np.ndarray) -> np.ndarray:
+        """The graph model's class probabilities, shape (n_windows, n_classes).
+
+        Parameters
+        ----------
+        features : ndarray, shape (n_windows, n_nodes, n_bands)
+        covariance : ndarray, shape (n_windows, n_bands, n_nodes, n_nodes), or None when the model reads none
+        adjacency : ndarray, shape (n_nodes, n_nodes) or (n_windows, n_nodes, n_nodes)
+        """
+        if self.estimator is not None:
+            return self.estimator.predict_proba(graph_tangent_input(covariance, adjacency))
+        return predict_proba(self.model, self.standardise(features, covariance), adjacency)
 
 
 def _major_minor(version: str) -> tuple[str, ...]:

@@ -29,6 +29,7 @@ from eeg_gnn.data.datasets import Dataset, load_dataset
 from eeg_gnn.data.extraction import cached_arrays, extract_dataset, recording_payload
 from eeg_gnn.evaluation.scoring import aggregation_level
 from eeg_gnn.models.attribution import gradient_x_input
+from eeg_gnn.models.graph_tangent import graph_tangent_input, linear_importance
 from eeg_gnn.pipeline.experiment import build_samples, window_labels
 from eeg_gnn.pipeline.folds import PRIMARY, manifest_path
 from eeg_gnn.pipeline.runs import Run, recompute_results
@@ -213,7 +214,8 @@ def by_class(units: list[Unit], attribute: str) -> tuple[np.ndarray, np.ndarray,
 
 
 def model_importance(run: Run, dataset: Dataset, *, progress: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
-    """Gradient x input of each fold's model on its own test windows, averaged over all test windows.
+    """Gradient x input of each fold's model on its own test windows, averaged over all test windows (for a linear
+    ``tangent_graph`` model, |coefficient x standardised input|: :func:`eeg_gnn.models.graph_tangent.linear_importance`).
 
     Returns
     -------
@@ -240,10 +242,14 @@ def model_importance(run: Run, dataset: Dataset, *, progress: bool = True) -> tu
         if not mask.any():
             continue
         models = run.load_fold(fold)
-        features = models.standardise(samples.features[mask],
-                                      None if samples.covariance is None else samples.covariance[mask])
+        covariance = None if samples.covariance is None else samples.covariance[mask]
         adjacency = samples.adjacency if samples.adjacency.ndim == 2 else samples.adjacency[mask]
-        edges, nodes = gradient_x_input(models.model, features, adjacency, samples.labels[mask])
+        if models.estimator is not None:
+            edges, nodes = linear_importance(models.estimator, graph_tangent_input(covariance, adjacency),
+                                             samples.labels[mask])
+        else:
+            features = models.standardise(samples.features[mask], covariance)
+            edges, nodes = gradient_x_input(models.model, features, adjacency, samples.labels[mask])
         count = int(mask.sum())
         edge_total += edges * count
         node_total += nodes * count

@@ -28,7 +28,8 @@ __all__ = ["PRIMARY", "comparisons", "model_entries", "unit_predictions"]
 
 PRIMARY = "graph"
 KINDS = ("graph", "control", "baseline")
-MODEL_TEXT = {"gcn": "GCN", "cheb": "ChebNet", "gat": "GAT", "gin": "GIN"}
+MODEL_TEXT = {"gcn": "GCN", "cheb": "ChebNet", "gat": "GAT", "gin": "GIN",
+              "tangent_graph": "tangent space filtered over the graph"}
 GRAPH_TEXT = {"distance": "electrode-distance", "knn": "nearest-electrode", "plv": "PLV", "wpli": "wPLI",
               "dwpli": "debiased wPLI", "coherence": "coherence", "correlation": "correlation"}
 
@@ -43,8 +44,10 @@ def graph_description(config: Any) -> str:
     model = MODEL_TEXT.get(config.model, config.model)
     if config.model == "cheb":
         model += f" (K = {config.cheb_k})"
-    if getattr(config, "readout", "pool") != "pool":
+    if getattr(config, "readout", "pool") != "pool" and config.model != "tangent_graph":
         model += f", {config.readout} readout"
+    if config.model == "tangent_graph":
+        model += f" ({getattr(config, 'hops', 0)} hops)"
     graph = GRAPH_TEXT.get(config.graph, config.graph)
     band = f"{config.graph_band} " if config.graph in GRAPH_TEXT and config.graph not in ("distance", "knn") else ""
     return f"{model} on {band}{graph} graphs"

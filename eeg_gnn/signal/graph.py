@@ -579,29 +579,110 @@ def _check_band(fmin, fmax, sfreq, method):
 CONTROLS = {
     "no_edges": "the same network without edges (each node sees only itself)",
     "shuffled": "the same network on a node-permuted graph (same edge weights and degrees)",
+    "rewired": "the same network on the graph rewired keeping every electrode's weighted degree",
+    "uniform": "the same network on an all-to-all graph of one weight (the graph's mean edge weight)",
 }
+#: Moves of :func:`rewired_adjacency` per node pair.
+REWIRING_MOVES_PER_PAIR = 10
 
 
 def control_adjacency(adjacency: np.ndarray, control: str, rng: np.random.Generator) -> tuple[np.ndarray, list]:
-    """The graph of a control: no edges, or the same graph with its nodes randomly permuted.
+    """The graph of a control: no edges, node-permuted, rewired (:func:`rewired_adjacency`) or uniform
+    (:func:`uniform_adjacency`).
 
     Parameters
     ----------
     adjacency : ndarray, shape (n_nodes, n_nodes) or (n_windows, n_nodes, n_nodes)
-    control : 'no_edges' | 'shuffled'
+    control : 'no_edges' | 'shuffled' | 'rewired' | 'uniform'
     rng : numpy.random.Generator
+        Drawn from by ``'shuffled'`` and ``'rewired'`` only, once for all windows.
 
     Returns
     -------
     adjacency : ndarray, same shape as the input, or (n_nodes, n_nodes) of zeros for ``'no_edges'``
     permutation : list of int
-        ``new[..., i, j] = old[..., p[i], p[j]]`` (empty for ``'no_edges'``); never the identity.
+        For ``'shuffled'``, ``new[..., i, j] = old[..., p[i], p[j]]``, never the identity; empty for the others.
     """
     check_option("controls", control, CONTROLS)
     n_nodes = adjacency.shape[-1]
     if control == "no_edges":
         return np.zeros((n_nodes, n_nodes), dtype=adjacency.dtype), []
+    if control == "rewired":
+        return rewired_adjacency(adjacency, rng), []
+    if control == "uniform":
+        return uniform_adjacency(adjacency), []
     permutation = np.arange(n_nodes)
     while n_nodes > 1 and np.array_equal(permutation, np.arange(n_nodes)):
         permutation = rng.permutation(n_nodes)
     return np.ascontiguousarray(adjacency[..., permutation, :][..., :, permutation]), permutation.tolist()
+
+
+def rewired_adjacency(adjacency: ArrayLike, rng: np.random.Generator, *,
+                      moves_per_pair: int = REWIRING_MOVES_PER_PAIR) -> np.ndarray:
+    """The graph randomly rewired, every node keeping its weighted degree (strength) exactly.
+
+    Each move takes four distinct nodes ``a, b, c, d`` and shifts weight around the cycle ``a-b-c-d-a``: ``+delta``
+    on ``(a, b)`` and ``(c, d)``, ``-delta`` on ``(b, c)`` and ``(d, a)``, so every node gains and loses ``delta``
+    (a weighted form of the degree-preserving double edge swap of Maslov & Sneppen 2002, *Science* 296:910-913).
+    ``delta`` is drawn uniformly from the values that keep all four weights within ``[0, w_max]`` (``w_max``: the
+    graph's largest weight); on a binary graph it is one end of that range, so the graph stays binary and a move is
+    a double edge swap (``a-d, b-c`` replaced by ``a-b, c-d``) or nothing. ``moves_per_pair`` moves per node pair
+    are made.
+
+    Preserved exactly (up to rounding): symmetry, the zero diagonal, every node's weighted degree and so the total
+    weight, weights within ``[0, w_max]``; binary graphs stay binary with every node's degree. Not preserved: which
+    electrodes are joined, and (weighted graphs) the distribution of the weights.
+
+    Parameters
+    ----------
+    adjacency : array_like, shape (n_nodes, n_nodes) or (n_windows, n_nodes, n_nodes)
+        Symmetric, non-negative, zero diagonal. Per-window graphs are rewired by one draw: the same moves (nodes
+        and the position of ``delta`` within each window's own range) in every window.
+    rng : numpy.random.Generator
+    moves_per_pair : int
+
+    Returns
+    -------
+    ndarray, same shape, float64
+        A new array; a graph of fewer than 4 nodes, which has no such cycle, is returned as a copy.
+    """
+    adjacency = check_adjacency(adjacency)
+    rewired = np.array(adjacency, dtype=np.float64)
+    n_nodes = rewired.shape[-1]
+    if n_nodes < 4:
+        return rewired
+    graphs = rewired.reshape(-1, n_nodes, n_nodes)
+    ceiling = graphs.max(axis=(1, 2))
+    binary = bool(np.isin(graphs, (0.0, 1.0)).all())
+    n_moves = moves_per_pair * n_nodes * (n_nodes - 1) // 2
+    cycles = rng.random((n_moves, n_nodes)).argsort(axis=1)[:, :4]
+    positions = rng.integers(0, 2, n_moves).astype(np.float64) if binary else rng.random(n_moves)
+    for (a, b, c, d), position in zip(cycles, positions):
+        gained, lost = (graphs[:, a, b], graphs[:, c, d]), (graphs[:, b, c], graphs[:, d, a])
+        low = -np.minimum(np.minimum(gained[0], gained[1]), np.minimum(ceiling - lost[0], ceiling - lost[1]))
+        high = np.minimum(np.minimum(lost[0], lost[1]), np.minimum(ceiling - gained[0], ceiling - gained[1]))
+        delta = low + position * (high - low)
+        for i, j, sign in ((a, b, 1.0), (c, d, 1.0), (b, c, -1.0), (d, a, -1.0)):
+            graphs[:, i, j] += sign * delta
+            graphs[:, j, i] = graphs[:, i, j]
+    np.clip(graphs, 0.0, ceiling[:, None, None], out=graphs)
+    return rewired
+
+
+def uniform_adjacency(adjacency: ArrayLike) -> np.ndarray:
+    """Every pair of nodes joined with one weight: the graph's mean off-diagonal weight (per window for per-window
+    graphs), so the total weight and the mean weighted degree equal the graph's.
+
+    Parameters
+    ----------
+    adjacency : array_like, shape (n_nodes, n_nodes) or (n_windows, n_nodes, n_nodes)
+
+    Returns
+    -------
+    ndarray, same shape, float64, zero diagonal
+    """
+    adjacency = check_adjacency(adjacency, non_negative=False)
+    n_nodes = adjacency.shape[-1]
+    off_diagonal = ~np.eye(n_nodes, dtype=bool)
+    mean = adjacency[..., off_diagonal].mean(axis=-1)
+    return mean[..., None, None] * off_diagonal
