@@ -201,10 +201,11 @@ class TrainConfig:
                                       "leaves it out (default: %(default)s)", "preprocessing")
     features: str = setting("log_power", "node features per band: log10 absolute power, relative power or "
                             "differential entropy (default: %(default)s)", "features", choices=FEATURE_KINDS)
-    node_features: str = setting("bands", "what each node carries into the graph model: bands = its --features per "
-                                 "band; tangent = its row of every band's covariance (OAS) log-mapped at the "
-                                 "Riemannian mean of the fold's training windows (what the tangent-space baseline "
-                                 "uses, per electrode); bands+tangent = both (default: %(default)s)", "features",
+    node_features: str = setting("bands+tangent", "what each node carries into the graph model: bands = its "
+                                 "--features per band; tangent = its row of every band's covariance (OAS) log-mapped "
+                                 "at the Riemannian mean of the fold's training windows (what the tangent-space "
+                                 "baseline uses, per electrode); bands+tangent = both (default: %(default)s, chosen "
+                                 "on validation subjects: README, 'How the defaults were chosen')", "features",
                                  choices=tuple(NODE_FEATURES))
     spatial_centring: bool = setting(False, "subtract, in every window, each node feature's mean over the nodes "
                                      "(per band; no labels) before the graph model", "features")
@@ -239,10 +240,11 @@ class TrainConfig:
                                   "degree), which keeps it sparse (default: %(default)s)", "model")
     heads: int = setting(1, "gat: attention heads of every layer, averaged; each further head costs about as much "
                          "time as the first (default: %(default)s)", "model")
-    readout: str = setting("pool", "how node embeddings become one vector per window: pool = mean and max over the "
-                           "electrodes (which electrode is which is forgotten); flatten = every electrode's embedding "
-                           "in montage order, concatenated (DGCNN's readout; the head then weighs each electrode on "
-                           "its own) (default: %(default)s)", "model", choices=tuple(READOUTS))
+    readout: str = setting("flatten", "how node embeddings become one vector per window: pool = mean and max over "
+                           "the electrodes (which electrode is which is forgotten); flatten = every electrode's "
+                           "embedding in montage order, concatenated (DGCNN's readout; the head then weighs each "
+                           "electrode on its own) (default: %(default)s, chosen on validation subjects: README, 'How "
+                           "the defaults were chosen')", "model", choices=tuple(READOUTS))
     node_embedding: int = setting(0, "size of a learned vector per electrode appended to its input features, so "
                                   "that the convolutions know which electrode is which; 0 = none "
                                   "(default: %(default)s)", "model", metavar="DIM")
