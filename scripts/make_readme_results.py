@@ -4,8 +4,9 @@
     python scripts/make_readme_results.py --tasks schizophrenia    # only some tasks (the others keep their text)
     python scripts/make_readme_results.py --run schizophrenia=RUN  # render a task from a finished run
 
-Each task is a nested-selection run over a grid file fixed before any of its scores was seen
-(``eeg-gnn train --task T --select GRID --repeats 3``: three fold assignments, seeds 0, 1, 2); the schizophrenia task
+EEGMAT and MSU are each a nested-selection run over a grid file fixed before any of its scores was seen
+(``eeg-gnn train --task T --select GRID --repeats 3``: three fold assignments, seeds 0, 1, 2), motor imagery a run of
+the task's defaults over the same three seeds; the schizophrenia task
 adds a leave-one-subject-out run of the default configuration, the motor-imagery task the same run with each
 subject re-centred on its own unlabelled data (``--align subject``, transductive). Each task gets two texts:
 the full one (every model per seed with intervals, every paired comparison per seed and pooled with what it could
@@ -29,7 +30,7 @@ METRICS = ("balanced_accuracy", "roc_auc")
 #: Issue 20's non-inferiority margins against tangent space: pooled paired window BA difference (mean, lower bound of
 #: its 95 % interval) and the largest ROC AUC shortfall at either level.
 MARGIN_MEAN, MARGIN_LOW, MARGIN_AUC = -0.02, -0.06, 0.02
-NAMES = {"graph": "graph model (nested selection)", "graph_no_edges": "control: no edges",
+NAMES = {"graph": "graph model", "graph_no_edges": "control: no edges",
          "graph_shuffled": "control: shuffled graph", "graph_rewired": "control: rewired graph",
          "graph_uniform": "control: uniform graph", "logreg": "baseline: logistic regression",
          "tangent_space": "baseline: tangent space", "csp_lda": "baseline: CSP + LDA"}
@@ -42,7 +43,7 @@ class Section:
 
     task: str
     title: str
-    grid: str
+    grid: str | None
     extra: dict = field(default_factory=dict)
     loso: bool = False
     aligned: bool = False
@@ -54,7 +55,7 @@ SECTIONS = {
     "schizophrenia": Section("schizophrenia", "MSU: adolescent schizophrenia vs control (84 subjects, subject labels)",
                              "examples/montage_grid.toml", loso=True),
     "motor_imagery": Section("motor_imagery", "PhysioNet eegmmidb: imagined left vs right fist (12 subjects, "
-                             "64 electrodes, trial labels)", "examples/imagery_grid.toml", aligned=True),
+                             "64 electrodes, trial labels)", None, aligned=True),
 }
 
 
@@ -62,8 +63,8 @@ def train(section: Section, repeats: int, out: Path, **overrides) -> Path:
     from eeg_gnn.pipeline.config import TrainConfig
     from eeg_gnn.pipeline.experiment import run_cv
 
-    settings = dict(task=section.task, select=str(ROOT / section.grid), repeats=repeats, out=str(out),
-                    **section.extra)
+    settings = dict(task=section.task, select=str(ROOT / section.grid) if section.grid else None, repeats=repeats,
+                    out=str(out), **section.extra)
     settings.update(overrides)
     return run_cv(TrainConfig(**settings)).run_dir
 
@@ -332,7 +333,7 @@ def render_loso(run_dir: Path) -> str:
              f"| model | {level} accuracy | {level} BA | {level} AUC |", "| --- | --- | --- | --- |"]
     for name, report in results["models"].items():
         scores = report.get(level, {})
-        lines.append(f"| {_name(name).replace(' (nested selection)', ' (default)')} | {_cell(scores, 'accuracy')} | "
+        lines.append(f"| {_name(name)} | {_cell(scores, 'accuracy')} | "
                      f"{_cell(scores, 'balanced_accuracy')} | {_cell(scores, 'roc_auc')} |")
     return "\n".join(lines)
 
