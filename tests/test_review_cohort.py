@@ -1,0 +1,85 @@
+"""The review of a patients-vs-controls folder cohort made from real EEGMAT recordings, with electrodes that were
+rebuilt, recordings that were left out and electrodes that were only flagged: every sentence about them must be
+what the run's ``config.json`` (``data_quality``) says."""
+
+from __future__ import annotations
+
+import json
+import re
+from html import unescape
+from pathlib import Path
+
+import mne
+import numpy as np
+import pytest
+
+from eeg_gnn.pipeline.config import TrainConfig
+from eeg_gnn.pipeline.experiment import run_cv
+from eeg_gnn.pipeline.runs import load_run
+from eeg_gnn.review.build import build_review
+from eeg_gnn.signal.io import read_recording
+
+SUBJECTS = [f"Subject{index:02d}" for index in range(8)]
+CROP_S = 24.0
+#: what is done to the recordings of the cohort: (subject, recording) -> (electrodes, factor)
+INJECTED = {("Subject05", "1"): (("EEG Fz", "EEG Pz"), 0.01),  # near-dead: 1/100 of the others
+            ("Subject06", "2"): (("EEG Fz", "EEG Pz"), 0.01),
+            ("Subject01", "1"): (("EEG Cz",), 0.0)}  # flat
+LOUD = ("Subject02", ("EEG T3",), 4.0)  # flagged after re-referencing, not bad before it
+
+
+def _text(html: str) -> str:
+    """The report's visible words, tags removed."""
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html,
+                                                                           flags=re.S))))
+
+
+@pytest.fixture(scope="module")
+def clinic(eegmat_dir, tmp_path_factory) -> Path:
+    """Eight EEGMAT subjects as a folder cohort, four 'control' and four 'patient', two recordings each."""
+    root = tmp_path_factory.mktemp("clinic")
+    rows = ["participant_id\tgroup"]
+    for index, subject in enumerate(SUBJECTS):
+        rows.append(f"{subject}\t{'patient' if index >= 4 else 'control'}")
+        for part in ("1", "2"):
+            raw = read_recording(eegmat_dir / f"{subject}_{part}.edf").crop(0, CROP_S, include_tmax=False)
+            raw.pick([name for name in raw.ch_names if name.startswith("EEG ") and name != "EEG A2-A1"])
+            raw.resample(128, verbose="error")
+            names, factor = INJECTED.get((subject, part), ((), 1.0))
+            if subject == LOUD[0]:
+                names, factor = LOUD[1], LOUD[2]
+            if names:
+                raw.apply_function(lambda x, factor=factor: x * factor, picks=list(names))
+            mne.export.export_raw(root / f"{subject}_{part}.edf", raw, fmt="edf", verbose="error")
+    (root / "participants.tsv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+def _train(clinic: Path, out: Path, policy: str) -> Path:
+    config = TrainConfig(task="schizophrenia", dataset="folder", data_dir=str(clinic), out=str(out), epochs=2,
+                         folds=2, n_boot=50, progress=False, hidden=8, bad_channels=policy,
+                         bands={"theta": (4, 8), "alpha": (8, 13)}, controls=(), baselines=("logreg",), n_jobs=1)
+    return run_cv(config).run_dir
+
+
+@pytest.fixture(scope="module")
+def interpolated_review(clinic, tmp_path_factory) -> tuple[Path, dict, str]:
+    run_dir = _train(clinic, tmp_path_factory.mktemp("runs"), "interpolate")
+    review = build_review(load_run(run_dir), permutations=2000, bootstrap=200, progress=False)
+    saved = json.loads((run_dir / "config.json").read_text())
+    return run_dir, saved["data_quality"], (review / "report.html").read_text()
+
+
+@pytest.mark.slow
+def test_review_names_every_rebuilt_electrode_of_config_json(interpolated_review):
+    run_dir, quality, html = interpolated_review
+    text = _text(html)
+    bad = quality["bad_channels"]
+    assert set(bad) == {"Subject05_1.edf", "Subject06_2.edf", "Subject01_1.edf"}
+    assert "the pipeline does neither" not in text
+    for recording, entry in bad.items():
+        assert entry["action"] == "interpolated"
+        for channel in entry["channels"]:
+            assert re.search(rf"{recording}[^.]*{channel}", text), (recording, channel)
+    assert "far below the recording's other electrodes" in text
+    assert "3 of 16 recordings" in text
