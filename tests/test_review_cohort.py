@@ -10,7 +10,6 @@ from html import unescape
 from pathlib import Path
 
 import mne
-import numpy as np
 import pytest
 
 from eeg_gnn.pipeline.config import TrainConfig
@@ -70,16 +69,46 @@ def interpolated_review(clinic, tmp_path_factory) -> tuple[Path, dict, str]:
     return run_dir, saved["data_quality"], (review / "report.html").read_text()
 
 
+def _subject_row(html: str, subject: str) -> str:
+    """The visible text of the per-subject table's row of ``subject``."""
+    table = html[html.index('id="subjects"'):html.index('id="quality"')]
+    row = next(r for r in re.findall(r"<tr>.*?</tr>", table, flags=re.S) if f">{subject}<" in r)
+    return _text(row)
+
+
 @pytest.mark.slow
 def test_review_names_every_rebuilt_electrode_of_config_json(interpolated_review):
     run_dir, quality, html = interpolated_review
     text = _text(html)
     bad = quality["bad_channels"]
     assert set(bad) == {"Subject05_1.edf", "Subject06_2.edf", "Subject01_1.edf"}
-    assert "the pipeline does neither" not in text
+    assert "the pipeline does neither" not in text and "No electrode was interpolated" not in text
+    summary = _text(html[html.index('id="verdict"'):html.index('<details class="section"')])
+    assert "3 of 16 recordings had electrodes rebuilt from their neighbours" in summary
     for recording, entry in bad.items():
         assert entry["action"] == "interpolated"
-        for channel in entry["channels"]:
-            assert re.search(rf"{recording}[^.]*{channel}", text), (recording, channel)
-    assert "far below the recording's other electrodes" in text
-    assert "3 of 16 recordings" in text
+        for channel, why in entry["channels"].items():
+            assert re.search(rf"{re.escape(recording)}: [^;]*{channel} {re.escape(why.split(' (')[0])}", summary)
+            assert f"{channel} ({recording})" in _subject_row(html, recording.split("_")[0])
+    assert "Fz far below the recording's other electrodes" in summary
+    assert "Subject02 T7" in summary  # 4 times the others: flagged after re-referencing, still used
+    assert "none" in _subject_row(html, "Subject03") and "T7" in _subject_row(html, "Subject02")
+    # 4 vs 4 subjects: 70 labellings, p >= 2/70, so no lone pair can reach q < 0.05 over 342 tests
+    assert "Cannot be tested pair by pair with n = 4 and 4 subjects" in summary
+    assert "smallest achievable p is 0.029" in summary and "in no band" not in text
+
+
+@pytest.mark.slow
+def test_review_of_a_run_that_left_recordings_out(clinic, tmp_path):
+    run_dir = _train(clinic, tmp_path, "drop-recording")
+    quality = json.loads((run_dir / "config.json").read_text())["data_quality"]["bad_channels"]
+    assert {rid for rid, entry in quality.items() if entry["action"] == "dropped"} == {
+        "Subject05_1.edf", "Subject06_2.edf", "Subject01_1.edf"}
+    review = build_review(load_run(run_dir), permutations=500, bootstrap=100, progress=False)
+    html = (review / "report.html").read_text()
+    summary = _text(html[html.index('id="verdict"'):html.index('<details class="section"')])
+    assert "3 of 16 recordings were left out for bad electrodes" in summary
+    assert "Subject01_1.edf: Cz flat" in summary and "Policy: --bad-channels drop-recording" in summary
+    assert "rebuilt" not in summary
+    recordings = re.search(r"control 4 (\d+) ", summary)
+    assert recordings and int(recordings.group(1)) == 7  # Subject01 kept one of its two recordings

@@ -102,6 +102,8 @@ class RecordingQuality:
         Electrodes whose amplitude is far from the recording's other electrodes (:data:`AMPLITUDE_FLAG_RATIO`).
     left_out : dict of str to str
         Channels of the file that are not electrodes of the montage, with the reason.
+    sfreq : float
+        The sampling rate of the file, in Hz (before any resampling).
     """
 
     recording: str
@@ -110,6 +112,7 @@ class RecordingQuality:
     n_rejected: int
     flagged: list[str]
     left_out: dict[str, str] = field(default_factory=dict)
+    sfreq: float = float("nan")
 
 
 @dataclass
@@ -139,7 +142,8 @@ def summarise_recordings(run: Run, dataset: Dataset, method: str, *, progress: b
     parts, quality, freqs = [], [], np.zeros(0)
     for index, recording in enumerate(tqdm(dataset.recordings, desc="review", unit="rec", disable=not progress)):
         def compute(index=index, recording=recording) -> dict[str, np.ndarray]:
-            windows = preprocess(recording.read(), preprocessing, dataset.nodes)
+            raw = recording.read()
+            windows = preprocess(raw, preprocessing, dataset.nodes)
             if windows.node_names != run.node_names:
                 raise ValueError(f"{recording.path} gives nodes {windows.node_names}, the run was trained on "
                                  f"{run.node_names}.")
@@ -163,7 +167,7 @@ def summarise_recordings(run: Run, dataset: Dataset, method: str, *, progress: b
             left_out = np.array([f"{name}\t{reason}" for name, reason in windows.match.dropped.items()], dtype=str)
             return {"labels": classes, "counts": counts, "connectivity": conn, "relative_power": power, "psd": psd,
                     "freqs": f, "n_rejected": np.array(windows.n_rejected), "amplitude": amplitude,
-                    "left_out": left_out}
+                    "left_out": left_out, "sfreq": np.array(raw.info["sfreq"])}
 
         payload = {**recording_payload(recording, preprocessing, dataset.nodes), "method": method,
                    "bands": {k: list(v) for k, v in bands.items()}, "window": config.window,
@@ -181,7 +185,7 @@ def summarise_recordings(run: Run, dataset: Dataset, method: str, *, progress: b
             recording.recording_id, recording.subject,
             {int(label): int(count) for label, count in zip(stored["labels"], stored["counts"], strict=True)},
             int(stored["n_rejected"]), [run.node_names[i] for i in np.flatnonzero(far)],
-            dict(line.split("\t", 1) for line in stored["left_out"].tolist())))
+            dict(line.split("\t", 1) for line in stored["left_out"].tolist()), float(stored["sfreq"])))
     merged: dict[tuple[str, int], list] = {}
     for part in parts:
         merged.setdefault(part[:2], []).append(part)
@@ -564,7 +568,8 @@ def build_review(run: Run, settings: ReviewSettings | None = None, **options: An
         review = compose(ctx, tests=tests, power_test=power_test, class_maps=class_maps, differences=differences,
                          power_figure=power_figure, importance=importance,
                          importance_values=(edge_importance, node_importance, n_explained), entries=entries,
-                         comparisons=comparisons, level=level, performance_figures=performance_figures, psd=psd)
+                         comparisons=comparisons, level=level, performance_figures=performance_figures, psd=psd,
+                         subject_predictions=performance.subject_predictions(run.predictions, entries[0]["key"]))
         render_report(review, work / "report.html")
         if target.exists():
             shutil.rmtree(target)

@@ -24,7 +24,7 @@ from eeg_gnn.evaluation.comparison import (
 from eeg_gnn.evaluation.metrics import aggregate_labels, aggregate_proba
 from eeg_gnn.evaluation.scoring import Predictions
 
-__all__ = ["PRIMARY", "comparisons", "model_entries", "unit_predictions"]
+__all__ = ["PRIMARY", "comparisons", "model_entries", "subject_predictions", "unit_predictions"]
 
 PRIMARY = "graph"
 KINDS = ("graph", "control", "baseline")
@@ -94,6 +94,24 @@ def unit_predictions(predictions: Predictions, key: str, level: str) -> tuple[np
     _, proba = aggregate_proba(predictions.proba[key], groups)
     first = {unit: subject for unit, subject in zip(groups[::-1], predictions.subjects[::-1], strict=True)}
     return labels, proba, np.array([first[unit] for unit in units])
+
+
+def subject_predictions(predictions: Predictions, key: str) -> dict[str, tuple[float, bool]]:
+    """Each subject's mean probability of the last class over its test windows, and whether the model's decision
+    on it (the fold's threshold where it has one, as the run scores) was right.
+
+    Returns
+    -------
+    dict
+        ``{subject: (probability, correct)}``.
+    """
+    subjects = predictions.subjects
+    units, proba = aggregate_proba(predictions.proba[key], subjects)
+    _, labels = aggregate_labels(predictions.labels, subjects)
+    first = np.array([np.flatnonzero(subjects == unit)[0] for unit in units])
+    decided = predictions.predicted(key, proba, first)
+    return {str(unit): (float(p[-1]), bool(d == label))
+            for unit, p, d, label in zip(units, proba, decided, labels, strict=True)}
 
 
 def comparisons(results: dict, entries: list[dict], predictions: Predictions, level: str, *, n_boot: int,
