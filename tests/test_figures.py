@@ -169,3 +169,21 @@ def test_confusion_png(tmp_path: Path) -> None:
     assert_png(path, min_width=200)
     with pytest.raises(FileExistsError):
         figures.confusion_png([[10, 2], [3, 12]], ["rest", "task"], path, title="Recordings")
+
+
+def test_connectome_pages_share_one_copy_of_the_library_and_the_brain(tmp_path: Path) -> None:
+    alone = figures.connectome_html(symmetric(4), NODES, tmp_path / "alone.html", title="alone")
+    first = figures.connectome_html(symmetric(4), NODES, tmp_path / "views" / "a.html", title="a",
+                                    share_scripts=True)
+    second = figures.connectome_html(symmetric(5), NODES, tmp_path / "views" / "b.html", title="b",
+                                     share_scripts=True)
+    shared = sorted(p.name for p in (tmp_path / "views").glob("*.js"))
+    assert [name.split("-")[0] for name in shared] == ["brain", "viewer"]
+    for page in (first, second):
+        text = page.read_text()
+        assert page.stat().st_size < alone.stat().st_size / 10
+        assert all(f'<script src="{name}"></script>' in text for name in shared)
+        assert text.index(shared[1]) < text.index(shared[0]) < text.index("Object.assign(")
+        assert "plotly.js" not in text and '"pial_left"' not in text
+    assert "plotly.js" in (tmp_path / "views" / shared[1]).read_text()
+    assert (tmp_path / "views" / shared[0]).read_text().startswith('window.eegGnnBrain = {"pial_left"')

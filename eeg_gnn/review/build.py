@@ -325,7 +325,7 @@ class _Context:
 
     def interactive(self, name: str, matrix: np.ndarray, title: str, description: str, **scale: Any) -> str:
         path = figures.connectome_html(matrix, self.names, self.work / "interactive" / f"{name}.html", title=title,
-                                       edge_threshold=0.0, **scale)
+                                       edge_threshold=0.0, share_scripts=True, **scale)
         self.record(path, description, "interactive")
         return path.relative_to(self.work).as_posix()
 

@@ -533,7 +533,9 @@ def compose(ctx, *, tests, power_test, class_maps: dict, differences: dict | Non
             ["Maps of this review", f"{wording.GRAPH_TEXT.get(ctx.method, ctx.method)}, every band"]]},
         {"kind": "heading", "text": "Preprocessing, in order"},
         {"kind": "list", "ordered": True, "items": wording.preprocessing_steps(config.preprocessing().steps())}]
-    groups = {"interactive": "3-D views (open in any browser, offline)", "brainnet": "BrainNet Viewer files"}
+    groups = {"interactive": "3-D views (open in any browser, offline, with the viewer-*.js and brain-*.js files "
+                              "beside them: one copy of the plotting library and brain for all views)",
+              "brainnet": "BrainNet Viewer files"}
     files_blocks = [
         {"kind": "paragraph", "text":
          "Written beside this report; open them from the same folder. BrainNet Viewer: a .node file (MNI "
