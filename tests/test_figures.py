@@ -187,3 +187,17 @@ def test_connectome_pages_share_one_copy_of_the_library_and_the_brain(tmp_path: 
         assert "plotly.js" not in text and '"pial_left"' not in text
     assert "plotly.js" in (tmp_path / "views" / shared[1]).read_text()
     assert (tmp_path / "views" / shared[0]).read_text().startswith('window.eegGnnBrain = {"pial_left"')
+
+
+def test_topomap_grid_names_every_electrode_on_every_map(tmp_path: Path, monkeypatch) -> None:
+    drawn = []
+    save = figures._save_figure
+    monkeypatch.setattr(figures, "_save_figure", lambda fig, path, overwrite: drawn.append(
+        [[text.get_text() for text in ax.texts] for ax in fig.axes if ax.texts]) or save(fig, path,
+                                                                                          overwrite=overwrite))
+    rng = np.random.default_rng(0)
+    values = {"rest": rng.random((len(NODES), 2)), "task": rng.random((len(NODES), 2))}
+    figures.topomap_grid_png(values, ["theta", "alpha"], NODES, tmp_path / "power.png", title="power",
+                             difference=values["task"] - values["rest"])
+    (maps,) = drawn
+    assert len(maps) == 6 and all(set(NODES) <= set(texts) for texts in maps)  # (and the row labels)

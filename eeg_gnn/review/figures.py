@@ -569,7 +569,7 @@ def topomap_grid_png(
     n_columns = len(bands)
     fig = Figure(figsize=(2.3 * n_columns + 0.8, 2.2 * n_rows + 1.4 + 0.6 * (diff is not None)), layout="constrained")
     axes = np.atleast_2d(fig.subplots(n_rows, n_columns, squeeze=False))
-    common = {"sensors": not names, "contours": 4, "sphere": sphere, "show": False, "extrapolate": "head",
+    common = {"sensors": True, "contours": 4, "sphere": sphere, "show": False, "extrapolate": "head",
               "names": names if names else None}
     group_rows = list(tables.items())
     for column, band in enumerate(bands):
