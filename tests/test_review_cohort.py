@@ -10,12 +10,13 @@ from html import unescape
 from pathlib import Path
 
 import mne
+import numpy as np
 import pytest
 
 from eeg_gnn.pipeline.config import TrainConfig
 from eeg_gnn.pipeline.experiment import run_cv
 from eeg_gnn.pipeline.runs import load_run
-from eeg_gnn.review.build import build_review
+from eeg_gnn.review.build import build_review, graph_correlation, initial_adjacencies, learned_adjacencies
 from eeg_gnn.signal.io import read_recording
 
 SUBJECTS = [f"Subject{index:02d}" for index in range(8)]
@@ -112,3 +113,21 @@ def test_review_of_a_run_that_left_recordings_out(clinic, tmp_path):
     assert "rebuilt" not in summary
     recordings = re.search(r"control 4 (\d+) ", summary)
     assert recordings and int(recordings.group(1)) == 7  # Subject01 kept one of its two recordings
+
+
+@pytest.mark.slow
+def test_review_shows_the_learned_graph_and_how_far_it_moved(clinic, tmp_path):
+    config = TrainConfig(task="schizophrenia", dataset="folder", data_dir=str(clinic), out=str(tmp_path), epochs=2,
+                         folds=2, n_boot=50, progress=False, hidden=8, bad_channels="interpolate", model="dgcnn",
+                         bands={"theta": (4, 8), "alpha": (8, 13)}, controls=(), baselines=("logreg",), n_jobs=1)
+    run = load_run(run_cv(config).run_dir)
+    review = build_review(run, permutations=500, bootstrap=100, progress=False)
+    learned = learned_adjacencies(run)
+    initial = initial_adjacencies(run, learned)
+    assert set(learned) == set(initial) == {0, 1}
+    expected = graph_correlation(np.mean(list(learned.values()), axis=0), np.mean(list(initial.values()), axis=0))
+    text = _text((review / "report.html").read_text())
+    assert "The graph the model learned" in text
+    assert f"correlates r = {expected:.2f} with the graph it started from" in text
+    assert (review / "figures" / "learned_adjacency_map.png").is_file()
+    assert (review / "figures" / "learned_adjacency_matrix.png").is_file()

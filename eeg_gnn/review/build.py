@@ -38,6 +38,7 @@ from eeg_gnn.review.maps import Scale
 from eeg_gnn.review.report import render_report
 from eeg_gnn.review.settings import ReviewSettings
 from eeg_gnn.review.statistics import (
+    band_power_intervals,
     compare_band_power,
     compare_bands,
 )
@@ -451,11 +452,31 @@ def learned_adjacencies(run: Run) -> dict[int, np.ndarray]:
     return learned
 
 
-def _learned_adjacency_exports(ctx: _Context) -> None:
-    """BrainNet files of the learned adjacency of every fold and of their mean (node size: weighted degree)."""
+def initial_adjacencies(run: Run, folds) -> dict[int, np.ndarray]:
+    """The graph each fold's learning model started from (its ``initial_adjacency``), by fold, where it has one."""
+    initial = {}
+    for fold in folds:
+        start = getattr(run.load_fold(fold).model, "initial_adjacency", None)
+        if start is not None:
+            initial[fold] = start.detach().cpu().numpy().astype(np.float64)
+    return initial
+
+
+def graph_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of two graphs over their electrode pairs (upper triangle); NaN when one is constant."""
+    upper = np.triu_indices(len(a), 1)
+    x, y = a[upper], b[upper]
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def _learned_adjacency_exports(ctx: _Context) -> dict | None:
+    """BrainNet files of the learned adjacency of every fold and of their mean (node size: weighted degree), its
+    figures (matrix and head map of the mean), and how far it moved from the graph it started from."""
     learned = learned_adjacencies(ctx.run)
     if not learned:
-        return
+        return None
     for fold, matrix in learned.items():
         ctx.brainnet(f"learned_adjacency_fold_{fold}", matrix, matrix.sum(axis=1),
                      f"adjacency learned by the graph model of fold {fold}\nnode size = weighted degree",
@@ -464,6 +485,29 @@ def _learned_adjacency_exports(ctx: _Context) -> None:
     ctx.brainnet("learned_adjacency", mean, mean.sum(axis=1),
                  f"adjacency learned by the graph model, mean over {len(learned)} folds\nnode size = weighted degree",
                  "learned adjacency, mean over folds")
+    initial = initial_adjacencies(ctx.run, learned)
+    per_fold = {fold: graph_correlation(learned[fold], initial[fold]) for fold in learned if fold in initial}
+    start = np.mean(list(initial.values()), axis=0) if initial else None
+    upper = np.triu_indices(len(mean), 1)
+    label = "learned edge weight"
+    scale = Scale.spanning(mean[upper], label)
+    threshold = float(np.percentile(mean[upper], IMPORTANCE_PERCENTILE))
+    mask = mean >= threshold
+    np.fill_diagonal(mask, False)
+    return {
+        "matrix": maps.matrix_png(mean, ctx.names, ctx.figure("learned_adjacency_matrix"),
+                                  title=f"learned adjacency, mean over {len(learned)} folds", scale=scale),
+        "map": maps.head_connectome_png(mean, ctx.names, ctx.figure("learned_adjacency_map"),
+                                        title="learned adjacency: the strongest pairs",
+                                        scale=Scale(threshold, max(float(mean.max()), threshold + 1e-12),
+                                                    scale.cmap, label),
+                                        mask=mask, note=f"pairs: top {100 - IMPORTANCE_PERCENTILE:g} % of the mean"),
+        "n_folds": len(learned),
+        "correlation": graph_correlation(mean, start) if start is not None else float("nan"),
+        "per_fold": per_fold,
+        "change": (float(np.abs(mean - start)[upper].mean() / max(np.abs(start[upper]).mean(), 1e-12))
+                   if start is not None else float("nan")),
+    }
 
 
 def _performance_figures(ctx: _Context, entries: list[dict], level: str) -> list[dict]:
@@ -536,7 +580,7 @@ def build_review(run: Run, settings: ReviewSettings | None = None, **options: An
         ctx = _Context(run, dataset, settings, method, work, summaries)
         classes = ctx.classes
         class_maps = _class_maps(ctx)
-        tests = power_test = differences = None
+        tests = power_test = differences = power_intervals = None
         if len(classes) == 2 and all(sum(u.label == k for u in summaries.units) >= 2 for k in (0, 1)):
             class_1, class_0, paired = by_class(summaries.units, "connectivity")
             symmetric = lambda m: (m + np.swapaxes(m, -1, -2)) / 2  # noqa: E731
@@ -546,11 +590,13 @@ def build_review(run: Run, settings: ReviewSettings | None = None, **options: An
                                   n_permutations=settings.permutations, n_boot=settings.bootstrap, seed=config.seed)
             power_1, power_0, _ = by_class(summaries.units, "relative_power")
             power_test = compare_band_power(power_1, power_0, paired=paired, alpha=settings.alpha, seed=config.seed)
+            power_intervals = band_power_intervals(power_1, power_0, paired=paired, n_boot=settings.bootstrap,
+                                                   seed=config.seed)
             differences = _difference_maps(ctx, tests, class_maps["power"])
         power_figure = _band_power_figure(ctx, class_maps["power"], power_test)
         edge_importance, node_importance, n_explained = model_importance(run, dataset, progress=settings.progress)
         importance = _importance_maps(ctx, edge_importance, node_importance)
-        _learned_adjacency_exports(ctx)
+        learned = _learned_adjacency_exports(ctx)
         level = aggregation_level(run.results["label_level"])
         entries = performance.model_entries(run.results, config)
         comparisons = performance.comparisons(run.results, entries, run.predictions, level, n_boot=config.n_boot,
@@ -569,7 +615,8 @@ def build_review(run: Run, settings: ReviewSettings | None = None, **options: An
                          power_figure=power_figure, importance=importance,
                          importance_values=(edge_importance, node_importance, n_explained), entries=entries,
                          comparisons=comparisons, level=level, performance_figures=performance_figures, psd=psd,
-                         subject_predictions=performance.subject_predictions(run.predictions, entries[0]["key"]))
+                         subject_predictions=performance.subject_predictions(run.predictions, entries[0]["key"]),
+                         power_intervals=power_intervals, learned=learned)
         render_report(review, work / "report.html")
         if target.exists():
             shutil.rmtree(target)

@@ -131,6 +131,40 @@ _MEASURE_EXPLAINED = {
 }
 
 
+def _band_power_table(ctx, power_test, power_intervals: tuple, paired: bool) -> list[dict]:
+    """Every electrode and band: class means, difference and effect size with BCa intervals, p and q."""
+    names, bands, classes = ctx.names, list(ctx.bands), ctx.classes
+    effect_ci, difference_ci = power_intervals
+    effect = "d_z" if paired else "g"
+    rows = []
+    for index in np.argsort(power_test.p_fdr, kind="stable"):
+        node, band = divmod(int(index), len(bands))
+        rows.append([
+            names[node], bands[band],
+            _number_cell(f"{100 * power_test.mean_b[index]:.1f}", float(power_test.mean_b[index])),
+            _number_cell(f"{100 * power_test.mean_a[index]:.1f}", float(power_test.mean_a[index])),
+            _number_cell(format_signed_ci(100 * power_test.difference[index], 100 * difference_ci[index], 1),
+                         float(power_test.difference[index])),
+            _number_cell(format_signed_ci(power_test.effect_size[index], effect_ci[index]),
+                         float(power_test.effect_size[index])),
+            _number_cell(format_p(power_test.p_value[index]), float(power_test.p_value[index])),
+            _number_cell(format_p(power_test.p_fdr[index]), float(power_test.p_fdr[index]))])
+    return [
+        {"kind": "heading", "text": f"Every electrode and band ({power_test.n_significant} significant)"},
+        {"kind": "table", "sortable": True, "rows": rows, "columns": [
+            {"label": "Electrode"}, {"label": "Band"}, {"label": f"{classes[0]}, %", "numeric": True},
+            {"label": f"{classes[1]}, %", "numeric": True}, {"label": "Difference [95 % CI]", "numeric": True},
+            {"label": f"{effect} [95 % CI]", "numeric": True}, {"label": "p", "numeric": True},
+            {"label": "q (FDR)", "numeric": True}]},
+        {"kind": "paragraph", "css": "explain", "text":
+         f"Relative power in % of the total, the mean over subjects; difference: {classes[1]} minus {classes[0]} in "
+         f"percentage points. {effect}: the difference in units of its spread across subjects ("
+         + ("Cohen's d_z, of the within-subject differences" if paired else "Hedges' g, the pooled standard deviation")
+         + "); about 0.2 is small, 0.5 medium, 0.8 large. Intervals: 95 % BCa bootstrap over subjects (bias-corrected "
+         f"and accelerated). p: permutation test; q: false discovery rate over every electrode and band "
+         f"({len(names) * len(bands)} tests). Sorted by q."}]
+
+
 def _commit() -> str:
     """The commit of the code making the review, when it runs from a git checkout."""
     try:
@@ -214,7 +248,8 @@ def _public(text: str, dataset) -> str:
 
 def compose(ctx, *, tests, power_test, class_maps: dict, differences: dict | None, power_figure, importance: dict,
             importance_values: tuple, entries: list[dict], comparisons: list[dict], level: str,
-            performance_figures: list[dict], psd, subject_predictions: dict | None = None) -> dict[str, Any]:
+            performance_figures: list[dict], psd, subject_predictions: dict | None = None,
+            power_intervals: tuple | None = None, learned: dict | None = None) -> dict[str, Any]:
     """The ``review`` dictionary of :func:`~eeg_gnn.review.report.render_report`."""
     run, dataset, config = ctx.run, ctx.dataset, ctx.run.config
     classes, names, bands = ctx.classes, ctx.names, list(ctx.bands)
@@ -428,6 +463,8 @@ def compose(ctx, *, tests, power_test, class_maps: dict, differences: dict | Non
             "across subjects (false discovery rate over every electrode and band)." if power_test is not None
             else "")},
         {"kind": "figures", "items": [{"path": power_figure, "caption": "relative band power per class", "wide": True}]}]
+    if power_test is not None and power_intervals is not None:
+        power_blocks += _band_power_table(ctx, power_test, power_intervals, paired)
 
     # importance ----------------------------------------------------------------------------------------------------
     order = np.argsort(-node_importance)
@@ -442,6 +479,24 @@ def compose(ctx, *, tests, power_test, class_maps: dict, differences: dict | Non
             {"path": importance["map"], "caption": "the top 10 % of pairs and every electrode, head seen from above"},
             {"path": importance["bars"], "caption": "electrode importance, largest first"},
             {"path": importance["matrix"], "caption": "edge importance of every pair"}]}]
+
+    if learned:
+        moved = ""
+        if np.isfinite(learned["correlation"]):
+            moved = (f" Over its electrode pairs the mean learned graph correlates r = {learned['correlation']:.2f} "
+                     f"with the graph it started from ({wording.GRAPH_TEXT.get(config.graph, config.graph)}"
+                     + (f", {config.graph_band} band" if config.graph in wording.MEASURE_SHORT else "")
+                     + f"; per fold: {', '.join(f'{r:.2f}' for r in learned['per_fold'].values())}); its weights "
+                     f"moved by {100 * learned['change']:.0f} % of the starting graph's mean weight"
+                     + (": training kept the starting graph's shape, so the model's graph says little beyond it."
+                        if learned["correlation"] >= 0.9 else "."))
+        importance_blocks += [
+            {"kind": "heading", "text": "The graph the model learned"},
+            {"kind": "paragraph", "text": f"The graph model learns its own adjacency in each fold, starting from "
+             f"the training data's graph; shown: the mean over the {learned['n_folds']} folds.{moved}"},
+            {"kind": "figures", "items": [
+                {"path": learned["map"], "caption": "learned adjacency: the strongest pairs, head seen from above"},
+                {"path": learned["matrix"], "caption": "learned adjacency, every pair"}]}]
 
     # quality -------------------------------------------------------------------------------------------------------
     records = ctx.summaries.quality

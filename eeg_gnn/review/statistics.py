@@ -39,6 +39,7 @@ __all__ = [
     "CORRECTIONS",
     "BandDifference",
     "BandDifferences",
+    "band_power_intervals",
     "compare_band_power",
     "compare_bands",
     "Detectability",
@@ -468,6 +469,26 @@ def compare_band_power(class_1: np.ndarray, class_0: np.ndarray, *, paired: bool
     permutations = n_permutations or enough_permutations(n_tests, alpha)
     return feature_permutation_test(a.reshape(len(a), -1), b.reshape(len(b), -1), n_permutations=permutations,
                                     alpha=alpha, seed=seed, paired=paired)
+
+
+def band_power_intervals(class_1: np.ndarray, class_0: np.ndarray, *, paired: bool, n_boot: int = 2000,
+                         seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """95 % BCa bootstrap intervals over subjects of the effect size (d_z or g) and of the difference of band
+    power, per electrode and band.
+
+    Parameters
+    ----------
+    class_1, class_0 : ndarray, shape (n_subjects, n_nodes, n_bands)
+        As for :func:`compare_band_power`.
+
+    Returns
+    -------
+    effect_ci, difference_ci : ndarray, shape (n_nodes * n_bands, 2)
+        Node-major, as the tests of :func:`compare_band_power`; NaN where undefined.
+    """
+    a, b = np.asarray(class_1, dtype=float), np.asarray(class_0, dtype=float)
+    _check_classes(a, b, paired, "band power")
+    return _intervals(a.reshape(len(a), -1), b.reshape(len(b), -1), paired=paired, n_boot=n_boot, seed=seed)
 
 
 def significant_edges(differences: BandDifferences, node_names: list[str]) -> list[dict]:
