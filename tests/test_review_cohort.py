@@ -16,7 +16,12 @@ import pytest
 from eeg_gnn.pipeline.config import TrainConfig
 from eeg_gnn.pipeline.experiment import run_cv
 from eeg_gnn.pipeline.runs import load_run
-from eeg_gnn.review.build import build_review, graph_correlation, initial_adjacencies, learned_adjacencies
+from eeg_gnn.review.build import (
+    build_review,
+    graph_correlation,
+    initial_adjacencies,
+    learned_adjacencies,
+)
 from eeg_gnn.signal.io import read_recording
 
 SUBJECTS = [f"Subject{index:02d}" for index in range(8)]
