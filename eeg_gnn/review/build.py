@@ -606,7 +606,8 @@ def build_review(run: Run, settings: ReviewSettings | None = None, **options: An
                    for k in range(len(classes)) if any(u.label == k for u in summaries.units)}
         psd = maps.psd_png(summaries.freqs, spectra, ctx.names, ctx.bands, ctx.figure("spectra"),
                            title="power spectrum per class (mean over subjects ± standard error)")
-        options_file = export.write_brainnet_options(work / "brainnet" / "brainnet_options.m", classes)
+        options_file = export.write_brainnet_options(work / "brainnet" / "brainnet_options.m", classes,
+                                                     ctx.names)
         ctx.record(options_file, "BrainNet Viewer settings that draw only the significant pairs, red above 0 and "
                    "blue below (read its comments)", "brainnet")
         from eeg_gnn.review.content import compose
