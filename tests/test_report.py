@@ -220,6 +220,27 @@ def test_report_fits_a_phone_and_a_wide_screen_in_chromium(checker: Any, rendere
         assert result.sections == ["#verdict", "#performance", "#differences", "#files", "#caveats"]
         assert result.screenshot.read_bytes().startswith(b"\x89PNG")
     assert checker.main([str(path)]) == 0
+    printed = checker.check_print(path, tmp_path / "pdf")
+    assert [r.paper for r in printed] == ["A4", "Letter"]
+    for result in printed:
+        assert result.problems == [], result.problems
+        assert result.pages >= 1 and result.pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_print_check_sees_a_table_cut_at_the_right_margin(checker: Any, rendered: tuple[Path, str],
+                                                          tmp_path: Path) -> None:
+    path, text = rendered
+    # a cell holding an image wider than A4's printable width (the page's CSP allows no inline style to make one)
+    image = re.search(r'src="(data:image/png;base64,[^"]+)"', text).group(1)
+    wide = text.replace("<main>", f'<main><table><tr><td><img width="900" height="20" src="{image}" alt="wide">'
+                        "</td></tr></table>", 1)
+    bad = tmp_path / "wide.html"
+    bad.write_text(wide, encoding="utf-8")
+    a4, letter = checker.check_print(bad, tmp_path / "pdf")
+    assert "wider than the printable width of A4 (703 px)" in "; ".join(a4.problems)
+    assert "img" in a4.overflowing[0]
+    assert letter.problems
+    assert checker.main([str(bad), "--widths", "1400", "--print", str(tmp_path / "pdf")]) == 1
 
 
 def test_chromium_check_sees_broken_images_overflow_and_missing_sections(checker: Any, rendered: tuple[Path, str],

@@ -155,9 +155,10 @@ footer.run code { white-space: pre-wrap; }
   .band-panel { display: block !important; }
   .table-wrap { overflow: visible; }
   table { width: 100%; table-layout: fixed; font-size: 8pt; }
-  th, td, td.num, td.nowrap { white-space: normal; overflow-wrap: anywhere; padding: 0.15rem 0.3rem; }
+  th, td, td.num, td.nowrap, .pill { white-space: normal; overflow-wrap: anywhere; padding: 0.15rem 0.3rem; }
   th[data-sort]::after { content: ""; }
-  figure, tr, dl.facts, section.verdict { break-inside: avoid; }
+  figure, tr, dl.facts { break-inside: avoid; }
+  figure img { max-height: 230mm; object-fit: contain; }
   .figures { grid-template-columns: repeat(2, minmax(0, 1fr)); }
   figure.wide { grid-column: 1 / -1; }
   h2, h3 { break-after: avoid; }
