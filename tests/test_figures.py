@@ -119,6 +119,10 @@ def test_topomap_grid_png(tmp_path: Path) -> None:
                                     difference=values["task"] - values["rest"], difference_label="task - rest",
                                     colorbar_label="relative power")
     assert_png(path)
+    from PIL import Image
+
+    with Image.open(path) as image:
+        assert image.mode == "P" and len(image.getcolors(256)) > 16  # a palette of its own colours, not a few greys
     with pytest.raises(FileExistsError):
         figures.topomap_grid_png(values, BANDS, NODES, path, title="again")
     with pytest.raises(ValueError, match=r"values\['rest'\] has shape \(19, 3\)"):
