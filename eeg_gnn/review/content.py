@@ -78,7 +78,8 @@ _SCORES_EXPLAINED = ("Scores {level}, with 95 % bootstrap intervals over subject
                      "of the shares of each class recognised (0.50 is chance). ROC AUC: the chance that a random "
                      "case of the second class scores above a random one of the first (0.50 is chance). Minus graph "
                      "model: this model's balanced accuracy minus the graph model's, subject by subject; p is "
-                     "Holm-adjusted over the models compared.")
+                     "Holm-adjusted over the models compared. Smallest detectable difference (when the run gives "
+                     "it): the difference of balanced accuracy this cohort could have shown.")
 
 
 def _flagged_text(quality) -> str:
@@ -282,6 +283,7 @@ def compose(ctx, *, tests, power_test, class_maps: dict, differences: dict | Non
     headline = (f"{sentence_case(wording.LEVEL_TEXT[shown_level])}, the graph model ({names_of[primary['name']]}) "
                 f"reached {score}" + (f": {against}." if against else "; it was not compared with another model."))
     by_against = {row["against"]: row for row in at_level}
+    detectable = any("detectable_difference" in row for row in at_level)
     model_rows = []
     for entry in entries:
         metrics = entry["levels"].get(shown_level, {})
@@ -294,11 +296,15 @@ def compose(ctx, *, tests, power_test, class_maps: dict, differences: dict | Non
                          -row["mean_difference"]) if row else "(the graph model)",
             _number_cell(format_p(row.get("p_holm", row["p_value"])), row.get("p_holm", row["p_value"])) if row else "",
             {"verdict": row["verdict"]} if row else ""])
+        if detectable:
+            value = row.get("detectable_difference") if row else None
+            model_rows[-1].append(_number_cell(f"±{value:.2f}", value) if isinstance(value, (int, float)) else "")
     model_table = {"kind": "table", "rows": model_rows, "columns": [
         {"label": "Model"}, {"label": "Kind"},
         {"label": "Balanced accuracy", "numeric": True}, {"label": "ROC AUC", "numeric": True},
         {"label": "Minus graph model", "numeric": True}, {"label": "p (Holm)", "numeric": True},
-        {"label": "Graph model is"}]}
+        {"label": "Graph model is"}] + ([{"label": "Smallest detectable difference", "numeric": True}]
+                                        if detectable else [])}
     subjects_of = {k: sorted({u.subject for u in units if u.label == k}) for k in range(len(classes))}
     recordings_of = {k: sum(1 for r in ctx.summaries.quality if k in r.windows) for k in range(len(classes))}
     rates_of = {k: [r.sfreq for r in ctx.summaries.quality if k in r.windows] for k in range(len(classes))}
