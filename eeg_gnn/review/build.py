@@ -332,12 +332,15 @@ class _Context:
 
 
 def _class_maps(ctx: _Context) -> dict:
-    """Per band and class: the head map (pairs above one threshold per band), the matrix, 3-D view, BrainNet pair."""
+    """Per band and class: the head map (pairs above one threshold per band), the matrix and the BrainNet pair; the
+    3-D view of each class in the run's graph band only."""
     units = ctx.summaries.units
     out: dict = {"threshold": {}, "panels": {}}
     upper = np.triu_indices(len(ctx.names), 1)
     members = {k: [u for u in units if u.label == k] for k in range(len(ctx.classes))}
     power = {k: np.mean([u.relative_power for u in group], axis=0) for k, group in members.items() if group}
+    # one band's classes in 3-D (each view costs about a second): the band of the run's graph, else the first
+    viewed_band = ctx.run.config.graph_band if ctx.run.config.graph_band in ctx.bands else next(iter(ctx.bands))
     for b, band in enumerate(ctx.bands):
         means = {k: np.mean([u.connectivity[b] for u in group], axis=0) for k, group in members.items() if group}
         for matrix in means.values():
@@ -361,9 +364,10 @@ def _class_maps(ctx: _Context) -> dict:
                 note=f"pairs with {ctx.short} ≥ {threshold:.2f} (top {100 - CLASS_MAP_PERCENTILE:g} % of both classes)")
             grid = maps.matrix_png(matrix, ctx.names, ctx.figure(f"{band}_{name}_matrix"),
                                    title=f"{name}: {ctx.band_text(band)}", scale=matrix_scale)
-            ctx.interactive(f"{band}_{name}", np.where(mask, matrix, 0.0), f"{ctx.short}, {band}: {name}",
-                            f"3-D view, {name}, {band}: the pairs of the map", vmin=threshold,
-                            vmax=map_scale.vmax)
+            if band == viewed_band:
+                ctx.interactive(f"{band}_{name}", np.where(mask, matrix, 0.0), f"{ctx.short}, {band}: {name}",
+                                f"3-D view, {name}, {band}: the pairs of the map", vmin=threshold,
+                                vmax=map_scale.vmax)
             header = (f"{ctx.short} in {ctx.band_text(band)}, mean of {len(members[k])} subjects of class {name}\n"
                       "node colour = region (1 prefrontal ... 6 occipital); node size = relative "
                       f"{band} power")
