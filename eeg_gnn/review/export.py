@@ -34,6 +34,17 @@ from numpy.typing import ArrayLike
 from eeg_gnn.signal import montage
 from eeg_gnn.utils.files import commit, exists_message, fsync_dir, temporary_path
 
+#: The colour of each region code of :func:`eeg_gnn.signal.montage.regions`, in every figure and in BrainNet
+#: (``brainnet_options.m``).
+REGION_COLOURS: dict[int, str] = {
+    1: "#1b9e77",  # prefrontal
+    2: "#d95f02",  # frontal
+    3: "#7570b3",  # central
+    4: "#e7298a",  # temporal
+    5: "#66a61e",  # parietal
+    6: "#a6761d",  # occipital
+}
+
 NODE_COLUMNS = ("x", "y", "z", "colour", "size", "label")
 SYMMETRY_RTOL = 1e-8
 SYMMETRY_ATOL_FRACTION = 1e-12  # of the largest |entry|: rounding noise on entries that should be 0
@@ -584,8 +595,6 @@ def module_colours(node_names: Sequence[str]) -> str:
     edits) must be the colour of the ``k``-th region present. Without them the default colour map's first rows,
     near black, colour the nodes.
     """
-    from eeg_gnn.review.figures import REGION_COLOURS
-
     present = sorted({code for code, _ in montage.regions(montage.resolve_nodes(node_names))})
     names = dict(montage.regions(montage.resolve_nodes(node_names)))
     rows = []

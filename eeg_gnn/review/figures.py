@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from eeg_gnn.review.export import REGION_COLOURS
 from eeg_gnn.signal import montage
 from eeg_gnn.utils.files import atomic_write, check_destination, write_text_atomic
 
@@ -49,14 +50,6 @@ PathLike = str | os.PathLike
 DPI = 100
 
 #: A fixed colour per region code of :func:`eeg_gnn.signal.montage.regions` (colour-blind-safe "Dark2" palette).
-REGION_COLOURS: dict[int, str] = {
-    1: "#1b9e77",  # prefrontal
-    2: "#d95f02",  # frontal
-    3: "#7570b3",  # central
-    4: "#e7298a",  # temporal
-    5: "#66a61e",  # parietal
-    6: "#a6761d",  # occipital
-}
 _UNKNOWN_REGION_COLOUR = "#666666"
 
 SEQUENTIAL_CMAP = "viridis"
