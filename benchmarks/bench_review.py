@@ -1,12 +1,13 @@
 """The review's budgets (issue 21): folder size, report height with sections folded, ``evaluate`` on a warm run;
 this code vs. the code of a base commit, measured in the same run.
 
-    python benchmarks/bench_review.py [--base-rev main] [--subjects 8] [--seconds 60]
+    python benchmarks/bench_review.py [--base-rev REV] [--subjects 8] [--seconds 60]
 
 Builds a patients-vs-controls folder cohort from real EEGMAT recordings (``$EEG_GNN_DATA/eegmat``: the first
 ``--subjects`` subjects, half 'control' and half 'patient', both recordings of each cut to ``--seconds``), trains
 one small run with this code (2 folds, 2 epochs, the default 5 bands and the interactive views they bring,
-``--bad-channels interpolate``), then for each code (this checkout and a ``git worktree`` of ``--base-rev``) runs
+``--bad-channels interpolate``), then for each code (this checkout and a ``git worktree`` of ``--base-rev``, by
+default where this branch left ``main``: a later ``main`` may expect results this code does not write) runs
 ``evaluate.py RUN --overwrite --quiet`` twice on its own copy of the run: the first fills that code's caches, the
 second (warm) is timed. Printed per code: the review folder's size, the report's height in a 1400 px wide headless
 Chromium with the sections as the page opens them, and the warm ``evaluate`` time; then the ratios this / base and
@@ -93,10 +94,13 @@ def measure(name: str, code: Path, run_dir: Path, work: Path, env: dict) -> dict
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--base-rev", default="main", help="the code to compare with (default: %(default)s)")
+    parser.add_argument("--base-rev", help="the code to compare with (default: git merge-base HEAD main)")
     parser.add_argument("--subjects", type=int, default=8, help="EEGMAT subjects in the cohort (default: 8)")
     parser.add_argument("--seconds", type=float, default=60.0, help="seconds kept of each recording (default: 60)")
     args = parser.parse_args(argv)
+    if args.base_rev is None:
+        args.base_rev = subprocess.run(["git", "-C", str(REPO), "merge-base", "HEAD", "main"], capture_output=True,
+                                       text=True, check=True).stdout.strip()
     data = Path(os.environ.get("EEG_GNN_DATA", Path.home() / "eeg_gnn_data")) / "eegmat"
     env = {**os.environ, "MPLBACKEND": "Agg"}
     with tempfile.TemporaryDirectory(prefix="bench_review_") as tmp:
