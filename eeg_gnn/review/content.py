@@ -79,7 +79,7 @@ _SCORES_EXPLAINED = ("Scores {level}, with 95 % bootstrap intervals over subject
                      "case of the second class scores above a random one of the first (0.50 is chance). Minus graph "
                      "model: this model's balanced accuracy minus the graph model's, subject by subject; p is "
                      "Holm-adjusted over the models compared. Smallest detectable difference (when the run gives "
-                     "it): the difference of balanced accuracy this cohort could have shown.")
+                     "it): the smallest difference a paired test over these subjects finds 80 % of the time.")
 
 
 def _flagged_text(quality) -> str:
@@ -298,7 +298,10 @@ def compose(ctx, *, tests, power_test, class_maps: dict, differences: dict | Non
             {"verdict": row["verdict"]} if row else ""])
         if detectable:
             value = row.get("detectable_difference") if row else None
-            model_rows[-1].append(_number_cell(f"±{value:.2f}", value) if isinstance(value, (int, float)) else "")
+            model_rows[-1].append(
+                _number_cell(f"{value:.3f}", value) if isinstance(value, (int, float))
+                else f"cannot be tested with n = {row.get('n_subjects')}" if row and "detectable_difference" in row
+                else "")
     model_table = {"kind": "table", "rows": model_rows, "columns": [
         {"label": "Model"}, {"label": "Kind"},
         {"label": "Balanced accuracy", "numeric": True}, {"label": "ROC AUC", "numeric": True},
