@@ -35,12 +35,6 @@ def _metric_cell(metrics: dict, name: str) -> dict:
     return _number_cell(format_ci(value, metrics.get("ci95", {}).get(name)), value)
 
 
-def p_text(value: Any) -> str:
-    """``p = 0.03`` or ``p < 0.001`` (never ``p = < 0.001``)."""
-    text = format_p(value)
-    return f"p {text}" if text.startswith("<") else f"p = {text}"
-
-
 def sentence_case(text: str) -> str:
     """``text`` with its first letter in upper case and the rest untouched (``Fp1`` stays ``Fp1``)."""
     return text[:1].upper() + text[1:]
@@ -59,15 +53,6 @@ def plain_name(entry: dict, config: Any, primary: bool) -> str:
         return graph_description(config)
     plain = re.sub(r"\s*\([^()]*\)", "", description).strip()
     return plain or description
-
-
-def _comparison_text(row: dict, ours: dict, theirs: dict, level: str) -> str:
-    metric = wording.METRIC_TEXT[row["metric"]]
-    adjusted = f", Holm-adjusted {p_text(row['p_holm'])}" if "p_holm" in row else ""
-    return (f"{metric} {wording.LEVEL_TEXT[level]} {format_ci(ours.get(row['metric']), ours['ci95'].get(row['metric']))}"
-            f" vs {format_ci(theirs.get(row['metric']), theirs['ci95'].get(row['metric']))}; paired difference "
-            f"{format_signed_ci(row['mean_difference'], row['ci95'])}, {p_text(row['p_value'])}{adjusted}, "
-            f"{row['n_subjects']} subjects.")
 
 
 def _verdict_phrase(verdict: str) -> str:
