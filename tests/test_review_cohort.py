@@ -136,3 +136,27 @@ def test_review_shows_the_learned_graph_and_how_far_it_moved(clinic, tmp_path):
     assert f"correlates r = {expected:.2f} with the graph it started from" in text
     assert (review / "figures" / "learned_adjacency_map.png").is_file()
     assert (review / "figures" / "learned_adjacency_matrix.png").is_file()
+
+
+def test_cohort_table_gives_age_and_sex_per_class_and_warns_when_classes_differ(tmp_path):
+    from eeg_gnn.review.cohort import cohort_table, group_warnings, participant_traits
+
+    table = tmp_path / "participants.tsv"
+    table.write_text("participant_id\tgroup\tAge\tSex\n" + "".join(
+        f"s{k}\t{'patient' if k >= 3 else 'control'}\t{age}\t{sex}\n"
+        for k, (age, sex) in enumerate([(30, "F"), (32, "M"), (34, "F"), (60, "M"), (64, "M"), (62, "female")])))
+    traits = participant_traits({"participants": str(table), "columns": {"subject": "participant_id"}})
+    assert traits["s0"] == {"age": 30.0, "sex": "F"} and traits["s5"]["sex"] == "F"
+    subjects = {0: ["s0", "s1", "s2"], 1: ["s3", "s4", "s5"]}
+    rates = {0: [256.0, 256.0, 256.0], 1: [500.0, 500.0, 500.0]}
+    block = cohort_table(["control", "patient"], subjects, {0: 3, 1: 3}, {0: 30, 1: 31}, rates, traits)
+    assert [c["label"] for c in block["columns"]][-3:] == ["Age, mean ± SD (range)", "Sex", "Sampling rate"]
+    assert block["rows"][0][-3:] == ["32.0 ± 2.0 (30–34)", "2 F / 1 M", "256 Hz"]
+    assert block["rows"][1][-3:] == ["62.0 ± 2.0 (60–64)", "1 F / 2 M", "500 Hz"]
+    warnings = " ".join(group_warnings(["control", "patient"], subjects, rates, traits))
+    assert "different sampling rates (control: 256 Hz; patient: 500 Hz)" in warnings
+    assert "differ in age (mean control 32.0, patient 62.0 years)" in warnings
+    assert "differ in sex (women: control 67 %, patient 33 %)" in warnings
+    same = group_warnings(["control", "patient"], {0: ["s0"], 1: ["s2"]}, {0: [256.0], 1: [256.0]}, traits)
+    assert same == []
+    assert participant_traits({"participants": str(tmp_path / "none.tsv"), "columns": {"subject": "x"}}) == {}

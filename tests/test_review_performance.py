@@ -72,3 +72,26 @@ def test_older_runs_get_the_paired_comparison_computed_from_predictions():
     assert rows[0]["mean_difference"] == pytest.approx(expected["mean_difference"])
     assert rows[0]["p_value"] == pytest.approx(expected["p_value"])
     assert rows[0]["p_holm"] == pytest.approx(expected["p_value"])  # one model compared: Holm changes nothing
+
+
+def test_models_are_named_in_plain_words_from_the_run_s_own_descriptions():
+    from types import SimpleNamespace
+
+    from eeg_gnn.review.content import plain_name, sentence_case
+
+    config = SimpleNamespace(model="cheb", cheb_k=3, graph="plv", graph_band="alpha")
+    graph = {"name": "graph", "kind": "graph", "description": "CHEB on the plv graph"}
+    assert plain_name(graph, config, primary=True) == "ChebNet (K = 3) on alpha PLV graphs"
+    logreg = {"name": "logreg", "kind": "baseline",
+              "description": "logistic regression on the node features (C by inner CV over subjects)"}
+    assert plain_name(logreg, config, primary=False) == "logistic regression on the node features"
+    tangent = {"name": "tangent_space", "kind": "baseline", "description": "Riemannian tangent space of band-wise "
+               "covariances (OAS) + logistic regression (C by inner CV over subjects)"}
+    assert plain_name(tangent, config, primary=False) == ("Riemannian tangent space of band-wise covariances + "
+                                                          "logistic regression")
+    added = {"name": "gin", "kind": "graph", "description": "GIN on the plv graph"}  # a model added later
+    assert plain_name(added, config, primary=False) == "GIN on the plv graph"
+    gat = SimpleNamespace(model="gat", cheb_k=3, graph="plv", graph_band="theta")
+    assert plain_name({"kind": "graph", "description": "GAT on the plv graph"}, gat, primary=True) == (
+        "GAT on theta PLV graphs")
+    assert sentence_case("fp1 (prefrontal) and Fp2") == "Fp1 (prefrontal) and Fp2"  # not str.capitalize's "fp2"

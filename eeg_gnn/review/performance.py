@@ -40,7 +40,7 @@ def _levels(entry: dict) -> dict[str, dict]:
 
 def graph_description(config: Any) -> str:
     """A short plain name of the configured graph model, e.g. ``'ChebNet (K = 3) on alpha PLV graphs'``."""
-    model = MODEL_TEXT.get(config.model, config.model)
+    model = MODEL_TEXT.get(config.model, str(config.model).upper())
     if config.model == "cheb":
         model += f" (K = {config.cheb_k})"
     graph = GRAPH_TEXT.get(config.graph, config.graph)
