@@ -256,6 +256,26 @@ def model_importance(run: Run, dataset: Dataset, *, progress: bool = True) -> tu
     return edge_total / total, node_total / total, total
 
 
+def cached_importance(run: Run, dataset: Dataset, *, progress: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`model_importance`, kept in the cache beside the features: keyed by the run's checkpoints (their
+    bytes), its recordings (paths, sizes, times) and the code that computes it, so a review built again (e.g. with
+    ``--overwrite``) does not run every fold's model over every test window again."""
+    checkpoints = sorted((run.path / "checkpoints").glob("*"))
+    payload = {
+        "checkpoints": [[p.name, hashlib.sha256(p.read_bytes()).hexdigest()] for p in checkpoints if p.is_file()],
+        "recordings": [recording_payload(r, run.config.preprocessing(), dataset.nodes) for r in dataset.recordings],
+        "code": hashlib.sha256((inspect.getsource(model_importance)
+                                + inspect.getsource(gradient_x_input)).encode()).hexdigest(),
+    }
+
+    def compute() -> dict[str, np.ndarray]:
+        edges, nodes, count = model_importance(run, dataset, progress=progress)
+        return {"edges": edges, "nodes": nodes, "count": np.array(count)}
+
+    stored, _ = cached_arrays("review_importance", payload, compute, use_cache=run.config.use_cache)
+    return stored["edges"], stored["nodes"], int(stored["count"])
+
+
 def check_same_recordings(run: Run, dataset: Dataset) -> None:
     """Refuse to review a run against recordings other than those it was trained on."""
     def key(recording_id, subject, label, intervals) -> tuple:
@@ -598,7 +618,7 @@ def build_review(run: Run, settings: ReviewSettings | None = None, **options: An
                                                    seed=config.seed)
             differences = _difference_maps(ctx, tests, class_maps["power"])
         power_figure = _band_power_figure(ctx, class_maps["power"], power_test)
-        edge_importance, node_importance, n_explained = model_importance(run, dataset, progress=settings.progress)
+        edge_importance, node_importance, n_explained = cached_importance(run, dataset, progress=settings.progress)
         importance = _importance_maps(ctx, edge_importance, node_importance)
         learned = _learned_adjacency_exports(ctx)
         level = aggregation_level(run.results["label_level"])
