@@ -228,19 +228,34 @@ def data_quality_blocks(quality: Mapping, n_recordings: int, policy: str) -> lis
     return blocks
 
 
-def subject_rows(subjects: Sequence[str], labels: Mapping[str, int], classes: Sequence[str],
-                 probability: Mapping[str, float], correct: Mapping[str, bool], windows: Mapping[str, int],
+def subject_rows(subjects: Sequence[str], labels: Mapping[str, Sequence[int]], classes: Sequence[str],
+                 predictions: Mapping[str, Mapping[int, tuple[float, bool]]], windows: Mapping[str, int],
                  rejected: Mapping[str, int], rebuilt: Mapping[str, Sequence[str]],
                  flagged: Mapping[str, Sequence[str]]) -> list[list]:
-    """One row per subject: class, the graph model's probability, whether it was right, windows used and
-    rejected, electrodes rebuilt and electrodes flagged (the cells of :func:`subject_columns`)."""
+    """One row per subject: class(es), the graph model's probability, whether it was right, windows used and
+    rejected, electrodes rebuilt and electrodes flagged (the cells of :func:`subject_columns`).
+
+    Parameters
+    ----------
+    labels : dict of str to list of int
+        The classes each subject was recorded in (both, in a within-subject design).
+    predictions : dict
+        ``{subject: {label: (probability of the last class, correct)}}``
+        (:func:`eeg_gnn.review.performance.subject_predictions`).
+    """
     rows = []
     for subject in subjects:
-        p = probability.get(subject)
+        mine = predictions.get(subject, {})
+        both = len(labels[subject]) > 1
+        probabilities = [f"{mine[k][0]:.2f}" + (f" ({classes[k]})" if both else "") for k in labels[subject]
+                         if k in mine]
+        right = [mine[k][1] for k in labels[subject] if k in mine]
+        first = mine.get(labels[subject][0]) if labels[subject] else None
         rows.append([
-            subject, classes[labels[subject]],
-            {"text": f"{p:.2f}" if p is not None else "n/a", "value": p, "numeric": True},
-            ("yes" if correct[subject] else "no") if subject in correct else "n/a",
+            subject, ", ".join(classes[k] for k in labels[subject]),
+            {"text": ", ".join(probabilities) or "n/a", "value": first[0] if first else None, "numeric": True},
+            ("n/a" if not right else ("yes" if right[0] else "no") if len(right) == 1
+             else f"{sum(right)} of {len(right)}"),
             _cell(windows.get(subject, 0)), _cell(rejected.get(subject, 0)),
             ", ".join(rebuilt.get(subject, [])) or "none", ", ".join(flagged.get(subject, [])) or "none"])
     return rows

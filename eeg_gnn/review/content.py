@@ -506,11 +506,9 @@ def compose(ctx, *, tests, power_test, class_maps: dict, differences: dict | Non
                 rebuilt[subject] += [f"{node} ({recording})" for node in entry["channels"]]
     flagged = {subject: sorted({name for r in records if r.subject == subject for name in r.flagged})
                for subject in subjects}
-    labels_of = {u.subject: u.label for u in units}
-    probability = {subject: p for subject, (p, _) in subject_predictions.items()}
-    correct = {subject: c for subject, (_, c) in subject_predictions.items()}
+    labels_of = {subject: sorted({u.label for u in units if u.subject == subject}) for subject in subjects}
     subject_table_rows = cohort.subject_rows(
-        subjects, labels_of, classes, probability, correct,
+        subjects, labels_of, classes, subject_predictions,
         {subject: sum(u.n_windows for u in units if u.subject == subject) for subject in subjects},
         {subject: sum(r.n_rejected for r in records if r.subject == subject) for subject in subjects},
         rebuilt, flagged)

@@ -96,22 +96,26 @@ def unit_predictions(predictions: Predictions, key: str, level: str) -> tuple[np
     return labels, proba, np.array([first[unit] for unit in units])
 
 
-def subject_predictions(predictions: Predictions, key: str) -> dict[str, tuple[float, bool]]:
-    """Each subject's mean probability of the last class over its test windows, and whether the model's decision
-    on it (the fold's threshold where it has one, as the run scores) was right.
+def subject_predictions(predictions: Predictions, key: str) -> dict[str, dict[int, tuple[float, bool]]]:
+    """Each subject's mean probability of the last class over its test windows of each class, and whether the
+    model's decision on them (the fold's threshold where it has one, as the run scores) was right.
+
+    A subject recorded in both classes (rest and task) gets one entry per class.
 
     Returns
     -------
     dict
-        ``{subject: (probability, correct)}``.
+        ``{subject: {label: (probability, correct)}}``.
     """
-    subjects = predictions.subjects
-    units, proba = aggregate_proba(predictions.proba[key], subjects)
-    _, labels = aggregate_labels(predictions.labels, subjects)
-    first = np.array([np.flatnonzero(subjects == unit)[0] for unit in units])
+    subjects, labels = predictions.subjects, predictions.labels
+    groups = np.array([f"{subject}\x1f{label}" for subject, label in zip(subjects, labels, strict=True)])
+    units, proba = aggregate_proba(predictions.proba[key], groups)
+    first = np.array([np.flatnonzero(groups == unit)[0] for unit in units])
     decided = predictions.predicted(key, proba, first)
-    return {str(unit): (float(p[-1]), bool(d == label))
-            for unit, p, d, label in zip(units, proba, decided, labels, strict=True)}
+    found: dict[str, dict[int, tuple[float, bool]]] = {}
+    for row, p, d in zip(first, proba, decided, strict=True):
+        found.setdefault(str(subjects[row]), {})[int(labels[row])] = (float(p[-1]), bool(d == labels[row]))
+    return found
 
 
 def comparisons(results: dict, entries: list[dict], predictions: Predictions, level: str, *, n_boot: int,
