@@ -16,6 +16,11 @@ pipe, so no port is opened and nothing but the standard library is needed) and c
 
 With ``--screenshots FOLDER``, a full-page PNG per width is written there (``report-1400px.png`` ...).
 
+With ``--print FOLDER`` the page is also printed as Chromium prints it (print style sheet, every section opened so
+that every table is checked) on A4 and on Letter paper, to ``report-A4.pdf`` and ``report-Letter.pdf`` there, and
+checked like a width: laid out at the paper's printable width (12 mm margins), no element may stick out of it
+(a table cut at the right margin would); the number of pages is reported.
+
 Exit status: 0 when every check passes; 1 when one fails; 2 on a usage error or a missing report; 3 when no
 Chromium is installed (``apt-get install chromium``).
 """
@@ -26,6 +31,7 @@ import argparse
 import base64
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -39,6 +45,9 @@ BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stab
 TIMEOUT_S = 90.0
 WIDTHS = (1400, 480)
 VIEWPORT_HEIGHT = 900
+#: Paper sizes in inches, and the print style sheet's margin (12 mm).
+PAPERS = {"A4": (8.27, 11.69), "Letter": (8.5, 11.0)}
+MARGIN_IN = 12 / 25.4
 INSTALL_HINT = "No Chromium found on PATH (tried: {}); install it with `apt-get install chromium`."
 
 #: Runs in the page; returns what the checks need. Elements inside a box that scrolls or clips horizontally
@@ -140,6 +149,38 @@ class WidthResult:
             found.append(f"sections named in the contents but missing: {', '.join(self.missing_sections)}")
         if self.requests:
             found.append(f"the page requested {len(self.requests)} URL(s): {', '.join(self.requests[:3])}")
+        return found
+
+
+@dataclass
+class PrintResult:
+    """What printing showed on one paper size.
+
+    Attributes
+    ----------
+    paper : str
+    width : int
+        The printable width in CSS pixels.
+    pages : int
+    overflowing : list of str
+        Elements wider than the printable width (cut in print).
+    pdf : pathlib.Path
+    """
+
+    paper: str
+    width: int
+    pages: int
+    overflowing: list[str]
+    pdf: Path
+
+    @property
+    def problems(self) -> list[str]:
+        found = []
+        if self.overflowing:
+            found.append(f"{len(self.overflowing)} element(s) are wider than the printable width of {self.paper} "
+                         f"({self.width} px) and would be cut: " + "; ".join(self.overflowing[:5]))
+        if self.pages < 1:
+            found.append(f"the {self.paper} PDF has no page")
         return found
 
 
@@ -265,6 +306,58 @@ def _check_width(tools: _DevTools, url: str, width: int, screenshot: Path | None
     return result
 
 
+def _check_print(tools: _DevTools, url: str, paper: str, pdf: Path) -> PrintResult:
+    paper_width, paper_height = PAPERS[paper]
+    width = int(round((paper_width - 2 * MARGIN_IN) * 96))
+    target = tools.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+    session = tools.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+    tools.send("Page.enable", session=session)
+    tools.send("Emulation.setEmulatedMedia", {"media": "print"}, session)
+    tools.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": VIEWPORT_HEIGHT,
+                                                      "deviceScaleFactor": 1, "mobile": False}, session)
+    tools.send("Page.navigate", {"url": url}, session)
+    tools.wait_for("Page.loadEventFired", session)
+    _evaluate(tools, session, "document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    found = _evaluate(tools, session, _INSPECT)
+    data = tools.send("Page.printToPDF", {"paperWidth": paper_width, "paperHeight": paper_height,
+                                          "marginTop": MARGIN_IN, "marginBottom": MARGIN_IN, "marginLeft": MARGIN_IN,
+                                          "marginRight": MARGIN_IN, "printBackground": True}, session)["data"]
+    content = base64.b64decode(data)
+    pdf.parent.mkdir(parents=True, exist_ok=True)
+    pdf.write_bytes(content)
+    pages = len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", content))
+    tools.events = [e for e in tools.events if e.get("sessionId") != session]
+    tools.send("Target.closeTarget", {"targetId": target})
+    return PrintResult(paper, width, pages, list(found["overflowing"]), pdf)
+
+
+def check_print(path: str | os.PathLike, folder: str | os.PathLike, *, papers: tuple[str, ...] = tuple(PAPERS),
+                browser: str | None = None, timeout: float = TIMEOUT_S) -> list[PrintResult]:
+    """Print a report with every section open on each paper size to ``folder/<stem>-<paper>.pdf`` and check that
+    nothing is wider than the printable width.
+
+    Raises
+    ------
+    FileNotFoundError, BrowserNotFoundError, subprocess.TimeoutExpired
+        As :func:`check_report`.
+    """
+    report = Path(path).resolve()
+    if not report.is_file():
+        raise FileNotFoundError(f"Report {report} does not exist.")
+    executable = browser or find_browser()
+    if executable is None:
+        raise BrowserNotFoundError(INSTALL_HINT.format(", ".join(BROWSERS)))
+    results = []
+    with tempfile.TemporaryDirectory(prefix="report-print-", ignore_cleanup_errors=True) as profile:
+        tools = _DevTools(executable, profile, timeout)
+        try:
+            for paper in papers:
+                results.append(_check_print(tools, report.as_uri(), paper, Path(folder) / f"{report.stem}-{paper}.pdf"))
+        finally:
+            tools.close()
+    return results
+
+
 def check_report(path: str | os.PathLike, *, widths: tuple[int, ...] = WIDTHS, screenshots: str | os.PathLike | None = None,
                  browser: str | None = None, timeout: float = TIMEOUT_S) -> list[WidthResult]:
     """Load a report in headless Chromium at each width and run the checks.
@@ -322,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--screenshots", help="folder for full-page screenshots, one per width")
     parser.add_argument("--widths", default=",".join(map(str, WIDTHS)),
                         help="viewport widths in CSS pixels, comma-separated (default: %(default)s)")
+    parser.add_argument("--print", dest="print_folder", help="folder for the PDFs printed on A4 and Letter")
     args = parser.parse_args(argv)
     try:
         widths = tuple(int(w) for w in args.widths.split(","))
@@ -330,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         results = check_report(args.report, widths=widths, screenshots=args.screenshots)
+        printed = check_print(args.report, args.print_folder) if args.print_folder else []
     except FileNotFoundError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -351,6 +446,13 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"{result.width} px: all {result.images} image(s) loaded, no overflow, "
                   f"{len(result.sections)} sections present, no network request{shot}")
+    for result in printed:
+        if result.problems:
+            failed = True
+            print(f"print {result.paper}: FAILED: " + "; ".join(result.problems) + f", {result.pdf}")
+        else:
+            print(f"print {result.paper}: {result.pages} pages, nothing wider than the printable width "
+                  f"({result.width} px), {result.pdf}")
     return 1 if failed else 0
 
 

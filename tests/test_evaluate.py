@@ -371,3 +371,25 @@ def test_labels_that_are_not_the_runs_classes_are_predicted_not_scored(run_copy,
     assert "not scored: the recordings are labelled HC, SZ, not one of the run's classes (control, patient)" in out
     (applied,) = (run_copy / "applied").iterdir()
     assert (applied / "subjects.csv").is_file() and not (applied / "results.json").exists()
+
+
+def test_model_importance_is_computed_once_per_run(run_copy, monkeypatch, tmp_path):
+    from eeg_gnn.data.datasets import load_dataset
+    from eeg_gnn.review import build
+
+    monkeypatch.setenv("EEG_GNN_CACHE", str(tmp_path / "cache"))
+    calls = []
+    original = build.model_importance
+    monkeypatch.setattr(build, "model_importance", lambda *a, **k: calls.append(1) or original(*a, **k))
+    run = load_run(run_copy)
+    dataset = load_dataset(run.config.dataset, run.config.data_dir, **run.config.dataset_options())
+    first = build.cached_importance(run, dataset, progress=False)
+    again = build.cached_importance(run, dataset, progress=False)
+    assert len(calls) == 1
+    np.testing.assert_allclose(again[0], first[0])
+    np.testing.assert_allclose(again[1], first[1])
+    assert again[2] == first[2] > 0
+    checkpoint = sorted((run_copy / "checkpoints").glob("*.pt"))[0]
+    checkpoint.write_bytes(checkpoint.read_bytes() + b"\0")  # another model: computed again
+    build.cached_importance(run, dataset, progress=False)
+    assert len(calls) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from eeg_gnn.review.export import (
     edge_node_order,
     read_edge,
     read_node,
+    write_brainnet_options,
     write_edge,
     write_node,
     write_pair,
@@ -329,3 +331,27 @@ def test_write_pair_rolls_back_when_the_second_file_fails(tmp_path, monkeypatch)
     with pytest.raises(OSError, match="disk went away"):
         write_pair(tmp_path, "g", np.eye(19), TEN_TWENTY)
     assert _listing(tmp_path) == []
+
+
+@pytest.mark.parametrize("nodes", ["10-20", ["Fp1", "Fp2", "C3", "C4", "O1", "O2"]])
+def test_brainnet_options_colour_every_node_by_its_region_as_brainnet_draws_it(tmp_path, nodes):
+    """BrainNet's DrawSphere: ``ci = find(EC.nod.ModularNumber == column_4); FaceColor = EC.nod.CM(ci, :)``, with
+    ``ModularNumber`` set by its Option panel to the sorted distinct values of the .node file's column 4."""
+    from eeg_gnn.review.figures import REGION_COLOURS
+
+    names = montage.resolve_nodes(nodes)
+    options = write_brainnet_options(tmp_path / "brainnet_options.m", ["control", "patient"], names).read_text()
+    node_file = write_pair(tmp_path, "x", np.ones((len(names), len(names))), names)[0]
+    _, codes, _, labels = read_node(node_file)
+    assert labels == names
+    modular = [int(v) for v in re.search(r"EC\.nod\.ModularNumber = \[([\d ]+)\];", options).group(1).split()]
+    assert modular == sorted(set(codes.astype(int).tolist()))  # what BrainNet's panel computes from the file
+    table = re.search(r"EC\.nod\.CM\(1:(\d+), :\) = \[([^\]]+)\];", options)
+    rows = [[float(v) for v in row.split()] for row in table.group(2).split(";")]
+    assert int(table.group(1)) == len(rows) == len(modular)
+    assert "EC.nod.CMm(1:" in options
+    for code in codes.astype(int):
+        colour = rows[modular.index(code)]
+        expected = [int(REGION_COLOURS[code][i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        np.testing.assert_allclose(colour, expected, atol=1e-3)
+        assert max(colour) > 0.3  # not the near-black first rows of BrainNet's default map

@@ -119,6 +119,10 @@ def test_topomap_grid_png(tmp_path: Path) -> None:
                                     difference=values["task"] - values["rest"], difference_label="task - rest",
                                     colorbar_label="relative power")
     assert_png(path)
+    from PIL import Image
+
+    with Image.open(path) as image:
+        assert image.mode == "P" and len(image.getcolors(256)) > 16  # a palette of its own colours, not a few greys
     with pytest.raises(FileExistsError):
         figures.topomap_grid_png(values, BANDS, NODES, path, title="again")
     with pytest.raises(ValueError, match=r"values\['rest'\] has shape \(19, 3\)"):
@@ -169,3 +173,35 @@ def test_confusion_png(tmp_path: Path) -> None:
     assert_png(path, min_width=200)
     with pytest.raises(FileExistsError):
         figures.confusion_png([[10, 2], [3, 12]], ["rest", "task"], path, title="Recordings")
+
+
+def test_connectome_pages_share_one_copy_of_the_library_and_the_brain(tmp_path: Path) -> None:
+    alone = figures.connectome_html(symmetric(4), NODES, tmp_path / "alone.html", title="alone")
+    first = figures.connectome_html(symmetric(4), NODES, tmp_path / "views" / "a.html", title="a",
+                                    share_scripts=True)
+    second = figures.connectome_html(symmetric(5), NODES, tmp_path / "views" / "b.html", title="b",
+                                     share_scripts=True)
+    shared = sorted(p.name for p in (tmp_path / "views").glob("*.js"))
+    assert [name.split("-")[0] for name in shared] == ["brain", "viewer"]
+    for page in (first, second):
+        text = page.read_text()
+        assert page.stat().st_size < alone.stat().st_size / 10
+        assert all(f'<script src="{name}"></script>' in text for name in shared)
+        assert text.index(shared[1]) < text.index(shared[0]) < text.index("Object.assign(")
+        assert "plotly.js" not in text and '"pial_left"' not in text
+    assert "plotly.js" in (tmp_path / "views" / shared[1]).read_text()
+    assert (tmp_path / "views" / shared[0]).read_text().startswith('window.eegGnnBrain = {"pial_left"')
+
+
+def test_topomap_grid_names_every_electrode_on_every_map(tmp_path: Path, monkeypatch) -> None:
+    drawn = []
+    save = figures._save_figure
+    monkeypatch.setattr(figures, "_save_figure", lambda fig, path, overwrite: drawn.append(
+        [[text.get_text() for text in ax.texts] for ax in fig.axes if ax.texts]) or save(fig, path,
+                                                                                          overwrite=overwrite))
+    rng = np.random.default_rng(0)
+    values = {"rest": rng.random((len(NODES), 2)), "task": rng.random((len(NODES), 2))}
+    figures.topomap_grid_png(values, ["theta", "alpha"], NODES, tmp_path / "power.png", title="power",
+                             difference=values["task"] - values["rest"])
+    (maps,) = drawn
+    assert len(maps) == 6 and all(set(NODES) <= set(texts) for texts in maps)  # (and the row labels)

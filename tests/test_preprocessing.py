@@ -15,7 +15,7 @@ from eeg_gnn.signal.preprocessing import (
     preprocess,
     rejection_message,
 )
-from eeg_gnn.signal.quality import BadChannelsError, check_channels
+from eeg_gnn.signal.quality import BadChannelsError, check_against_others, check_channels
 
 TEN_TWENTY = node_sets()["10-20"]
 NO_FILTER = {"l_freq": None, "h_freq": None, "reference": "as-recorded"}
@@ -68,7 +68,8 @@ def test_make_windows_too_short():
 def test_short_recording_names_file_and_durations(tmp_path):
     path = tmp_path / "short.csv"
     t = np.arange(250 * 3) / 250.0
-    np.savetxt(path, (np.sin(2 * np.pi * 7 * t)[:, None] * 10 + np.arange(19)), delimiter=",",
+    signal = np.sin(2 * np.pi * 7 * t)[:, None] * 10 + np.arange(19) + noise(t.size, uv=2e6).T  # 2 µV-ish, in µV
+    np.savetxt(path, signal, delimiter=",",
                header=",".join(TEN_TWENTY), comments="")
     raw = read_recording(path, sfreq=250)
     with pytest.raises(ValueError) as excinfo:
@@ -375,3 +376,48 @@ def test_epochs_follow_the_bad_channel_policy():
     windows = preprocess(epochs, Preprocessing(reference="as-recorded", bad_channels="interpolate"))
     assert windows.bad_channels == {"O1": "flat (peak to peak 0 µV)"}
     assert windows.n_windows == len(epochs) and np.ptp(windows.data[:, TEN_TWENTY.index("O1")], axis=1).min() > 1e-6
+
+
+def test_nodes_far_from_the_others_or_copied_are_bad_before_re_referencing():
+    data = _alpha_on_the_scalp(250 * 12) + noise(250 * 12, seed=3, uv=10.0)
+    for name in ("Fz", "Pz"):
+        data[TEN_TWENTY.index(name)] /= 100
+    data[TEN_TWENTY.index("O2")] = data[TEN_TWENTY.index("O1")] + noise(250 * 12, seed=4, n_nodes=1, uv=0.1)[0]
+    raw = make_raw(data, 250, source="rec.edf")
+    with pytest.raises(BadChannelsError) as excinfo:
+        preprocess(raw, Preprocessing())
+    assert set(excinfo.value.bad) == {"Fz", "Pz", "O1", "O2"}
+    assert excinfo.value.bad["Fz"].startswith("far below the recording's other electrodes (0.01")
+    assert excinfo.value.bad["O2"].startswith("near copy of O1")
+    assert excinfo.value.bad["O1"].startswith("near copy of O2")
+    loud = data.copy()
+    loud[TEN_TWENTY.index("C3")] *= 20
+    loud_checks = check_against_others(loud, check_channels(loud, TEN_TWENTY))
+    assert loud_checks[TEN_TWENTY.index("C3")].detail.startswith("far above")
+    windows = preprocess(raw, Preprocessing(bad_channels="interpolate"))
+    assert set(windows.bad_channels) == {"Fz", "Pz", "O1", "O2"}
+    clean = noise(250 * 12, seed=5)
+    assert not [c for c in check_against_others(clean, check_channels(clean, TEN_TWENTY)) if c.problem]
+
+
+@pytest.mark.slow
+def test_two_electrodes_at_a_hundredth_of_a_real_recording_are_caught(eegmat_dir, tmp_path, capsys):
+    from eeg_gnn.cli.main import main
+
+    raw = read_recording(eegmat_dir / "Subject00_1.edf")
+    original = raw.copy()
+    assert not set(preprocess(original, Preprocessing(bad_channels="interpolate")).bad_channels)
+    weak = {"EEG Fz": "Fz", "EEG Pz": "Pz"}
+    raw.apply_function(lambda x: x / 100, picks=list(weak))
+    path = tmp_path / "weak.edf"
+    mne.export.export_raw(path, raw, fmt="edf", verbose="error")
+    with pytest.raises(BadChannelsError) as excinfo:
+        preprocess(read_recording(path), Preprocessing())
+    assert set(excinfo.value.bad) == {"Fz", "Pz"}
+    assert all("far below the recording's other electrodes" in why for why in excinfo.value.bad.values())
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    for channel in weak:
+        line = next(line for line in out.splitlines() if line.strip().startswith(channel))
+        assert "RELATIVE: far below" in line
+    assert "bad nodes: 2 (Fz, Pz)" in out

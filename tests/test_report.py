@@ -40,13 +40,16 @@ def fake_review(pngs: list[Path]) -> dict[str, Any]:
             "items": [{"title": "against logistic regression", "verdict": "not distinguishable",
                        "text": "balanced accuracy 0.65 [0.50, 0.77] vs 0.60 [0.48, 0.73]"}],
             "facts": [["Cohort", "24 subjects"], ["Protocol", f"5 folds by subject {EVIL}"]],
+            "blocks": [{"kind": "table", "columns": [{"label": "Class"}, {"label": "Subjects", "numeric": True}],
+                        "rows": [["control", {"text": "12", "value": 12, "numeric": True}]]}],
             "caveats": ["Small cohort.", "Gamma is muscle."],
         },
+        "footer": [["Version", "eeg-gnn 1.2"], ["Command", "`eeg-gnn train --task workload`"]],
         "bands": [{"name": "alpha", "count": 0}, {"name": "beta", "count": 47}],
         "band_title": "Band (significant pairs)",
         "default_band": "beta",
         "sections": [
-            {"id": "performance", "title": "Performance", "blocks": [
+            {"id": "performance", "title": "Performance", "open": True, "blocks": [
                 {"kind": "paragraph", "text": "Scores on held-out subjects.", "lead": "Read this:"},
                 {"kind": "table", "sortable": True, "columns": [{"label": "Model"}, {"label": "p", "numeric": True}],
                  "rows": [[EVIL, {"text": "0.03", "value": 0.031, "numeric": True}],
@@ -101,7 +104,11 @@ def test_verdict_first_then_sections_in_the_order_of_the_contents(rendered: tupl
     verdict = text[positions[0]:positions[1]]
     assert "not distinguishable from logistic regression" in verdict
     assert '<span class="pill not-distinguishable">' in verdict and '<a href="#caveats">' in verdict
-    assert text.count('<details class="section"') == 4 and text.count(" open>") == 4
+    assert text.count('<details class="section"') == 4 and text.count(" open>") == 1  # folded unless marked open
+    assert '<details class="section" id="performance" open>' in text
+    assert '<td data-label="Class">control</td>' in verdict  # the summary's own tables
+    footer = text[text.index('<footer class="run">'):]
+    assert "<dd>eeg-gnn 1.2</dd>" in footer and "<code>eeg-gnn train --task workload</code>" in footer
 
 
 def test_one_band_selector_switches_every_band_panel(rendered: tuple[Path, str]) -> None:
@@ -118,7 +125,7 @@ def test_report_escapes_everything_and_formats_cells(rendered: tuple[Path, str])
     _, text = rendered
     assert EVIL not in text and html.escape(EVIL) in text
     assert text.count("<script>") == 1
-    assert '<td class="num" data-value="0.031">0.03</td>' in text
+    assert '<td class="num" data-label="p" data-value="0.031">0.03</td>' in text
     assert '<span class="pill better">better</span>' in text
     assert '<th data-sort="text">Model</th><th class="num" data-sort="number">p</th>' in text
     assert '<p class="note">No pair survives in alpha.</p>' in text
@@ -213,6 +220,27 @@ def test_report_fits_a_phone_and_a_wide_screen_in_chromium(checker: Any, rendere
         assert result.sections == ["#verdict", "#performance", "#differences", "#files", "#caveats"]
         assert result.screenshot.read_bytes().startswith(b"\x89PNG")
     assert checker.main([str(path)]) == 0
+    printed = checker.check_print(path, tmp_path / "pdf")
+    assert [r.paper for r in printed] == ["A4", "Letter"]
+    for result in printed:
+        assert result.problems == [], result.problems
+        assert result.pages >= 1 and result.pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_print_check_sees_a_table_cut_at_the_right_margin(checker: Any, rendered: tuple[Path, str],
+                                                          tmp_path: Path) -> None:
+    path, text = rendered
+    # a cell holding an image wider than A4's printable width (the page's CSP allows no inline style to make one)
+    image = re.search(r'src="(data:image/png;base64,[^"]+)"', text).group(1)
+    wide = text.replace("<main>", f'<main><table><tr><td><img width="900" height="20" src="{image}" alt="wide">'
+                        "</td></tr></table>", 1)
+    bad = tmp_path / "wide.html"
+    bad.write_text(wide, encoding="utf-8")
+    a4, letter = checker.check_print(bad, tmp_path / "pdf")
+    assert "wider than the printable width of A4 (703 px)" in "; ".join(a4.problems)
+    assert "img" in a4.overflowing[0]
+    assert letter.problems
+    assert checker.main([str(bad), "--widths", "1400", "--print", str(tmp_path / "pdf")]) == 1
 
 
 def test_chromium_check_sees_broken_images_overflow_and_missing_sections(checker: Any, rendered: tuple[Path, str],

@@ -74,3 +74,42 @@ def test_older_runs_get_the_paired_comparison_computed_from_predictions():
     assert rows[0]["mean_difference"] == pytest.approx(expected["mean_difference"])
     assert rows[0]["p_value"] == pytest.approx(expected["p_value"])
     assert rows[0]["p_holm"] == pytest.approx(expected["p_value"])  # one model compared: Holm changes nothing
+
+
+def test_models_are_named_in_plain_words_from_the_run_s_own_descriptions():
+    from types import SimpleNamespace
+
+    from eeg_gnn.review.content import plain_name, sentence_case
+
+    config = SimpleNamespace(model="cheb", cheb_k=3, graph="plv", graph_band="alpha")
+    graph = {"name": "graph", "kind": "graph", "description": "CHEB on the plv graph"}
+    assert plain_name(graph, config, primary=True) == "ChebNet (K = 3) on alpha PLV graphs"
+    logreg = {"name": "logreg", "kind": "baseline",
+              "description": "logistic regression on the node features (C by inner CV over subjects)"}
+    assert plain_name(logreg, config, primary=False) == "logistic regression on the node features"
+    tangent = {"name": "tangent_space", "kind": "baseline", "description": "Riemannian tangent space of band-wise "
+               "covariances (OAS) + logistic regression (C by inner CV over subjects)"}
+    assert plain_name(tangent, config, primary=False) == ("Riemannian tangent space of band-wise covariances + "
+                                                          "logistic regression")
+    added = {"name": "gin", "kind": "graph", "description": "GIN on the plv graph"}  # a model added later
+    assert plain_name(added, config, primary=False) == "GIN on the plv graph"
+    gat = SimpleNamespace(model="gat", cheb_k=3, graph="plv", graph_band="theta")
+    assert plain_name({"kind": "graph", "description": "GAT on the plv graph"}, gat, primary=True) == (
+        "GAT on theta PLV graphs")
+    assert sentence_case("fp1 (prefrontal) and Fp2") == "Fp1 (prefrontal) and Fp2"  # not str.capitalize's "fp2"
+
+
+def test_subject_predictions_per_subject_and_class_and_the_table_rows():
+    from eeg_gnn.review.cohort import subject_rows
+    from eeg_gnn.review.performance import subject_predictions
+
+    predictions = _predictions(3)
+    found = subject_predictions(predictions, "model")
+    assert set(found) == {"s00", "s01", "s02"}
+    assert found["s00"][0] == pytest.approx((0.2, True)) and found["s00"][1] == pytest.approx((0.8, True))
+    rows = subject_rows(["s00"], {"s00": [0, 1]}, ["rest", "task"], found, {"s00": 6}, {"s00": 1},
+                        {"s00": ["Cz (s00_0)"]}, {})
+    assert [c if isinstance(c, str) else c["text"] for c in rows[0]] == [
+        "s00", "rest, task", "0.20 (rest), 0.80 (task)", "2 of 2", "6", "1", "Cz (s00_0)", "none"]
+    alone = subject_rows(["s01"], {"s01": [1]}, ["rest", "task"], {"s01": {1: (0.3, False)}}, {}, {}, {}, {})
+    assert [c if isinstance(c, str) else c["text"] for c in alone[0]][1:4] == ["task", "0.30", "no"]

@@ -9,6 +9,7 @@ from eeg_gnn.evaluation.stats import benjamini_hochberg
 from eeg_gnn.review.statistics import (
     compare_band_power,
     compare_bands,
+    detectability,
     enough_permutations,
     significant_edges,
 )
@@ -117,3 +118,29 @@ def test_bad_arguments_are_named():
         compare_bands(task[:2], rest, BANDS, paired=True)
     with pytest.raises(ValueError, match="same subjects in both classes.*13 subjects in class 1 and 14"):
         compare_bands([t[:13] for t in task], rest, BANDS, paired=True)
+
+
+def test_detectability_counts_distinct_labellings_not_permutations():
+    small = detectability((3, 4), paired=False, family_size=855, alpha=0.05, n_permutations=50_000)
+    assert small.n_labellings == 35 and small.smallest_p == pytest.approx(1 / 35)
+    assert small.smallest_q == 1.0 and not small.lone_difference_testable
+    assert small.pairs_needed == 489  # 489 pairs at p = 1/35: q = 855 / 35 / 489 < 0.05; 488 are not enough
+    assert small.detectable_effect == np.inf
+    nine = detectability((9, 9), paired=False, family_size=855, alpha=0.05)
+    assert nine.smallest_p == pytest.approx(2 / 48620)  # equal groups: a labelling and its mirror give the same |t|
+    assert nine.smallest_q == pytest.approx(855 * 2 / 48620) and nine.lone_difference_testable
+    assert nine.pairs_needed == 1
+    eight = detectability((8, 8), paired=False, family_size=855, alpha=0.05)
+    assert not eight.lone_difference_testable and eight.pairs_needed == 3
+    hopeless = detectability((2, 2), paired=False, family_size=10, alpha=0.05)
+    assert hopeless.smallest_p == pytest.approx(1 / 3) and hopeless.pairs_needed is None
+
+
+def test_detectable_effect_matches_the_normal_approximation_for_many_subjects():
+    many = detectability((400, 400), paired=True, family_size=1, alpha=0.05)
+    assert many.smallest_p < 1e-100
+    assert many.detectable_effect == pytest.approx((1.959964 + 0.841621) / np.sqrt(400), rel=0.01)
+    groups = detectability((200, 200), paired=False, family_size=1, alpha=0.05)
+    assert groups.detectable_effect == pytest.approx((1.959964 + 0.841621) * np.sqrt(2 / 200), rel=0.01)
+    fewer = detectability((200, 200), paired=False, family_size=855, alpha=0.05)
+    assert fewer.detectable_effect > groups.detectable_effect

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import mne
+import numpy as np
 
 from eeg_gnn.cli import run_cli
 from eeg_gnn.data.datasets import (
@@ -28,7 +29,12 @@ from eeg_gnn.data.datasets import (
 from eeg_gnn.signal.headers import ON_TRUNCATED
 from eeg_gnn.signal.io import TEXT_UNITS, read_recording, recording_format
 from eeg_gnn.signal.montage import match_channels
-from eeg_gnn.signal.quality import MAX_BAD_FRACTION, check_channels, check_units
+from eeg_gnn.signal.quality import (
+    MAX_BAD_FRACTION,
+    check_against_others,
+    check_channels,
+    check_units,
+)
 
 DESCRIPTION = __doc__
 SCRIPTS = {"train": "cross-validated training by subject; writes a run directory (see `eeg-gnn train --help`)",
@@ -71,12 +77,17 @@ def info_recording(path: Path, nodes: str, sfreq: float | None, *, units: str = 
 
 
 def amplitude_lines(raw, match) -> list[str]:
-    """Peak-to-peak amplitude of every data channel; flat, saturated and implausible nodes flagged."""
+    """Peak-to-peak amplitude of every data channel; flat, saturated and implausible nodes flagged, and nodes far
+    from the others or near copies of another (before re-referencing)."""
     picks = mne.pick_types(raw.info, meg=False, eeg=True, ecg=True, eog=True, emg=True, misc=True, seeg=True,
                            ecog=True, bio=True, resp=True, exclude=())
     names = [raw.ch_names[i] for i in picks]
-    checks = check_channels(raw.get_data(picks=picks), names) if names else []
+    data = raw.get_data(picks=picks) if names else np.zeros((0, 0))
+    checks = check_channels(data, names) if names else []
     node_of = dict(zip(match.ch_names, match.node_names, strict=True))
+    on_nodes = [i for i, name in enumerate(names) if name in node_of]
+    for i, check in zip(on_nodes, check_against_others(data[on_nodes], [checks[i] for i in on_nodes]), strict=True):
+        checks[i] = check
     width = max((len(name) for name in names), default=4)
     lines = ["amplitude: peak to peak per channel (problems flagged on nodes)"]
     bad = {}

@@ -180,7 +180,8 @@ class TrainConfig:
     flat_uv: float = setting(0.01, "drop windows in which a node varies less than this many µV peak to peak; 0 "
                              "keeps them (default: %(default)s)", "preprocessing")
     bad_channels: str = setting("raise", "a recording with flat, saturated (clipped) or implausible (peak to peak "
-                                "below 0.1 µV or above 10 mV) nodes: raise = refuse it, drop-recording = leave it "
+                                "below 0.1 µV or above 10 mV) nodes, nodes 10 times below or above the others or "
+                                "near copies of another (before re-referencing): raise = refuse it, drop-recording = leave it "
                                 "out, interpolate = rebuild those nodes from the others (MNE's spherical splines on "
                                 "the montage positions), interpolate-or-drop = rebuild them where at most "
                                 "--max-bad-fraction of the nodes are bad and leave the other recordings out; every "

@@ -39,6 +39,7 @@ from eeg_gnn.review.maps import Scale
 from eeg_gnn.review.report import render_report
 from eeg_gnn.review.settings import ReviewSettings
 from eeg_gnn.review.statistics import (
+    band_power_intervals,
     compare_band_power,
     compare_bands,
 )
@@ -103,6 +104,8 @@ class RecordingQuality:
         Electrodes whose amplitude is far from the recording's other electrodes (:data:`AMPLITUDE_FLAG_RATIO`).
     left_out : dict of str to str
         Channels of the file that are not electrodes of the montage, with the reason.
+    sfreq : float
+        The sampling rate of the file, in Hz (before any resampling).
     """
 
     recording: str
@@ -111,6 +114,7 @@ class RecordingQuality:
     n_rejected: int
     flagged: list[str]
     left_out: dict[str, str] = field(default_factory=dict)
+    sfreq: float = float("nan")
 
 
 @dataclass
@@ -140,7 +144,8 @@ def summarise_recordings(run: Run, dataset: Dataset, method: str, *, progress: b
     parts, quality, freqs = [], [], np.zeros(0)
     for index, recording in enumerate(tqdm(dataset.recordings, desc="review", unit="rec", disable=not progress)):
         def compute(index=index, recording=recording) -> dict[str, np.ndarray]:
-            windows = preprocess(recording.read(), preprocessing, dataset.nodes)
+            raw = recording.read()
+            windows = preprocess(raw, preprocessing, dataset.nodes)
             if windows.node_names != run.node_names:
                 raise ValueError(f"{recording.path} gives nodes {windows.node_names}, the run was trained on "
                                  f"{run.node_names}.")
@@ -164,7 +169,7 @@ def summarise_recordings(run: Run, dataset: Dataset, method: str, *, progress: b
             left_out = np.array([f"{name}\t{reason}" for name, reason in windows.match.dropped.items()], dtype=str)
             return {"labels": classes, "counts": counts, "connectivity": conn, "relative_power": power, "psd": psd,
                     "freqs": f, "n_rejected": np.array(windows.n_rejected), "amplitude": amplitude,
-                    "left_out": left_out}
+                    "left_out": left_out, "sfreq": np.array(raw.info["sfreq"])}
 
         payload = {**recording_payload(recording, preprocessing, dataset.nodes), "method": method,
                    "bands": {k: list(v) for k, v in bands.items()}, "window": config.window,
@@ -182,7 +187,7 @@ def summarise_recordings(run: Run, dataset: Dataset, method: str, *, progress: b
             recording.recording_id, recording.subject,
             {int(label): int(count) for label, count in zip(stored["labels"], stored["counts"], strict=True)},
             int(stored["n_rejected"]), [run.node_names[i] for i in np.flatnonzero(far)],
-            dict(line.split("\t", 1) for line in stored["left_out"].tolist())))
+            dict(line.split("\t", 1) for line in stored["left_out"].tolist()), float(stored["sfreq"])))
     merged: dict[tuple[str, int], list] = {}
     for part in parts:
         merged.setdefault(part[:2], []).append(part)
@@ -257,6 +262,26 @@ def model_importance(run: Run, dataset: Dataset, *, progress: bool = True) -> tu
     return edge_total / total, node_total / total, total
 
 
+def cached_importance(run: Run, dataset: Dataset, *, progress: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`model_importance`, kept in the cache beside the features: keyed by the run's checkpoints (their
+    bytes), its recordings (paths, sizes, times) and the code that computes it, so a review built again (e.g. with
+    ``--overwrite``) does not run every fold's model over every test window again."""
+    checkpoints = sorted((run.path / "checkpoints").glob("*"))
+    payload = {
+        "checkpoints": [[p.name, hashlib.sha256(p.read_bytes()).hexdigest()] for p in checkpoints if p.is_file()],
+        "recordings": [recording_payload(r, run.config.preprocessing(), dataset.nodes) for r in dataset.recordings],
+        "code": hashlib.sha256((inspect.getsource(model_importance)
+                                + inspect.getsource(gradient_x_input)).encode()).hexdigest(),
+    }
+
+    def compute() -> dict[str, np.ndarray]:
+        edges, nodes, count = model_importance(run, dataset, progress=progress)
+        return {"edges": edges, "nodes": nodes, "count": np.array(count)}
+
+    stored, _ = cached_arrays("review_importance", payload, compute, use_cache=run.config.use_cache)
+    return stored["edges"], stored["nodes"], int(stored["count"])
+
+
 def check_same_recordings(run: Run, dataset: Dataset) -> None:
     """Refuse to review a run against recordings other than those it was trained on."""
     def key(recording_id, subject, label, intervals) -> tuple:
@@ -327,18 +352,21 @@ class _Context:
 
     def interactive(self, name: str, matrix: np.ndarray, title: str, description: str, **scale: Any) -> str:
         path = figures.connectome_html(matrix, self.names, self.work / "interactive" / f"{name}.html", title=title,
-                                       edge_threshold=0.0, **scale)
+                                       edge_threshold=0.0, share_scripts=True, **scale)
         self.record(path, description, "interactive")
         return path.relative_to(self.work).as_posix()
 
 
 def _class_maps(ctx: _Context) -> dict:
-    """Per band and class: the head map (pairs above one threshold per band), the matrix, 3-D view, BrainNet pair."""
+    """Per band and class: the head map (pairs above one threshold per band), the matrix and the BrainNet pair; the
+    3-D view of each class in the run's graph band only."""
     units = ctx.summaries.units
     out: dict = {"threshold": {}, "panels": {}}
     upper = np.triu_indices(len(ctx.names), 1)
     members = {k: [u for u in units if u.label == k] for k in range(len(ctx.classes))}
     power = {k: np.mean([u.relative_power for u in group], axis=0) for k, group in members.items() if group}
+    # one band's classes in 3-D (each view costs about a second): the band of the run's graph, else the first
+    viewed_band = ctx.run.config.graph_band if ctx.run.config.graph_band in ctx.bands else next(iter(ctx.bands))
     for b, band in enumerate(ctx.bands):
         means = {k: np.mean([u.connectivity[b] for u in group], axis=0) for k, group in members.items() if group}
         for matrix in means.values():
@@ -362,9 +390,10 @@ def _class_maps(ctx: _Context) -> dict:
                 note=f"pairs with {ctx.short} ≥ {threshold:.2f} (top {100 - CLASS_MAP_PERCENTILE:g} % of both classes)")
             grid = maps.matrix_png(matrix, ctx.names, ctx.figure(f"{band}_{name}_matrix"),
                                    title=f"{name}: {ctx.band_text(band)}", scale=matrix_scale)
-            ctx.interactive(f"{band}_{name}", np.where(mask, matrix, 0.0), f"{ctx.short}, {band}: {name}",
-                            f"3-D view, {name}, {band}: the pairs of the map", vmin=threshold,
-                            vmax=map_scale.vmax)
+            if band == viewed_band:
+                ctx.interactive(f"{band}_{name}", np.where(mask, matrix, 0.0), f"{ctx.short}, {band}: {name}",
+                                f"3-D view, {name}, {band}: the pairs of the map", vmin=threshold,
+                                vmax=map_scale.vmax)
             header = (f"{ctx.short} in {ctx.band_text(band)}, mean of {len(members[k])} subjects of class {name}\n"
                       "node colour = region (1 prefrontal ... 6 occipital); node size = relative "
                       f"{band} power")
@@ -453,11 +482,31 @@ def learned_adjacencies(run: Run) -> dict[int, np.ndarray]:
     return learned
 
 
-def _learned_adjacency_exports(ctx: _Context) -> None:
-    """BrainNet files of the learned adjacency of every fold and of their mean (node size: weighted degree)."""
+def initial_adjacencies(run: Run, folds) -> dict[int, np.ndarray]:
+    """The graph each fold's learning model started from (its ``initial_adjacency``), by fold, where it has one."""
+    initial = {}
+    for fold in folds:
+        start = getattr(run.load_fold(fold).model, "initial_adjacency", None)
+        if start is not None:
+            initial[fold] = start.detach().cpu().numpy().astype(np.float64)
+    return initial
+
+
+def graph_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of two graphs over their electrode pairs (upper triangle); NaN when one is constant."""
+    upper = np.triu_indices(len(a), 1)
+    x, y = a[upper], b[upper]
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def _learned_adjacency_exports(ctx: _Context) -> dict | None:
+    """BrainNet files of the learned adjacency of every fold and of their mean (node size: weighted degree), its
+    figures (matrix and head map of the mean), and how far it moved from the graph it started from."""
     learned = learned_adjacencies(ctx.run)
     if not learned:
-        return
+        return None
     for fold, matrix in learned.items():
         ctx.brainnet(f"learned_adjacency_fold_{fold}", matrix, matrix.sum(axis=1),
                      f"adjacency learned by the graph model of fold {fold}\nnode size = weighted degree",
@@ -466,6 +515,29 @@ def _learned_adjacency_exports(ctx: _Context) -> None:
     ctx.brainnet("learned_adjacency", mean, mean.sum(axis=1),
                  f"adjacency learned by the graph model, mean over {len(learned)} folds\nnode size = weighted degree",
                  "learned adjacency, mean over folds")
+    initial = initial_adjacencies(ctx.run, learned)
+    per_fold = {fold: graph_correlation(learned[fold], initial[fold]) for fold in learned if fold in initial}
+    start = np.mean(list(initial.values()), axis=0) if initial else None
+    upper = np.triu_indices(len(mean), 1)
+    label = "learned edge weight"
+    scale = Scale.spanning(mean[upper], label)
+    threshold = float(np.percentile(mean[upper], IMPORTANCE_PERCENTILE))
+    mask = mean >= threshold
+    np.fill_diagonal(mask, False)
+    return {
+        "matrix": maps.matrix_png(mean, ctx.names, ctx.figure("learned_adjacency_matrix"),
+                                  title=f"learned adjacency, mean over {len(learned)} folds", scale=scale),
+        "map": maps.head_connectome_png(mean, ctx.names, ctx.figure("learned_adjacency_map"),
+                                        title="learned adjacency: the strongest pairs",
+                                        scale=Scale(threshold, max(float(mean.max()), threshold + 1e-12),
+                                                    scale.cmap, label),
+                                        mask=mask, note=f"pairs: top {100 - IMPORTANCE_PERCENTILE:g} % of the mean"),
+        "n_folds": len(learned),
+        "correlation": graph_correlation(mean, start) if start is not None else float("nan"),
+        "per_fold": per_fold,
+        "change": (float(np.abs(mean - start)[upper].mean() / max(np.abs(start[upper]).mean(), 1e-12))
+                   if start is not None else float("nan")),
+    }
 
 
 def _performance_figures(ctx: _Context, entries: list[dict], level: str) -> list[dict]:
@@ -538,7 +610,7 @@ def build_review(run: Run, settings: ReviewSettings | None = None, **options: An
         ctx = _Context(run, dataset, settings, method, work, summaries)
         classes = ctx.classes
         class_maps = _class_maps(ctx)
-        tests = power_test = differences = None
+        tests = power_test = differences = power_intervals = None
         if len(classes) == 2 and all(sum(u.label == k for u in summaries.units) >= 2 for k in (0, 1)):
             class_1, class_0, paired = by_class(summaries.units, "connectivity")
             symmetric = lambda m: (m + np.swapaxes(m, -1, -2)) / 2  # noqa: E731
@@ -548,11 +620,13 @@ def build_review(run: Run, settings: ReviewSettings | None = None, **options: An
                                   n_permutations=settings.permutations, n_boot=settings.bootstrap, seed=config.seed)
             power_1, power_0, _ = by_class(summaries.units, "relative_power")
             power_test = compare_band_power(power_1, power_0, paired=paired, alpha=settings.alpha, seed=config.seed)
+            power_intervals = band_power_intervals(power_1, power_0, paired=paired, n_boot=settings.bootstrap,
+                                                   seed=config.seed)
             differences = _difference_maps(ctx, tests, class_maps["power"])
         power_figure = _band_power_figure(ctx, class_maps["power"], power_test)
-        edge_importance, node_importance, n_explained = model_importance(run, dataset, progress=settings.progress)
+        edge_importance, node_importance, n_explained = cached_importance(run, dataset, progress=settings.progress)
         importance = _importance_maps(ctx, edge_importance, node_importance)
-        _learned_adjacency_exports(ctx)
+        learned = _learned_adjacency_exports(ctx)
         level = aggregation_level(run.results["label_level"])
         entries = performance.model_entries(run.results, config)
         comparisons = performance.comparisons(run.results, entries, run.predictions, level, n_boot=config.n_boot,
@@ -562,7 +636,8 @@ def build_review(run: Run, settings: ReviewSettings | None = None, **options: An
                    for k in range(len(classes)) if any(u.label == k for u in summaries.units)}
         psd = maps.psd_png(summaries.freqs, spectra, ctx.names, ctx.bands, ctx.figure("spectra"),
                            title="power spectrum per class (mean over subjects ± standard error)")
-        options_file = export.write_brainnet_options(work / "brainnet" / "brainnet_options.m", classes)
+        options_file = export.write_brainnet_options(work / "brainnet" / "brainnet_options.m", classes,
+                                                     ctx.names)
         ctx.record(options_file, "BrainNet Viewer settings that draw only the significant pairs, red above 0 and "
                    "blue below (read its comments)", "brainnet")
         from eeg_gnn.review.content import compose
@@ -570,7 +645,9 @@ def build_review(run: Run, settings: ReviewSettings | None = None, **options: An
         review = compose(ctx, tests=tests, power_test=power_test, class_maps=class_maps, differences=differences,
                          power_figure=power_figure, importance=importance,
                          importance_values=(edge_importance, node_importance, n_explained), entries=entries,
-                         comparisons=comparisons, level=level, performance_figures=performance_figures, psd=psd)
+                         comparisons=comparisons, level=level, performance_figures=performance_figures, psd=psd,
+                         subject_predictions=performance.subject_predictions(run.predictions, entries[0]["key"]),
+                         power_intervals=power_intervals, learned=learned)
         render_report(review, work / "report.html")
         if target.exists():
             shutil.rmtree(target)

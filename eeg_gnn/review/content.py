@@ -7,14 +7,19 @@ test, effect size and correction, and never showing a local path or an internal 
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from eeg_gnn.data.confounds import confound_caveat
 from eeg_gnn.pipeline.experiment import describe_protocol
-from eeg_gnn.review import wording
+from eeg_gnn.review import cohort, wording
+from eeg_gnn.review.performance import graph_description
 from eeg_gnn.review.report import format_ci, format_p, format_signed_ci
 from eeg_gnn.review.statistics import significant_edges
 from eeg_gnn.signal import montage
@@ -31,17 +36,151 @@ def _metric_cell(metrics: dict, name: str) -> dict:
     return _number_cell(format_ci(value, metrics.get("ci95", {}).get(name)), value)
 
 
-def _comparison_text(row: dict, ours: dict, theirs: dict, level: str) -> str:
-    metric = wording.METRIC_TEXT[row["metric"]]
-    adjusted = f", Holm-adjusted p = {format_p(row['p_holm'])}" if "p_holm" in row else ""
-    return (f"{metric} {wording.LEVEL_TEXT[level]} {format_ci(ours.get(row['metric']), ours['ci95'].get(row['metric']))}"
-            f" vs {format_ci(theirs.get(row['metric']), theirs['ci95'].get(row['metric']))}; paired difference "
-            f"{format_signed_ci(row['mean_difference'], row['ci95'])}, p = {format_p(row['p_value'])}{adjusted}, "
-            f"{row['n_subjects']} subjects.")
+def sentence_case(text: str) -> str:
+    """``text`` with its first letter in upper case and the rest untouched (``Fp1`` stays ``Fp1``)."""
+    return text[:1].upper() + text[1:]
+
+
+def plain_name(entry: dict, config: Any, primary: bool) -> str:
+    """A model's name in plain words, from the run's own description (``results.json`` ``models``).
+
+    The primary graph model is named from the run's settings (``ChebNet (K = 3) on alpha PLV graphs``) when its
+    description is the pipeline's terse one (``CHEB on the plv graph``); any other model keeps its description
+    without the parenthesised details (``logistic regression on the node features``), so that models added later
+    are named by what the run says they are.
+    """
+    description = str(entry.get("description") or entry.get("name"))
+    if primary and entry.get("kind") == "graph" and description.upper().startswith(str(config.model).upper() + " "):
+        return graph_description(config)
+    plain = re.sub(r"\s*\([^()]*\)", "", description).strip()
+    return plain or description
 
 
 def _verdict_phrase(verdict: str) -> str:
     return {"better": "better than", "worse": "worse than"}.get(verdict, "not distinguishable from")
+
+
+_SCORES_EXPLAINED = ("Scores {level}, with 95 % bootstrap intervals over subjects. Balanced accuracy: the mean "
+                     "of the shares of each class recognised (0.50 is chance). ROC AUC: the chance that a random "
+                     "case of the second class scores above a random one of the first (0.50 is chance). Minus graph "
+                     "model: this model's balanced accuracy minus the graph model's, subject by subject; p is "
+                     "Holm-adjusted over the models compared. Smallest detectable difference (when the run gives "
+                     "it): the smallest difference a paired test over these subjects finds 80 % of the time.")
+
+
+def _flagged_text(quality) -> str:
+    """The electrodes flagged after preprocessing (far from the recording's median electrode, still used)."""
+    flagged = {}
+    for r in quality:
+        for name in r.flagged:
+            flagged.setdefault(r.subject, set()).add(name)
+    if not flagged:
+        return ""
+    return (" Flagged after preprocessing and still used (amplitude more than 3 times above or below the "
+            "recording's median electrode): " + "; ".join(f"{subject} {', '.join(sorted(names))}"
+                                                          for subject, names in sorted(flagged.items())) + ".")
+
+
+def _connectivity_sentence(ctx, tests, counts: dict, detect) -> str:
+    """How many pairs differ per band, or why none could: never "no difference" when nothing was testable."""
+    classes = ctx.classes
+    found = [f"{band} ({counts[band]} pairs)" for band in counts if counts[band]]
+    power = (f"the smallest achievable p is {detect.smallest_p:.2g} ({detect.n_labellings} distinct labellings of "
+             f"the subjects), so a lone pair's q is at least {detect.smallest_q:.2g}")
+    if detect.lone_difference_testable:
+        power += (f"; a lone pair needs an effect of about {detect.detectable_effect:.1f} (standardised) to be "
+                  "found 80 % of the time" if np.isfinite(detect.detectable_effect) else "")
+    elif detect.pairs_needed is None:
+        power += f": no pair can reach q < {tests.alpha:g}, however large the difference"
+    else:
+        power += (f": only a difference shared by at least {detect.pairs_needed} pairs at that p could reach "
+                  f"q < {tests.alpha:g}")
+    if found:
+        return (f"{ctx.short} differs between {classes[1]} and {classes[0]} in " + ", ".join(found)
+                + f" ({tests.correction_text()}, q < {tests.alpha:g}). With {detect.sizes_text()}, {power}.")
+    if not detect.lone_difference_testable:
+        return (f"Cannot be tested pair by pair with {detect.sizes_text()}: {power}. No pair reached q < "
+                f"{tests.alpha:g}, which is not evidence of no difference.")
+    return (f"No electrode pair reached q < {tests.alpha:g} in any band ({tests.correction_text()}). With "
+            f"{detect.sizes_text()}, {power}: smaller differences may exist.")
+
+
+_MEASURE_EXPLAINED = {
+    "plv": "PLV (phase-locking value): how steadily two electrodes' rhythms keep the same timing relative to each "
+           "other within a band, from 0 (no fixed relation) to 1 (always the same lag). Neighbouring electrodes "
+           "share signal, which raises PLV between them.",
+    "wpli": "wPLI (weighted phase-lag index): like PLV, but counting only consistent non-zero lags, so that signal "
+            "shared instantly by neighbouring electrodes does not count; 0 to 1.",
+    "dwpli": "Debiased wPLI: wPLI corrected for its upward bias with few windows; about 0 to 1.",
+    "coherence": "Coherence: how consistently two electrodes' rhythms go together in amplitude and timing in a band; "
+                 "0 to 1.",
+    "correlation": "Correlation: how two electrodes' signals rise and fall together; -1 to 1.",
+}
+
+
+def _band_power_table(ctx, power_test, power_intervals: tuple, paired: bool) -> list[dict]:
+    """Every electrode and band: class means, difference and effect size with BCa intervals, p and q."""
+    names, bands, classes = ctx.names, list(ctx.bands), ctx.classes
+    effect_ci, difference_ci = power_intervals
+    effect = "d_z" if paired else "g"
+    rows = []
+    for index in np.argsort(power_test.p_fdr, kind="stable"):
+        node, band = divmod(int(index), len(bands))
+        rows.append([
+            names[node], bands[band],
+            _number_cell(f"{100 * power_test.mean_b[index]:.1f}", float(power_test.mean_b[index])),
+            _number_cell(f"{100 * power_test.mean_a[index]:.1f}", float(power_test.mean_a[index])),
+            _number_cell(format_signed_ci(100 * power_test.difference[index], 100 * difference_ci[index], 1),
+                         float(power_test.difference[index])),
+            _number_cell(format_signed_ci(power_test.effect_size[index], effect_ci[index]),
+                         float(power_test.effect_size[index])),
+            _number_cell(format_p(power_test.p_value[index]), float(power_test.p_value[index])),
+            _number_cell(format_p(power_test.p_fdr[index]), float(power_test.p_fdr[index]))])
+    return [
+        {"kind": "heading", "text": f"Every electrode and band ({power_test.n_significant} significant)"},
+        {"kind": "table", "sortable": True, "rows": rows, "columns": [
+            {"label": "Electrode"}, {"label": "Band"}, {"label": f"{classes[0]}, %", "numeric": True},
+            {"label": f"{classes[1]}, %", "numeric": True}, {"label": "Difference [95 % CI]", "numeric": True},
+            {"label": f"{effect} [95 % CI]", "numeric": True}, {"label": "p", "numeric": True},
+            {"label": "q (FDR)", "numeric": True}]},
+        {"kind": "paragraph", "css": "explain", "text":
+         f"Relative power in % of the total, the mean over subjects; difference: {classes[1]} minus {classes[0]} in "
+         f"percentage points. {effect}: the difference in units of its spread across subjects ("
+         + ("Cohen's d_z, of the within-subject differences" if paired else "Hedges' g, the pooled standard deviation")
+         + "); about 0.2 is small, 0.5 medium, 0.8 large. Intervals: 95 % BCa bootstrap over subjects (bias-corrected "
+         f"and accelerated). p: permutation test; q: false discovery rate over every electrode and band "
+         f"({len(names) * len(bands)} tests). Sorted by q."}]
+
+
+def _commit() -> str:
+    """The commit of the code making the review, when it runs from a git checkout."""
+    try:
+        result = subprocess.run(["git", "-C", str(Path(__file__).parent), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return "not a git checkout"
+    return result.stdout.strip() if result.returncode == 0 and result.stdout.strip() else "not a git checkout"
+
+
+def _no_folder(text: str) -> str:
+    """``text`` with every absolute path cut to its last part (the report shows no local folder)."""
+    return re.sub(r"(?<![\w.])(?:[A-Za-z]:)?[\\/](?:[^\s\\/=\"']+[\\/])+([^\s\\/=\"']*)", r"\1", text)
+
+
+def footer(run) -> list[list[str]]:
+    """Provenance: versions, commit, the command that trained the run and its settings."""
+    from eeg_gnn import __version__
+
+    versions = run.saved.get("versions", {})
+    command = [_no_folder(str(part)) for part in run.saved.get("command") or []]
+    settings = {key: _no_folder(value) if isinstance(value, str) else value
+                for key, value in run.saved.get("config", {}).items()}
+    return [
+        ["Trained with", ", ".join(f"{name} {version}" for name, version in versions.items()) or "not recorded"],
+        ["Review made with", f"eeg-gnn {__version__}, commit {_commit()}"],
+        ["Command", f"`{' '.join(command)}`" if command else "not recorded"],
+        ["Settings", "`" + json.dumps(settings, sort_keys=True, default=str) + "`"],
+    ]
 
 
 def caveats(ctx, *, tests, comparisons: list[dict], node_importance: np.ndarray, level: str) -> list[str]:
@@ -58,7 +197,7 @@ def caveats(ctx, *, tests, comparisons: list[dict], node_importance: np.ndarray,
     top = [names[i] for i in np.argsort(-node_importance)[:2]]
     exposed = [f"{name} ({regions[name]}: {ARTEFACTS[regions[name]]})" for name in top if regions[name] in ARTEFACTS]
     if exposed:
-        found.append(f"The model relied most on {' and '.join(top)}. " + "; ".join(exposed).capitalize()
+        found.append(f"The model relied most on {' and '.join(top)}. " + sentence_case("; ".join(exposed))
                      + " pick up artefacts: part of what the model uses may not be brain activity.")
     high = [band for band, (_, fmax) in ctx.bands.items() if fmax > 30]
     if high:
@@ -99,7 +238,8 @@ def _public(text: str, dataset) -> str:
 
 def compose(ctx, *, tests, power_test, class_maps: dict, differences: dict | None, power_figure, importance: dict,
             importance_values: tuple, entries: list[dict], comparisons: list[dict], level: str,
-            performance_figures: list[dict], psd) -> dict[str, Any]:
+            performance_figures: list[dict], psd, subject_predictions: dict | None = None,
+            power_intervals: tuple | None = None, learned: dict | None = None) -> dict[str, Any]:
     """The ``review`` dictionary of :func:`~eeg_gnn.review.report.render_report`."""
     run, dataset, config = ctx.run, ctx.dataset, ctx.run.config
     classes, names, bands = ctx.classes, ctx.names, list(ctx.bands)
@@ -107,6 +247,7 @@ def compose(ctx, *, tests, power_test, class_maps: dict, differences: dict | Non
     paired = bool(tests and tests.paired)
     edge_importance, node_importance, n_explained = importance_values
     primary = entries[0]
+    subject_predictions = subject_predictions or {}
     windows = {k: sum(u.n_windows for u in units if u.label == k) for k in range(len(classes))}
     counts = {band.band: band.n_significant for band in tests.bands} if tests else {}
     all_caveats = caveats(ctx, tests=tests, comparisons=comparisons, node_importance=node_importance, level=level)
@@ -115,40 +256,75 @@ def compose(ctx, *, tests, power_test, class_maps: dict, differences: dict | Non
         ": every score comes from subjects the model never saw in training" if protocol_caveat is None
         else f": {protocol_caveat}")
 
-    # verdict ------------------------------------------------------------------------------------------------------
-    by_name = {entry["name"]: entry for entry in entries}
-    main = [row for row in comparisons if row["metric"] == "balanced_accuracy"]
-    items = []
-    for row in comparisons:
-        other = by_name.get(row["against"])
-        ours = primary["levels"].get(row["level"], {})
-        theirs = other["levels"].get(row["level"], {}) if other else {}
-        if row["metric"] == "balanced_accuracy" and ours and theirs:
-            items.append({"title": f"against {row['against_description']}", "verdict": row["verdict"],
-                          "text": _comparison_text(row, ours, theirs, row["level"])})
-    if main:
-        phrases = {}
-        for row in main:
-            phrases.setdefault(_verdict_phrase(row["verdict"]), []).append(row["against_description"])
-        headline = (f"The graph model ({primary['description']}) is "
-                    + "; ".join(f"{phrase} {' and '.join(others)}" for phrase, others in phrases.items()) + ".")
-    else:
-        headline = f"The graph model ({primary['description']}) was not compared with another model."
-    cohort_line = (f"{run.results['n_subjects']} subjects" + (", each recorded in both conditions" if paired else "")
-                   + f"; {run.results['n_recordings']} recordings; {run.results['n_windows']} windows of "
-                   f"{config.window:g} s (" + ", ".join(f"{windows[k]} {c}" for k, c in enumerate(classes)) + ").")
+    # summary (the first screen) -------------------------------------------------------------------------------------
+    names_of = {entry["name"]: plain_name(entry, config, entry is primary) for entry in entries}
+    at_level = [row for row in comparisons if row["metric"] == "balanced_accuracy" and row["level"] == level]
+    if not at_level:
+        at_level = [row for row in comparisons if row["metric"] == "balanced_accuracy" and row["level"] == "window"]
+    shown_level = at_level[0]["level"] if at_level else (level if primary["levels"].get(level) else "window")
+    ours = primary["levels"].get(shown_level, {})
+    score = (f"a balanced accuracy of {format_ci(ours.get('balanced_accuracy'), ours.get('ci95', {}).get('balanced_accuracy'))}"
+             " (0.50 is chance)") if ours else "no score"
+    phrases = {}
+    for row in at_level:
+        phrases.setdefault(_verdict_phrase(row["verdict"]), []).append(names_of.get(row["against"], row["against"]))
+    against = "; ".join(f"{phrase} {' and '.join(others)}" for phrase, others in phrases.items())
+    headline = (f"{sentence_case(wording.LEVEL_TEXT[shown_level])}, the graph model ({names_of[primary['name']]}) "
+                f"reached {score}" + (f": {against}." if against else "; it was not compared with another model."))
+    by_against = {row["against"]: row for row in at_level}
+    detectable = any("detectable_difference" in row for row in at_level)
+    model_rows = []
+    for entry in entries:
+        metrics = entry["levels"].get(shown_level, {})
+        row = by_against.get(entry["name"])
+        model_rows.append([
+            names_of[entry["name"]], wording.KIND_TEXT.get(entry["kind"], entry["kind"]),
+            _metric_cell(metrics, "balanced_accuracy") if metrics else "n/a",
+            _metric_cell(metrics, "roc_auc") if metrics else "n/a",
+            _number_cell(format_signed_ci(-row["mean_difference"], [-row["ci95"][1], -row["ci95"][0]]),
+                         -row["mean_difference"]) if row else "(the graph model)",
+            _number_cell(format_p(row.get("p_holm", row["p_value"])), row.get("p_holm", row["p_value"])) if row else "",
+            {"verdict": row["verdict"]} if row else ""])
+        if detectable:
+            value = row.get("detectable_difference") if row else None
+            model_rows[-1].append(
+                _number_cell(f"{value:.3f}", value) if isinstance(value, (int, float))
+                else f"cannot be tested with n = {row.get('n_subjects')}" if row and "detectable_difference" in row
+                else "")
+    model_table = {"kind": "table", "rows": model_rows, "columns": [
+        {"label": "Model"}, {"label": "Kind"},
+        {"label": "Balanced accuracy", "numeric": True}, {"label": "ROC AUC", "numeric": True},
+        {"label": "Minus graph model", "numeric": True}, {"label": "p (Holm)", "numeric": True},
+        {"label": "Graph model is"}] + ([{"label": "Smallest detectable difference", "numeric": True}]
+                                        if detectable else [])}
+    subjects_of = {k: sorted({u.subject for u in units if u.label == k}) for k in range(len(classes))}
+    recordings_of = {k: sum(1 for r in ctx.summaries.quality if k in r.windows) for k in range(len(classes))}
+    rates_of = {k: [r.sfreq for r in ctx.summaries.quality if k in r.windows] for k in range(len(classes))}
+    traits = cohort.participant_traits(dataset.descriptor)
+    cohort_block = cohort.cohort_table(classes, subjects_of, recordings_of, windows, rates_of, traits)
+    differ = cohort.group_warnings(classes, subjects_of, rates_of, traits)
+    quality = run.saved.get("data_quality", {})
+    dropped = sum(entry["action"] == "dropped" for entry in quality.get("bad_channels", {}).values())
+    n_read = (len(run.saved.get("dataset", {}).get("recordings", [])) or len(ctx.summaries.quality)) + dropped
+    bad_line = cohort.bad_channel_summary(quality, n_read, config.bad_channels)
+    flagged_line = _flagged_text(ctx.summaries.quality)
+    detect = tests.detectability() if tests else None
     if tests:
-        found = [f"{band} ({counts[band]} pairs)" for band in bands if counts[band]]
-        empty = [band for band in bands if not counts[band]]
-        connectivity_line = (f"{ctx.short} differs between {classes[1]} and {classes[0]} in "
-                             + (", ".join(found) if found else "no band")
-                             + (f"; no pair survives in {', '.join(empty)}" if empty and found else "")
-                             + f" ({tests.correction_text()}, q < {tests.alpha:g}).")
+        pair_rows = [[ctx.band_text(band), _number_cell(str(counts[band]), counts[band])] for band in bands]
+        connectivity_line = _connectivity_sentence(ctx, tests, counts, detect)
     else:
-        connectivity_line = "Not tested: it needs two classes with at least two subjects each."
-    verdict = {"headline": headline, "items": items,
-               "facts": [["Cohort", cohort_line], ["Protocol", validation + "."], ["Connectivity", connectivity_line]],
-               "caveats": all_caveats[:3]}
+        pair_rows, connectivity_line = [], "Not tested: it needs two classes with at least two subjects each."
+    summary_blocks = [model_table,
+                      {"kind": "paragraph", "css": "explain",
+                       "text": _SCORES_EXPLAINED.format(level=wording.LEVEL_TEXT[shown_level])}, cohort_block]
+    summary_blocks += [{"kind": "paragraph", "css": "note", "text": text} for text in differ]
+    summary_blocks.append({"kind": "paragraph", "lead": "Electrodes:", "text": bad_line + flagged_line})
+    summary_blocks.append({"kind": "paragraph", "lead": f"{ctx.short} differences:", "text": connectivity_line})
+    if pair_rows:
+        summary_blocks.append({"kind": "table", "rows": pair_rows, "columns": [
+            {"label": "Band"}, {"label": f"Electrode pairs that differ (of {tests.n_pairs})", "numeric": True}]})
+    verdict = {"headline": headline, "blocks": summary_blocks,
+               "facts": [["Protocol", validation + "."]], "caveats": all_caveats[:3]}
 
     # performance ---------------------------------------------------------------------------------------------------
     rows = []
@@ -156,11 +332,11 @@ def compose(ctx, *, tests, power_test, class_maps: dict, differences: dict | Non
         for lvl in dict.fromkeys(("window", level)):
             metrics = entry["levels"].get(lvl)
             if metrics:
-                rows.append([entry["description"], wording.KIND_TEXT.get(entry["kind"], entry["kind"]),
+                rows.append([names_of[entry["name"]], wording.KIND_TEXT.get(entry["kind"], entry["kind"]),
                              wording.LEVEL_TEXT[lvl], _metric_cell(metrics, "balanced_accuracy"),
                              _metric_cell(metrics, "roc_auc"), _metric_cell(metrics, "sensitivity"),
                              _metric_cell(metrics, "specificity"), _number_cell(str(metrics.get("n")), metrics.get("n"))])
-    comparison_rows = [[row["against_description"], wording.METRIC_TEXT[row["metric"]],
+    comparison_rows = [[names_of.get(row["against"], row["against_description"]), wording.METRIC_TEXT[row["metric"]],
                         wording.LEVEL_TEXT[row["level"]],
                         _number_cell(format_signed_ci(row["mean_difference"], row["ci95"], 3), row["mean_difference"]),
                         _number_cell(format_p(row["p_value"]), row["p_value"]),
@@ -208,16 +384,17 @@ def compose(ctx, *, tests, power_test, class_maps: dict, differences: dict | Non
              "Maps and matrices show only the pairs that survive the correction, on one colour scale shared by all "
              f"bands: red = higher in {classes[1]}, blue = higher in {classes[0]}. Choose the band in the "
              "contents; the number beside each band is its count of significant pairs."}]
-        if tests.smallest_q() >= tests.alpha:
-            difference_blocks.append({"kind": "paragraph", "css": "note", "text":
-                                      f"With {tests.n_permutations} permutations a pair reaches q < {tests.alpha:g} "
-                                      "only together with many others: a lone difference cannot be found. Rerun "
-                                      "without --permutations (the default is enough)."})
+        difference_blocks.insert(0, {"kind": "paragraph", "css": "explain", "text": _MEASURE_EXPLAINED.get(
+            ctx.method, f"{ctx.short}: a measure of how strongly two electrodes' signals go together.")})
+        difference_blocks.append({"kind": "paragraph", "css": "note", "text": connectivity_line})
         panels = {}
         for band in bands:
             entry = differences[band]
             note = (f"{entry['n_significant']} of {tests.n_pairs} electrode pairs differ." if entry["n_significant"]
-                    else f"No electrode pair survives the correction in {band}: the map is empty on purpose.")
+                    else f"No electrode pair survives the correction in {band}: the map is empty on purpose."
+                    if detect.lone_difference_testable else
+                    f"No electrode pair survives the correction in {band}; with {detect.sizes_text()} a lone pair "
+                    "could not have (see above): the empty map is not evidence of no difference.")
             panel = [{"kind": "heading", "text": f"{ctx.band_text(band)}"}, {"kind": "paragraph", "css": "note",
                                                                              "text": note}]
             if entry["view"]:
@@ -251,7 +428,9 @@ def compose(ctx, *, tests, power_test, class_maps: dict, differences: dict | Non
              f"{classes[1]} minus {classes[0]}. Effect size: {tests.effect_name}, the difference in units of its "
              "spread across subjects " + ("(of the within-subject differences)" if paired else
                                           "(the pooled standard deviation)")
-             + "; about 0.2 is small, 0.5 medium, 0.8 large. Intervals: 95 % BCa bootstrap over subjects. p: the "
+             + "; about 0.2 is small, 0.5 medium, 0.8 large. Intervals: 95 % BCa bootstrap over subjects (the "
+             "subjects are resampled many times and the interval corrected for bias and skew: bias-corrected and "
+             "accelerated). p: the "
              f"pair's permutation p-value; q: p adjusted for the false discovery rate ({tests.correction_text()}); "
              f"a pair is listed when q < {tests.alpha:g}."}]
     else:
@@ -282,6 +461,8 @@ def compose(ctx, *, tests, power_test, class_maps: dict, differences: dict | Non
             "across subjects (false discovery rate over every electrode and band)." if power_test is not None
             else "")},
         {"kind": "figures", "items": [{"path": power_figure, "caption": "relative band power per class", "wide": True}]}]
+    if power_test is not None and power_intervals is not None:
+        power_blocks += _band_power_table(ctx, power_test, power_intervals, paired)
 
     # importance ----------------------------------------------------------------------------------------------------
     order = np.argsort(-node_importance)
@@ -297,34 +478,56 @@ def compose(ctx, *, tests, power_test, class_maps: dict, differences: dict | Non
             {"path": importance["bars"], "caption": "electrode importance, largest first"},
             {"path": importance["matrix"], "caption": "edge importance of every pair"}]}]
 
+    if learned:
+        moved = ""
+        if np.isfinite(learned["correlation"]):
+            moved = (f" Over its electrode pairs the mean learned graph correlates r = {learned['correlation']:.2f} "
+                     f"with the graph it started from ({wording.GRAPH_TEXT.get(config.graph, config.graph)}"
+                     + (f", {config.graph_band} band" if config.graph in wording.MEASURE_SHORT else "")
+                     + f"; per fold: {', '.join(f'{r:.2f}' for r in learned['per_fold'].values())}); its weights "
+                     f"moved by {100 * learned['change']:.0f} % of the starting graph's mean weight"
+                     + (": training kept the starting graph's shape, so the model's graph says little beyond it."
+                        if learned["correlation"] >= 0.9 else "."))
+        importance_blocks += [
+            {"kind": "heading", "text": "The graph the model learned"},
+            {"kind": "paragraph", "text": f"The graph model learns its own adjacency in each fold, starting from "
+             f"the training data's graph; shown: the mean over the {learned['n_folds']} folds.{moved}"},
+            {"kind": "figures", "items": [
+                {"path": learned["map"], "caption": "learned adjacency: the strongest pairs, head seen from above"},
+                {"path": learned["matrix"], "caption": "learned adjacency, every pair"}]}]
+
     # quality -------------------------------------------------------------------------------------------------------
-    quality = ctx.summaries.quality
+    records = ctx.summaries.quality
     ratio = max(windows.values()) / max(1, min(windows.values()))
-    rejected = sum(r.n_rejected for r in quality)
+    rejected = sum(r.n_rejected for r in records)
     subjects = sorted({u.subject for u in units})
-    quality_rows = []
-    for subject in subjects:
-        row = [subject]
-        for k in range(len(classes)):
-            n = sum(u.n_windows for u in units if u.subject == subject and u.label == k)
-            row.append(_number_cell(str(n), n))
-        n_rejected = sum(r.n_rejected for r in quality if r.subject == subject)
-        flagged = sorted({name for r in quality if r.subject == subject for name in r.flagged})
-        row += [_number_cell(str(n_rejected), n_rejected), ", ".join(flagged) or "none"]
-        quality_rows.append(row)
+    rebuilt: dict[str, list[str]] = {}
+    for recording, entry in quality.get("bad_channels", {}).items():
+        if entry["action"] == "interpolated":
+            subject = next((r.subject for r in records if r.recording == recording), None)
+            if subject is not None:
+                rebuilt.setdefault(subject, [])
+                rebuilt[subject] += [f"{node} ({recording})" for node in entry["channels"]]
+    flagged = {subject: sorted({name for r in records if r.subject == subject for name in r.flagged})
+               for subject in subjects}
+    labels_of = {subject: sorted({u.label for u in units if u.subject == subject}) for subject in subjects}
+    subject_table_rows = cohort.subject_rows(
+        subjects, labels_of, classes, subject_predictions,
+        {subject: sum(u.n_windows for u in units if u.subject == subject) for subject in subjects},
+        {subject: sum(r.n_rejected for r in records if r.subject == subject) for subject in subjects},
+        rebuilt, flagged)
     left_out: dict[str, int] = {}
-    for r in quality:
+    for r in records:
         for channel, reason in r.left_out.items():
             left_out[f"{channel} ({reason})"] = left_out.get(f"{channel} ({reason})", 0) + 1
     rule = wording.preprocessing_steps([config.preprocessing().steps()[-1]])[0]
     quality_blocks = [
+        *cohort.data_quality_blocks(quality, n_read, config.bad_channels),
         {"kind": "paragraph", "text": "Windows per class: " + ", ".join(f"{windows[k]} {c}" for k, c in enumerate(classes))
          + (f" (ratio {ratio:.1f} : 1; balanced accuracy weighs the classes equally, plain accuracy would not)."
-            if ratio >= 1.5 else ".") + f" Windows rejected by the amplitude rules: {rejected} ({rule.rstrip('.')})."},
-        {"kind": "paragraph", "text": "No electrode was interpolated or removed: the pipeline does neither (a recording "
-         "with a flat electrode is refused). Electrodes are flagged when their amplitude (median standard deviation "
-         f"over windows) is more than {3:g} times above or below the recording's median electrode; flagged electrodes "
-         "are still used."},
+            if ratio >= 1.5 else ".") + f" Windows rejected by the amplitude rules: {rejected} ({rule.rstrip('.')})."
+         + (flagged_line or " No electrode was flagged after preprocessing (amplitude more than 3 times above or "
+            "below the recording's median electrode).")},
     ]
     if left_out:
         quality_blocks.append({"kind": "paragraph", "text": "Channels of the files that are not electrodes of the "
@@ -334,16 +537,17 @@ def compose(ctx, *, tests, power_test, class_maps: dict, differences: dict | Non
         quality_blocks.append({"kind": "paragraph", "lead": "Dataset notes:",
                                "text": _public(dataset.descriptor["notes"], dataset)})
     quality_blocks += [
-        {"kind": "heading", "text": "Windows per subject and class"},
-        {"kind": "table", "sortable": True, "rows": quality_rows, "columns": [
-            {"label": "Subject"}, *[{"label": f"Windows, {c}", "numeric": True} for c in classes],
-            {"label": "Rejected windows", "numeric": True}, {"label": "Flagged electrodes"}]},
         {"kind": "heading", "text": "Power spectra"},
         {"kind": "figures", "items": [{"path": psd, "wide": True, "caption": "power spectrum per class and region; "
                                        "shaded: the frequency bands. Look for line noise (a peak at 50 or 60 Hz), "
                                        "muscle (a rise above 30 Hz, mostly temporal) and eye artefacts (a rise "
                                        "below 4 Hz at the frontal pole)."}]},
     ]
+    subject_blocks = [
+        {"kind": "paragraph", "text": f"Each subject as the held-out test subject of its fold: the graph model's mean "
+         f"probability of {classes[-1]} over the subject's windows and whether its decision was right, the windows "
+         "used and rejected, the electrodes rebuilt (with the recording) and those flagged."},
+        {"kind": "table", "sortable": True, "rows": subject_table_rows, "columns": cohort.subject_columns(classes[-1])}]
 
     # cohort, protocol, files, caveats ------------------------------------------------------------------------------
     per_class = dataset.class_counts()
@@ -377,11 +581,15 @@ def compose(ctx, *, tests, power_test, class_maps: dict, differences: dict | Non
             ["Brain graph", graph],
             ["Electrode features", f"{wording.FEATURE_TEXT.get(config.features, config.features)}, per band"],
             ["Compared with", "; ".join(entry["description"] for entry in entries[1:]) or "no other model"],
+            ["Bad electrodes", wording.preprocessing_steps([{"step": "bad_channels",
+                                                             "policy": config.bad_channels}])[0]],
             ["Frequency bands", bands_text],
             ["Maps of this review", f"{wording.GRAPH_TEXT.get(ctx.method, ctx.method)}, every band"]]},
         {"kind": "heading", "text": "Preprocessing, in order"},
         {"kind": "list", "ordered": True, "items": wording.preprocessing_steps(config.preprocessing().steps())}]
-    groups = {"interactive": "3-D views (open in any browser, offline)", "brainnet": "BrainNet Viewer files"}
+    groups = {"interactive": "3-D views (open in any browser, offline, with the viewer-*.js and brain-*.js files "
+                              "beside them: one copy of the plotting library and brain for all views)",
+              "brainnet": "BrainNet Viewer files"}
     files_blocks = [
         {"kind": "paragraph", "text":
          "Written beside this report; open them from the same folder. BrainNet Viewer: a .node file (MNI "
@@ -400,6 +608,7 @@ def compose(ctx, *, tests, power_test, class_maps: dict, differences: dict | Non
         {"id": "classes", "title": "Connectivity per class", "blocks": class_blocks},
         {"id": "band-power", "title": "Band power", "blocks": power_blocks},
         {"id": "importance", "title": "What the model relied on", "blocks": importance_blocks},
+        {"id": "subjects", "title": "Subjects", "blocks": subject_blocks},
         {"id": "quality", "title": "Data quality", "blocks": quality_blocks},
         {"id": "cohort", "title": "Cohort", "blocks": cohort_blocks},
         {"id": "protocol", "title": "Protocol", "blocks": protocol_blocks},
@@ -415,4 +624,5 @@ def compose(ctx, *, tests, power_test, class_maps: dict, differences: dict | Non
         "band_title": "Band (significant pairs)" if tests else "Band",
         "default_band": default,
         "sections": sections,
+        "footer": footer(run),
     }

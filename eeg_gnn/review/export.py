@@ -34,6 +34,17 @@ from numpy.typing import ArrayLike
 from eeg_gnn.signal import montage
 from eeg_gnn.utils.files import commit, exists_message, fsync_dir, temporary_path
 
+#: The colour of each region code of :func:`eeg_gnn.signal.montage.regions`, in every figure and in BrainNet
+#: (``brainnet_options.m``).
+REGION_COLOURS: dict[int, str] = {
+    1: "#1b9e77",  # prefrontal
+    2: "#d95f02",  # frontal
+    3: "#7570b3",  # central
+    4: "#e7298a",  # temporal
+    5: "#66a61e",  # parietal
+    6: "#a6761d",  # occipital
+}
+
 NODE_COLUMNS = ("x", "y", "z", "colour", "size", "label")
 SYMMETRY_RTOL = 1e-8
 SYMMETRY_ATOL_FRACTION = 1e-12  # of the largest |entry|: rounding noise on entries that should be 0
@@ -519,7 +530,8 @@ _OPTIONS = """% BrainNet Viewer settings for the *_difference_significant.edge f
 %   Edge   > Display: "Above threshold" 0, "Absolute" ticked   (EC.edg.draw = 2, draw_threshold = 0, draw_abs = 1)
 %   Edge   > Colour:  "Threshold" 0: above red, below blue     (EC.edg.color = 3, color_threshold = 0, color_abs = 0)
 %   Edge   > Size:    "Value", "Absolute" ticked               (EC.edg.size = 2, size_abs = 1)
-%   Node   > Colour:  "Modular" (column 4: region 1 prefrontal ... 6 occipital)   (EC.nod.color = 3)
+%   Node   > Colour:  "Modular" (column 4: region 1 prefrontal ... 6 occipital), then "More" to give each
+%                     module the colour listed below                              (EC.nod.color = 3, EC.nod.CM)
 %   Node   > Size:    "Value" (column 5, named in the .node header)               (EC.nod.size = 2)
 %   Global > Label:   "Label all"                                                  (EC.lbl = 1)
 % From MATLAB: save any options once in BrainNet (Option > Save, e.g. cfg.mat), then
@@ -538,14 +550,14 @@ EC.edg.size = 2;
 EC.edg.size_value = 1;
 EC.edg.size_abs = 1;
 EC.nod.color = 3;
-EC.nod.ModularNumber = 1:6;
-EC.nod.size = 2;
+{modules}EC.nod.size = 2;
 EC.nod.size_value = 1;
 EC.lbl = 1;
 """
 
 
-def write_brainnet_options(path: PathLike, class_names: Sequence[str], *, overwrite: bool = False) -> Path:
+def write_brainnet_options(path: PathLike, class_names: Sequence[str], node_names: Sequence[str] = "10-20", *,
+                           overwrite: bool = False) -> Path:
     """Write the BrainNet Viewer settings that draw a file of significant signed differences correctly.
 
     A MATLAB script (``.m``) of ``EC`` option fields with comments giving the same settings as BrainNet's Option
@@ -557,6 +569,8 @@ def write_brainnet_options(path: PathLike, class_names: Sequence[str], *, overwr
         The file to write (``brainnet_options.m``).
     class_names : sequence of str
         The two classes; the difference is the second minus the first.
+    node_names : str | sequence of str
+        The nodes of the ``.node`` files (their regions set the modular colour table: :func:`module_colours`).
     overwrite : bool
 
     Returns
@@ -567,5 +581,27 @@ def write_brainnet_options(path: PathLike, class_names: Sequence[str], *, overwr
     if len(names) != 2:
         raise ValueError(f"A difference has two classes, got {len(names)}: {names}.")
     path = Path(os.fspath(path))
-    _write_files([(path, _OPTIONS.format(positive=names[1], negative=names[0]))], overwrite)
+    _write_files([(path, _OPTIONS.format(positive=names[1], negative=names[0],
+                                         modules=module_colours(node_names)))], overwrite)
     return path
+
+
+def module_colours(node_names: Sequence[str]) -> str:
+    """The MATLAB lines that give BrainNet's modular node colours the region colours of the review's figures.
+
+    BrainNet draws node ``j`` in colour ``EC.nod.CM(find(EC.nod.ModularNumber == region_j), :)`` (its
+    ``DrawSphere``), and its Option panel sets ``EC.nod.ModularNumber`` to the sorted distinct values of the
+    ``.node`` file's colour column: so row ``k`` of ``EC.nod.CM`` (and of ``EC.nod.CMm``, the table the panel
+    edits) must be the colour of the ``k``-th region present. Without them the default colour map's first rows,
+    near black, colour the nodes.
+    """
+    present = sorted({code for code, _ in montage.regions(montage.resolve_nodes(node_names))})
+    names = dict(montage.regions(montage.resolve_nodes(node_names)))
+    rows = []
+    for code in present:
+        red, green, blue = (int(REGION_COLOURS[code][i:i + 2], 16) / 255 for i in (1, 3, 5))
+        rows.append(f"{red:.3f} {green:.3f} {blue:.3f}")
+    return (f"EC.nod.ModularNumber = [{' '.join(str(code) for code in present)}];  % the regions present\n"
+            f"% rows of EC.nod.CM: {', '.join(names[code] for code in present)}\n"
+            f"EC.nod.CM(1:{len(present)}, :) = [{'; '.join(rows)}];\n"
+            f"EC.nod.CMm(1:{len(present)}, :) = EC.nod.CM(1:{len(present)}, :);\n")

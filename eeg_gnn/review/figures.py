@@ -14,6 +14,9 @@ the BrainNet ``.node`` files of :mod:`eeg_gnn.review.export` carry.
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -24,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from eeg_gnn.review.export import REGION_COLOURS
 from eeg_gnn.signal import montage
 from eeg_gnn.utils.files import atomic_write, check_destination, write_text_atomic
 
@@ -46,14 +50,6 @@ PathLike = str | os.PathLike
 DPI = 100
 
 #: A fixed colour per region code of :func:`eeg_gnn.signal.montage.regions` (colour-blind-safe "Dark2" palette).
-REGION_COLOURS: dict[int, str] = {
-    1: "#1b9e77",  # prefrontal
-    2: "#d95f02",  # frontal
-    3: "#7570b3",  # central
-    4: "#e7298a",  # temporal
-    5: "#66a61e",  # parietal
-    6: "#a6761d",  # occipital
-}
 _UNKNOWN_REGION_COLOUR = "#666666"
 
 SEQUENTIAL_CMAP = "viridis"
@@ -66,11 +62,26 @@ _PERCENT = re.compile(r"^\s*(\d+(\.\d*)?|\.\d+)\s*%\s*$")
 # --------------------------------------------------------------------------------------------- files
 
 
+#: Colours of the palette a figure's PNG is stored with (see :func:`_save_figure`).
+PALETTE_COLOURS = 256
+
+
 def _save_figure(fig: Figure, path: Path, *, overwrite: bool) -> Path:
-    """Save ``fig`` as a PNG at :data:`DPI` (atomically) and release its canvas."""
+    """Save ``fig`` as a PNG at :data:`DPI` (atomically) and release its canvas.
+
+    The PNG holds a palette of :data:`PALETTE_COLOURS` colours chosen for the image (Pillow's median cut) instead
+    of 24-bit colour: a colour map has 256 entries anyway, and the files (embedded in the report too) are about a
+    third as large.
+    """
+    from PIL import Image
 
     def write(temp: Path) -> None:
-        fig.savefig(temp, format="png", dpi=DPI, facecolor="white")
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=DPI, facecolor="white")
+        buffer.seek(0)
+        with Image.open(buffer) as image:
+            image.convert("RGB").quantize(PALETTE_COLOURS, method=Image.Quantize.MEDIANCUT).save(
+                temp, format="PNG", optimize=True)
 
     try:
         return atomic_write(path, write, overwrite=overwrite)
@@ -289,6 +300,7 @@ def connectome_html(
     vmin: float | None = None,
     vmax: float | None = None,
     overwrite: bool = False,
+    share_scripts: bool = False,
 ) -> Path:
     """Write an interactive 3-D connectome (nilearn ``view_connectome``) as one HTML page that works offline.
 
@@ -311,6 +323,11 @@ def connectome_html(
         the edges of this view). With ``signed``, give ``vmax`` only: the scale is ``-vmax`` to ``vmax``.
     overwrite : bool
         Replace an existing file.
+    share_scripts : bool
+        Write the plotting library (jQuery, plotly) and the brain mesh once, beside the page, as
+        ``viewer-<hash>.js`` and ``brain-<hash>.js`` (see :func:`share_page_scripts`), and load them from there:
+        several views of one folder then hold one copy (about 2.5 MB) instead of one each. The page then opens
+        offline only with those files beside it.
 
     Returns
     -------
@@ -360,7 +377,57 @@ def connectome_html(
             page, count = re.subn(rf'"{key}": [-+0-9.eE]+', f'"{key}": {float(value)!r}', page)
             if count != 1:
                 raise RuntimeError(f"nilearn's page holds {count} {key} entries, not 1: cannot set the colour scale.")
+    if share_scripts:
+        page = share_page_scripts(page, path.parent)
     return write_text_atomic(path, page, overwrite=overwrite)
+
+
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+_CONNECTOME_INFO = re.compile(r"var connectomeInfo = (\{.*?\});\n", re.DOTALL)
+#: Inline scripts at least this long are libraries, the same in every page.
+LIBRARY_CHARS = 50_000
+MESH_KEYS = ("pial_left", "pial_right")
+
+
+def _shared_file(folder: Path, stem: str, text: str) -> str:
+    """Write ``text`` once as ``folder/<stem>-<hash>.js`` and return that file's name."""
+    name = f"{stem}-{hashlib.sha256(text.encode()).hexdigest()[:12]}.js"
+    if not (folder / name).is_file():
+        write_text_atomic(folder / name, text, overwrite=True)
+    return name
+
+
+def share_page_scripts(page: str, folder: Path) -> str:
+    """A nilearn page whose libraries and brain mesh are loaded from files in ``folder`` (written once).
+
+    The inline scripts longer than :data:`LIBRARY_CHARS` (jQuery, plotly) go, together and in order, to
+    ``viewer-<hash>.js``; the mesh (``pial_left``, ``pial_right`` of ``connectomeInfo``) to ``brain-<hash>.js``,
+    which sets ``window.eegGnnBrain``; the page keeps its own edges and nodes. The hash of the content names each
+    file, so pages made with another nilearn or mesh never load a wrong copy.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    libraries = [m for m in _INLINE_SCRIPT.finditer(page) if len(m.group(1)) >= LIBRARY_CHARS
+                 and "connectomeInfo =" not in m.group(1)]
+    if libraries:
+        name = _shared_file(folder, "viewer", "\n;\n".join(m.group(1) for m in libraries))
+        pieces, end = [], 0
+        for match in libraries:
+            pieces.append(page[end:match.start()])
+            if match is libraries[0]:
+                pieces.append(f'<script src="{name}"></script>')
+            end = match.end()
+        page = "".join(pieces) + page[end:]
+    info = _CONNECTOME_INFO.search(page)
+    if info:
+        data = json.loads(info.group(1))
+        mesh = {key: data.pop(key) for key in MESH_KEYS if key in data}
+        if mesh:
+            name = _shared_file(folder, "brain", "window.eegGnnBrain = " + json.dumps(mesh) + ";\n")
+            replacement = f"var connectomeInfo = Object.assign({json.dumps(data)}, window.eegGnnBrain);\n"
+            script_start = page.rfind("<script>", 0, info.start())
+            page = (page[:script_start] + f'<script src="{name}"></script>\n' + page[script_start:info.start()]
+                    + replacement + page[info.end():])
+    return page
 
 
 # --------------------------------------------------------------------------------------------- topographic maps
@@ -511,7 +578,7 @@ def topomap_grid_png(
     n_columns = len(bands)
     fig = Figure(figsize=(2.3 * n_columns + 0.8, 2.2 * n_rows + 1.4 + 0.6 * (diff is not None)), layout="constrained")
     axes = np.atleast_2d(fig.subplots(n_rows, n_columns, squeeze=False))
-    common = {"sensors": not names, "contours": 4, "sphere": sphere, "show": False, "extrapolate": "head",
+    common = {"sensors": True, "contours": 4, "sphere": sphere, "show": False, "extrapolate": "head",
               "names": names if names else None}
     group_rows = list(tables.items())
     for column, band in enumerate(bands):

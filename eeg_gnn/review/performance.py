@@ -24,7 +24,7 @@ from eeg_gnn.evaluation.comparison import (
 from eeg_gnn.evaluation.metrics import aggregate_labels, aggregate_proba
 from eeg_gnn.evaluation.scoring import Predictions
 
-__all__ = ["PRIMARY", "comparisons", "model_entries", "unit_predictions"]
+__all__ = ["PRIMARY", "comparisons", "model_entries", "subject_predictions", "unit_predictions"]
 
 PRIMARY = "graph"
 KINDS = ("graph", "control", "baseline")
@@ -41,7 +41,7 @@ def _levels(entry: dict) -> dict[str, dict]:
 
 def graph_description(config: Any) -> str:
     """A short plain name of the configured graph model, e.g. ``'ChebNet (K = 3) on alpha PLV graphs'``."""
-    model = MODEL_TEXT.get(config.model, config.model)
+    model = MODEL_TEXT.get(config.model, str(config.model).upper())
     if config.model == "cheb":
         model += f" (K = {config.cheb_k})"
     if getattr(config, "readout", "pool") != "pool" and config.model != "tangent_graph":
@@ -99,6 +99,28 @@ def unit_predictions(predictions: Predictions, key: str, level: str) -> tuple[np
     _, proba = aggregate_proba(predictions.proba[key], groups)
     first = {unit: subject for unit, subject in zip(groups[::-1], predictions.subjects[::-1], strict=True)}
     return labels, proba, np.array([first[unit] for unit in units])
+
+
+def subject_predictions(predictions: Predictions, key: str) -> dict[str, dict[int, tuple[float, bool]]]:
+    """Each subject's mean probability of the last class over its test windows of each class, and whether the
+    model's decision on them (the fold's threshold where it has one, as the run scores) was right.
+
+    A subject recorded in both classes (rest and task) gets one entry per class.
+
+    Returns
+    -------
+    dict
+        ``{subject: {label: (probability, correct)}}``.
+    """
+    subjects, labels = predictions.subjects, predictions.labels
+    groups = np.array([f"{subject}\x1f{label}" for subject, label in zip(subjects, labels, strict=True)])
+    units, proba = aggregate_proba(predictions.proba[key], groups)
+    first = np.array([np.flatnonzero(groups == unit)[0] for unit in units])
+    decided = predictions.predicted(key, proba, first)
+    found: dict[str, dict[int, tuple[float, bool]]] = {}
+    for row, p, d in zip(first, proba, decided, strict=True):
+        found.setdefault(str(subjects[row]), {})[int(labels[row])] = (float(p[-1]), bool(d == labels[row]))
+    return found
 
 
 def comparisons(results: dict, entries: list[dict], predictions: Predictions, level: str, *, n_boot: int,

@@ -2,8 +2,8 @@
 
 :func:`render_report` turns a ``review`` dictionary into a single page laid out like an ``mne.Report``:
 
-* a first screen with the verdict (``review["verdict"]``), then sections (``review["sections"]``) that fold
-  (``<details open>``) under a contents list that stays on screen (a sidebar on wide screens, a bar on top on
+* a first screen with the verdict (``review["verdict"]``), then sections (``review["sections"]``), folded
+  (``<details>``) unless marked open, under a contents list that stays on screen (a sidebar on wide screens, a bar on top on
   narrow ones);
 * one band selector in the contents (radio buttons styled as tabs, pure CSS: no script needed) that switches every
   band-dependent block of the page at once, instead of stacking one figure per band;
@@ -17,8 +17,9 @@
 * a script that writes ``"<ok>/<total>"`` decoded images to ``document.body.dataset.imagesOk`` once the page has
   loaded, which ``scripts/check_report_in_browser.py`` reads.
 
-The layout reads at 480 px as at 1400 px: figures sit in a grid that becomes one column, wide tables scroll inside
-their own box, and nothing else is wider than the screen.
+The layout reads at 480 px as at 1400 px: figures sit in a grid that becomes one column, tables become one card
+per row (each value named by its column), and nothing is wider than the screen. Printed (A4 or Letter), the page
+holds the summary and the sections that are open, tables wrap to the page's width and figures are not cut.
 
 The file is written atomically and an existing report is replaced only with ``overwrite=True``.
 """
@@ -133,7 +134,37 @@ code { background: var(--soft); padding: 0 0.2em; border-radius: 3px; overflow-w
   dl.facts { grid-template-columns: minmax(0, 1fr); gap: 0; }
   dl.facts dd { margin-bottom: 0.4rem; }
 }
-@media print { nav.toc { display: none; } .layout { display: block; } .band-panel { display: block !important; } }
+footer.run { border-top: 1px solid var(--line); margin-top: 2rem; padding-top: 0.6rem; color: var(--muted);
+              font-size: 0.85rem; }
+footer.run code { white-space: pre-wrap; }
+@media (max-width: 40rem) {
+  .table-wrap { overflow-x: visible; }
+  .table-wrap table, .table-wrap tbody, .table-wrap tr, .table-wrap td { display: block; width: 100%; }
+  .table-wrap thead { display: none; }
+  .table-wrap tr { border: 1px solid var(--line); border-radius: 4px; margin: 0 0 0.5rem; padding: 0.2rem 0; }
+  .table-wrap td { border: 0; padding: 0.1rem 0.55rem; text-align: left; white-space: normal; }
+  .table-wrap td.num { text-align: left; white-space: normal; }
+  .table-wrap td[data-label]::before { content: attr(data-label) ": "; font-weight: 600; color: var(--muted); }
+}
+@media print {
+  @page { size: auto; margin: 12mm; }
+  body { font-size: 10pt; }
+  nav.toc, .bands { display: none; }
+  .layout { display: block; padding: 0; max-width: none; }
+  main { padding: 0; }
+  .band-panel { display: block !important; }
+  .table-wrap { overflow: visible; }
+  table { width: 100%; table-layout: fixed; font-size: 8pt; }
+  th, td, td.num, td.nowrap, .pill { white-space: normal; overflow-wrap: anywhere; padding: 0.15rem 0.3rem; }
+  th[data-sort]::after { content: ""; }
+  figure, tr, dl.facts { break-inside: avoid; }
+  figure img { max-height: 230mm; object-fit: contain; }
+  .figures { grid-template-columns: repeat(2, minmax(0, 1fr)); }
+  figure.wide { grid-column: 1 / -1; }
+  h2, h3 { break-after: avoid; }
+  p.print-note { display: block; }
+}
+p.print-note { display: none; color: var(--muted); font-size: 0.85rem; }
 """
 
 _SCRIPT = """
@@ -285,23 +316,25 @@ def _image(path: Any, where: str) -> str:
 # --------------------------------------------------------------------------------------------- blocks
 
 
-def _cell(cell: Any) -> str:
+def _cell(cell: Any, label: str = "") -> str:
+    labelled = f' data-label="{_e(label)}"' if label else ""
     if isinstance(cell, Mapping):
         classes = [css for css, on in (("num", cell.get("numeric")), ("nowrap", cell.get("nowrap"))) if on]
-        attributes = f' class="{" ".join(classes)}"' if classes else ""
+        attributes = (f' class="{" ".join(classes)}"' if classes else "") + labelled
         value = _number(cell.get("value"))
         if value is not None:
             attributes += f' data-value="{value!r}"'
         text = _pill(cell["verdict"]) if cell.get("verdict") else _e(cell.get("text"))
         return f"<td{attributes}>{text}</td>"
-    return f"<td>{_e(cell)}</td>"
+    return f"<td{labelled}>{_e(cell)}</td>"
 
 
 def _table(block: Mapping[str, Any], where: str) -> str:
     columns = _list(block.get("columns"), f"{where}['columns']")
-    head = []
+    head, labels = [], []
     for column in columns:
         label = column if isinstance(column, str) else _get(column, "label")
+        labels.append(str(label))
         numeric = bool(_get(column, "numeric"))
         attributes = ' class="num"' if numeric else ""
         if block.get("sortable"):
@@ -312,7 +345,8 @@ def _table(block: Mapping[str, Any], where: str) -> str:
         cells = _list(row, f"{where}['rows'][{number}]")
         if len(cells) != len(columns):
             raise ValueError(f"{where}['rows'][{number}] has {len(cells)} cells for {len(columns)} columns.")
-        rows.append("<tr>" + "".join(_cell(cell) for cell in cells) + "</tr>")
+        rows.append("<tr>" + "".join(_cell(cell, label) for cell, label in zip(cells, labels, strict=True))
+                    + "</tr>")
     if not rows:
         return f'<p class="none">{_e(block.get("empty", "Nothing to list."))}</p>\n'
     return (f'<div class="table-wrap"><table><thead><tr>{"".join(head)}</tr></thead>\n<tbody>\n'
@@ -381,7 +415,7 @@ def _blocks(blocks: Any, where: str, bands: list[str]) -> str:
     return "".join(out)
 
 
-def _verdict(verdict: Any) -> str:
+def _verdict(verdict: Any, bands: list[str]) -> str:
     if not isinstance(verdict, Mapping):
         raise ValueError(f"review['verdict'] must be a dict, got {type(verdict).__name__}.")
     items = []
@@ -396,10 +430,24 @@ def _verdict(verdict: Any) -> str:
         '<h2 id="verdict-title">Verdict</h2>\n'
         f'<p class="headline">{_e(verdict.get("headline", ""))}</p>\n'
         + (f"<ul>{''.join(items)}</ul>\n" if items else "")
+        + _blocks(verdict.get("blocks", []), "review['verdict']['blocks']", bands)
         + (f'<dl class="facts">{facts}</dl>\n' if facts else "")
         + (f'<p><strong>Caveats that matter</strong> (all of them under <a href="#caveats">Caveats</a>):</p>'
            f"<ul>{caveats}</ul>\n" if caveats else "")
         + "</section>\n")
+
+
+def _footer(items: Any) -> str:
+    """The run's provenance under the last section: ``[[label, text]]``; a text in backquotes is shown as code."""
+    rows = []
+    for label, text in _list(items, "review['footer']"):
+        text = str(text)
+        shown = f"<code>{_e(text[1:-1])}</code>" if len(text) > 1 and text[0] == text[-1] == "`" else _e(text)
+        rows.append(f"<dt>{_e(label)}</dt><dd>{shown}</dd>")
+    if not rows:
+        return ""
+    return ('<p class="print-note">Printed: the summary and the sections that were open.</p>\n'
+            f'<footer class="run"><dl class="facts">{"".join(rows)}</dl></footer>\n')
 
 
 # --------------------------------------------------------------------------------------------- page
@@ -415,10 +463,12 @@ def render_report(review: Mapping[str, Any], path: PathLike, *, overwrite: bool 
 
             title: str
             subtitle: str                       (e.g. the run's name and the date; no local path)
-            verdict: {headline: str, items: [{title, verdict, text}], facts: [[label, text]], caveats: [str]}
+            verdict: {headline: str, items: [{title, verdict, text}], blocks: [block], facts: [[label, text]],
+                      caveats: [str]}
             bands: [{name: str, count: int | None}]   (the band selector; may be empty)
             default_band: str                   (the band shown first)
-            sections: [{id: str, title: str, blocks: [block]}]
+            sections: [{id: str, title: str, blocks: [block], open: bool}]   (folded unless ``open``)
+            footer: [[label, text]]             (provenance: version, commit, command; `text` in backquotes is code)
 
         A block is a dict with a ``kind`` (:data:`BLOCK_KINDS`)::
 
@@ -468,13 +518,14 @@ def render_report(review: Mapping[str, Any], path: PathLike, *, overwrite: bool 
     duplicated = sorted({i for i in ids if ids.count(i) > 1} | ({"verdict"} & set(ids)))
     if duplicated:
         raise ValueError(f"Section ids must be unique and not 'verdict'; repeated: {duplicated}.")
-    body = [_verdict(review["verdict"])]
+    body = [_verdict(review["verdict"], bands)]
     toc = ['<li><a href="#verdict">Verdict</a></li>']
     for number, section in enumerate(sections):
         anchor = slug(ids[number])
         title = _e(_get(section, "title", anchor))
         toc.append(f'<li><a href="#{anchor}">{title}</a></li>')
-        body.append(f'<details class="section" id="{anchor}" open><summary><h2>{title}</h2></summary>\n'
+        opened = " open" if _get(section, "open") else ""
+        body.append(f'<details class="section" id="{anchor}"{opened}><summary><h2>{title}</h2></summary>\n'
                     + _blocks(_get(section, "blocks", []), f"review['sections'][{number}]['blocks']", bands)
                     + "</details>\n")
     band_css, inputs, labels = [], [], []
@@ -513,6 +564,6 @@ def render_report(review: Mapping[str, Any], path: PathLike, *, overwrite: bool 
         + '\n<div class="layout">\n<nav class="toc" aria-label="Contents"><p class="toc-title">Contents</p>'
         + f'<ol>{"".join(toc)}</ol>{selector}</nav>\n<main>\n'
         + f'<header class="report"><h1>{title}</h1>{subtitle}</header>\n'
-        + "".join(body) + "</main>\n</div>\n</body>\n</html>\n"
+        + "".join(body) + _footer(review.get("footer", [])) + "</main>\n</div>\n</body>\n</html>\n"
     )
     return write_text_atomic(Path(path), page, overwrite=overwrite)

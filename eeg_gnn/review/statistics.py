@@ -22,6 +22,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import optimize
 from scipy import stats as scipy_stats
 
 from eeg_gnn.evaluation.stats import (
@@ -38,8 +39,11 @@ __all__ = [
     "CORRECTIONS",
     "BandDifference",
     "BandDifferences",
+    "band_power_intervals",
     "compare_band_power",
     "compare_bands",
+    "Detectability",
+    "detectability",
     "enough_permutations",
     "significant_edges",
 ]
@@ -47,6 +51,116 @@ __all__ = [
 PAIRED_EFFECT = "Cohen's d_z with Hedges' correction"
 INDEPENDENT_EFFECT = "Hedges' g"
 BOOTSTRAP_BATCH = 250
+
+
+@dataclass(frozen=True)
+class Detectability:
+    """What a permutation test of a family of tests can find with a cohort's numbers of subjects.
+
+    Attributes
+    ----------
+    n_subjects : tuple of int
+        Subjects of class 1 and class 0 (equal when paired).
+    paired : bool
+    n_labellings : int
+        Distinct relabellings of the subjects: ``2 ** n`` sign flips (paired) or ``C(n_1 + n_0, n_1)`` label
+        assignments (independent groups).
+    smallest_p : float
+        The smallest two-sided p-value any test can reach: the observed labelling is one of the labellings that
+        give the same absolute statistic (2 when its mirror image gives it too), and at least
+        ``1 / (n_permutations + 1)``.
+    family_size : int
+        Tests corrected together.
+    alpha : float
+        FDR level q.
+    smallest_q : float
+        The smallest q of a lone difference (one test at ``smallest_p``, the rest null):
+        ``family_size * smallest_p``, at most 1.
+    pairs_needed : int or None
+        How many tests at ``smallest_p`` together reach q < ``alpha`` (Benjamini-Hochberg); None when even all of
+        them cannot.
+    detectable_effect : float
+        The smallest standardised effect (d_z or g) that a lone test finds with 80 % power at the level a lone
+        difference needs (``alpha / family_size``), from the noncentral t distribution; ``inf`` when that level is
+        below ``smallest_p``.
+    """
+
+    n_subjects: tuple[int, int]
+    paired: bool
+    n_labellings: int
+    smallest_p: float
+    family_size: int
+    alpha: float
+    smallest_q: float
+    pairs_needed: int | None
+    detectable_effect: float
+
+    @property
+    def lone_difference_testable(self) -> bool:
+        """Whether a single test could reach q < ``alpha`` on its own."""
+        return self.smallest_q < self.alpha
+
+    def sizes_text(self) -> str:
+        """``n = 12 subjects`` (paired) or ``n = 3 and 4 subjects``."""
+        first, second = self.n_subjects
+        return f"n = {first} subjects" if self.paired else f"n = {first} and {second} subjects"
+
+
+POWER = 0.8
+
+
+def detectability(n_subjects: tuple[int, int], *, paired: bool, family_size: int, alpha: float,
+                  n_permutations: int | None = None) -> Detectability:
+    """The smallest p, the smallest q of a lone difference and the smallest effect detectable at 80 % power, for
+    a permutation test with these numbers of subjects.
+
+    Parameters
+    ----------
+    n_subjects : tuple of int
+        Subjects of class 1 and class 0.
+    paired : bool
+        Sign flips of within-subject differences (both numbers are the same subjects) or label permutations.
+    family_size : int
+        Tests in one false-discovery-rate family (e.g. 855 = 171 pairs x 5 bands).
+    alpha : float
+        FDR level q.
+    n_permutations : int, optional
+        Random permutations drawn (their number bounds p from below too).
+
+    Returns
+    -------
+    Detectability
+    """
+    first, second = (int(n) for n in n_subjects)
+    if paired:
+        n_labellings = 2 ** first
+        mirrored = True
+        df, scale = first - 1, math.sqrt(first)
+    else:
+        n_labellings = math.comb(first + second, first)
+        mirrored = first == second
+        df, scale = first + second - 2, math.sqrt(first * second / (first + second))
+    smallest_p = (2 if mirrored else 1) / n_labellings
+    if n_permutations:
+        smallest_p = max(smallest_p, 1 / (n_permutations + 1))
+    smallest_p = min(1.0, smallest_p)
+    smallest_q = min(1.0, family_size * smallest_p)
+    needed = math.floor(family_size * smallest_p / alpha) + 1
+    pairs_needed = needed if needed <= family_size else None
+    level = alpha / family_size
+    effect = math.inf
+    if level >= smallest_p and df >= 1:
+        critical = scipy_stats.t.ppf(1 - level / 2, df)
+
+        def shortfall(d: float) -> float:
+            return float(scipy_stats.nct.sf(critical, df, d * scale)) - POWER
+
+        high = 1.0
+        while shortfall(high) < 0 and high < 1e3:
+            high *= 2
+        effect = float(optimize.brentq(shortfall, 0.0, high)) if shortfall(high) >= 0 else math.inf
+    return Detectability((first, second), paired, n_labellings, smallest_p, family_size, alpha, smallest_q,
+                         pairs_needed, effect)
 
 
 def enough_permutations(n_tests: int, alpha: float, *, at_least: int = 5000) -> int:
@@ -171,6 +285,11 @@ class BandDifferences:
         """Design, correction and effect size in one sentence (for file headers and the report's methods)."""
         return (f"{self.design_text()}; {self.correction_text()}, q < {self.alpha:g}; effect size {self.effect_name} "
                 f"with a 95 % BCa bootstrap interval over subjects ({self.n_boot} resamples)")
+
+    def detectability(self) -> Detectability:
+        """What this family could find with its numbers of subjects (see :func:`detectability`)."""
+        return detectability(self.n_subjects, paired=self.paired, family_size=self.family_size, alpha=self.alpha,
+                             n_permutations=self.n_permutations)
 
     def smallest_q(self) -> float:
         """The smallest adjusted p a single pair can reach with these permutations: below ``alpha`` or the test
@@ -350,6 +469,26 @@ def compare_band_power(class_1: np.ndarray, class_0: np.ndarray, *, paired: bool
     permutations = n_permutations or enough_permutations(n_tests, alpha)
     return feature_permutation_test(a.reshape(len(a), -1), b.reshape(len(b), -1), n_permutations=permutations,
                                     alpha=alpha, seed=seed, paired=paired)
+
+
+def band_power_intervals(class_1: np.ndarray, class_0: np.ndarray, *, paired: bool, n_boot: int = 2000,
+                         seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """95 % BCa bootstrap intervals over subjects of the effect size (d_z or g) and of the difference of band
+    power, per electrode and band.
+
+    Parameters
+    ----------
+    class_1, class_0 : ndarray, shape (n_subjects, n_nodes, n_bands)
+        As for :func:`compare_band_power`.
+
+    Returns
+    -------
+    effect_ci, difference_ci : ndarray, shape (n_nodes * n_bands, 2)
+        Node-major, as the tests of :func:`compare_band_power`; NaN where undefined.
+    """
+    a, b = np.asarray(class_1, dtype=float), np.asarray(class_0, dtype=float)
+    _check_classes(a, b, paired, "band power")
+    return _intervals(a.reshape(len(a), -1), b.reshape(len(b), -1), paired=paired, n_boot=n_boot, seed=seed)
 
 
 def significant_edges(differences: BandDifferences, node_names: list[str]) -> list[dict]:

@@ -1,7 +1,7 @@
 """From a Raw to clean windows on the nodes of a montage, as declarative steps saved with every result.
 
 The steps always run in this order: pick the montage's nodes (drop the rest, report why), deal with bad nodes
-(flat, saturated, implausible: see :mod:`eeg_gnn.signal.quality`), band-pass, notch, resample, re-reference, cut fixed-length windows, reject windows by amplitude.
+(flat, saturated, implausible, far from the others, copied: see :mod:`eeg_gnn.signal.quality`), band-pass, notch, resample, re-reference, cut fixed-length windows, reject windows by amplitude.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class Preprocessing:
     flat_uv : float
         Drop windows in which any node varies by less than this many microvolts peak to peak (0 keeps them).
     bad_channels : 'raise' | 'drop-recording' | 'interpolate' | 'interpolate-or-drop'
-        What to do with a recording that has flat, saturated or implausible nodes (see
+        What to do with a recording that has flat, saturated, implausible, far-off or copied nodes (see
         :func:`eeg_gnn.signal.quality.apply_policy`).
     clipping : 'channel' | 'window'
         Judge clipping per channel (a node at its rail in ``saturated_fraction`` of its samples is bad) or per

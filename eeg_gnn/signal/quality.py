@@ -1,5 +1,5 @@
-"""Bad channels: flat, saturated (clipped) or physically implausible EEG nodes, found per recording, and what to do
-about them (the ``bad_channels`` policy).
+"""Bad channels: flat, saturated (clipped), physically implausible, far-off or copied EEG nodes, found per
+recording, and what to do about them (the ``bad_channels`` policy).
 
 A channel is
 
@@ -9,6 +9,19 @@ A channel is
 * **saturated** when at least :data:`SATURATED_FRACTION` of its samples sit exactly at its minimum or maximum
   for three samples in a row or more (the amplifier or the file's digital range clipped it: a rhythm that is only
   quantised touches its extreme values at single samples).
+
+Two more checks compare a node with the recording's other nodes, on the signal as recorded (before any filter or
+re-referencing, which would hide them: after an average reference two near-dead electrodes both become minus the
+mean, and their connectivity is near 1). A node is
+
+* **relative**: far below or far above the other nodes, when its robust amplitude (median absolute deviation from its
+  median) is under 1/:data:`RELATIVE_FACTOR` or over :data:`RELATIVE_FACTOR` times the median node's (an electrode
+  that lost contact, or a gain error);
+* **copy**: a near copy of another node, when the variance of their difference (their electrical distance) is under
+  :data:`COPY_DISTANCE` times the median distance between two nodes of the recording (electrodes bridged by gel,
+  or a channel duplicated in the file; a signal common to every node, such as the reference's, brings all pairs
+  closer alike and flags none). On the 48 resting and task recordings of EEGMAT the closest pair of electrodes is
+  at 0.026 times the median distance, and the relative amplitudes span 0.51 to 1.93.
 
 When every node is implausible the same way the recording's unit is wrong, not its electrodes: that is refused
 whatever the policy, with the ``--scale`` that would fix it.
@@ -44,7 +57,9 @@ MIN_UV = 0.1
 MAX_UV = 10_000.0
 SATURATED_FRACTION = 0.01
 TYPICAL_UV = 100.0
-PROBLEMS = ("flat", "saturated", "implausible")
+RELATIVE_FACTOR = 10.0
+COPY_DISTANCE = 0.005
+PROBLEMS = ("flat", "saturated", "implausible", "relative", "copy")
 
 
 class BadChannelsError(ValueError):
@@ -69,7 +84,7 @@ class ChannelCheck:
     ----------
     name : str
     peak_to_peak_uv : float
-    problem : 'flat' | 'saturated' | 'implausible' | None
+    problem : 'flat' | 'saturated' | 'implausible' | 'relative' | 'copy' | None
     detail : str
         Why, in words (empty when there is no problem).
     """
@@ -149,6 +164,56 @@ def check_channels(data: np.ndarray, ch_names: Sequence[str], *, rail_uv: float 
             where = f"at +-{rail_uv:g} µV or beyond" if rail_uv is not None else "held at its minimum or maximum"
             problem, detail = "saturated", f"saturated ({100 * rail:.1f} % of samples {where})"
         checks.append(ChannelCheck(name, float(ptp), problem, detail))
+    return checks
+
+
+def check_against_others(data: np.ndarray, checks: Sequence[ChannelCheck]) -> list[ChannelCheck]:
+    """The checks of :func:`check_channels` with the nodes far below or above the others, or near copies of
+    another node, flagged too (``relative`` and ``copy``; a node keeps its first problem).
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_nodes, n_times)
+        The nodes as recorded (volts), before filtering and re-referencing.
+    checks : list of ChannelCheck, length n_nodes
+        :func:`check_channels` of ``data``.
+
+    Returns
+    -------
+    list of ChannelCheck, length n_nodes
+    """
+    data = np.asarray(data, dtype=float)
+    live = np.array([c.problem is None for c in checks])
+    if live.sum() < 3:
+        return list(checks)
+    centred = data - np.median(data, axis=1, keepdims=True)
+    amplitude = np.median(np.abs(centred), axis=1)
+    typical = float(np.median(amplitude[live]))
+    checks = list(checks)
+    if typical > 0:
+        for i, check in enumerate(checks):
+            ratio = amplitude[i] / typical
+            if check.problem is None and not 1 / RELATIVE_FACTOR <= ratio <= RELATIVE_FACTOR:
+                side = "below" if ratio < 1 else "above"
+                checks[i] = ChannelCheck(check.name, check.peak_to_peak_uv, "relative",
+                                         f"far {side} the recording's other electrodes ({ratio:.2g} times their median "
+                                         f"amplitude, before re-referencing)")
+    centred -= centred.mean(axis=1, keepdims=True)
+    covariance = centred @ centred.T / centred.shape[1]
+    variance = np.diag(covariance)
+    distance = variance[:, None] + variance[None, :] - 2 * covariance
+    pairs = [(a, b) for a, b in zip(*np.triu_indices(len(checks), 1), strict=True) if live[a] and live[b]]
+    typical_distance = float(np.median([distance[a, b] for a, b in pairs]))
+    if typical_distance > 0:
+        for a, b in pairs:
+            ratio = distance[a, b] / typical_distance
+            if ratio < COPY_DISTANCE:
+                for i, j in ((a, b), (b, a)):
+                    if checks[i].problem is None:
+                        checks[i] = ChannelCheck(
+                            checks[i].name, checks[i].peak_to_peak_uv, "copy",
+                            f"near copy of {checks[j].name} (the variance of their difference is {ratio:.2g} times "
+                            "the median over pairs of electrodes)")
     return checks
 
 
@@ -250,6 +315,7 @@ def apply_policy(raw: mne.io.BaseRaw, policy: str, source: str, missing: Sequenc
     checks = check_channels(data, raw.ch_names, rail_uv=rail_uv,
                             saturated_fraction=saturated_fraction if clipping == "channel" else None)
     check_units(checks, source)
+    checks = check_against_others(data, checks)
     marked = dict.fromkeys((name for name in raw.info["bads"] if name in raw.ch_names),
                            "marked bad in the recording's metadata (e.g. BIDS channels.tsv)")
     bad = {**marked, **bad_nodes(checks), **dict.fromkeys(missing, "missing from the recording")}
