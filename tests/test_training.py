@@ -285,7 +285,7 @@ def test_schizophrenia_on_real_msu_with_tiny_budget(msu_dir, tmp_path):
                          folds=3, n_boot=50, progress=False)
     results = run_cv(config).results
     assert results["dataset"] == "msu" and results["n_subjects"] == 84 and results["label_level"] == "subject"
-    assert results["classes"] == ["control", "patient"] and len(results["node_names"]) == 16
+    assert results["classes"] == ["healthy", "schizophrenia"] and len(results["node_names"]) == 16
     for name, report in results["models"].items():
         assert 0 <= report["subject"]["balanced_accuracy"] <= 1, name
         assert report["subject"]["n"] == 84, name
