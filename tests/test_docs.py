@@ -19,7 +19,7 @@ BUILT = ("index.html", "api.html", "guide/data.html", "guide/results.html", "gui
 
 @pytest.mark.slow
 def test_the_docs_build_without_a_warning(tmp_path):
-    for module in ("sphinx", "numpydoc", "sphinx_gallery", "pydata_sphinx_theme"):
+    for module in ("sphinx", "numpydoc", "sphinx_gallery", "pydata_sphinx_theme", "myst_parser"):
         pytest.importorskip(module, reason="the [docs] extra builds the documentation: pip install -e '.[docs]'")
     source = tmp_path / "docs"
     # a copy, so that the pages Sphinx generates (API stubs, the gallery) never land in the checkout
