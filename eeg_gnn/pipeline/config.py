@@ -206,7 +206,7 @@ class TrainConfig:
                                  "--features per band; tangent = its row of every band's covariance (OAS) log-mapped "
                                  "at the Riemannian mean of the fold's training windows (what the tangent-space "
                                  "baseline uses, per electrode); bands+tangent = both (default: %(default)s, chosen "
-                                 "on validation subjects: README, 'How the defaults were chosen')", "features",
+                                 "on validation subjects: docs, Models, 'How the defaults were chosen')", "features",
                                  choices=tuple(NODE_FEATURES))
     spatial_centring: bool = setting(False, "subtract, in every window, each node feature's mean over the nodes "
                                      "(per band; no labels) before the graph model", "features")
@@ -244,7 +244,7 @@ class TrainConfig:
     readout: str = setting("flatten", "how node embeddings become one vector per window: pool = mean and max over "
                            "the electrodes (which electrode is which is forgotten); flatten = every electrode's "
                            "embedding in montage order, concatenated (DGCNN's readout; the head then weighs each "
-                           "electrode on its own) (default: %(default)s, chosen on validation subjects: README, 'How "
+                           "electrode on its own) (default: %(default)s, chosen on validation subjects: docs, Models, 'How "
                            "the defaults were chosen')", "model", choices=tuple(READOUTS))
     node_embedding: int = setting(0, "size of a learned vector per electrode appended to its input features, so "
                                   "that the convolutions know which electrode is which; 0 = none "
@@ -275,8 +275,8 @@ class TrainConfig:
     weight_decay: float = setting(1e-3, "Adam weight decay (default: %(default)s)", "training")
     seed: int = setting(0, "seed for folds, initialisation and batches; same seed, same results "
                         "(default: %(default)s)", "training")
-    select: str | None = setting(None, "nested selection: a TOML grid file of settings to choose from (README, "
-                                 "'Experiment files'); each outer fold picks one configuration by an inner "
+    select: str | None = setting(None, "nested selection: a TOML grid file of settings to choose from (docs, "
+                                 "Running, 'Experiment files'); each outer fold picks one configuration by an inner "
                                  "cross-validation over its training subjects only and tests that alone "
                                  "(default: none)", "training", metavar="GRID")
     repeats: int = setting(1, "repeat the whole cross-validation with N fold assignments (seeds seed, seed+1, "
@@ -316,7 +316,7 @@ class TrainConfig:
                           "run one after the other), processes = worker processes (joblib's loky; for tasks that "
                           "hold Python's GIL) (default: %(default)s)", "execution", choices=PREFER)
     scheduler: str | None = setting(None, "run those tasks on a Dask cluster: the scheduler's address, e.g. "
-                                    "tcp://10.0.0.5:8786 (README, 'Speed, and running on a Dask cluster'), or "
+                                    "tcp://10.0.0.5:8786 (docs, Running, 'Speed, and running on a Dask cluster'), or "
                                     "local = a local cluster of --n-jobs worker processes (at least 2) for this "
                                     "run (default: none)", "execution", metavar="ADDRESS")
     use_cache: bool = setting(True, "recompute features instead of using the cache ($EEG_GNN_CACHE, default "
