@@ -207,30 +207,37 @@ def render(run_dir: Path, seconds: float | None, title: str = "") -> str:
 
 
 def render_summary(run_dir: Path, seconds: float | None, title: str, page: str) -> str:
-    """The README's few lines for one task: the spread over seeds, the pooled comparisons, the goal paragraph."""
+    """The README's few lines for one task: every model's mean ± sd over the seeds beside its pooled paired
+    comparison with the graph model (window balanced accuracy) and what that comparison could detect, then the
+    goal paragraph."""
     results = json.loads((run_dir / "results.json").read_text())
     runs = _runs(run_dir, results)
     config = json.loads((run_dir / "config.json").read_text())["config"]
     levels = _levels(results)
-    lines = [f"### {title}", "",
-             f"`{_command(config, runs)}`: {results['n_subjects']} subjects, {results['n_windows']} windows, "
-             f"{results['n_folds']} folds by subject, seeds {', '.join(str(seed) for seed, _ in runs)}"
-             + (f", {seconds / 60:.0f} minutes on 2 CPU cores" if seconds else "")
-             + f". Every seed with intervals, every comparison and each fold's choice: [{page}]({page}).", ""]
-    lines += _spread_table(results, runs, levels)
     pooled = {(e["against"], e["level"], e["metric"]): e
               for e in results.get("repeats", {}).get("pooled_comparisons", [])}
-    if pooled:
-        lines += ["", "Graph model minus each other model, each subject's score averaged over the seeds (mean "
-                  "[95 % interval over subjects], Holm-adjusted sign-flip verdict; detectable = the smallest "
-                  "difference this comparison detects at 80 % power):", "",
-                  f"| graph model vs | window BA | {levels[1]} AUC | detectable (window BA) |",
-                  "| --- | --- | --- | --- |"]
-        for name in results["models"]:
-            ba, auc = pooled.get((name, "window", "balanced_accuracy")), pooled.get((name, levels[1], "roc_auc"))
-            if ba or auc:
-                lines.append(f"| {_name(name)} | {_difference(ba) if ba else 'n/a'} | "
-                             f"{_difference(auc) if auc else 'n/a'} | {_detectable(ba) if ba else 'n/a'} |")
+    comparisons = pooled or {(e["against"], e["level"], e["metric"]): e for e in results.get("comparisons", [])}
+    header = " | ".join(f"{lvl} {'BA' if m == 'balanced_accuracy' else 'AUC'}" for lvl in levels for m in METRICS)
+    lines = [f"### {title}", "",
+             f"`{_command(config, runs)}`: {results['n_subjects']} subjects, {results['n_windows']} windows, "
+             f"{results['n_folds']} folds by subject, "
+             + (f"mean ± sd over seeds {', '.join(str(seed) for seed, _ in runs)}" if len(runs) > 1
+                else "95 % intervals over subjects")
+             + (f", {seconds / 60:.0f} minutes on 2 CPU cores" if seconds else "")
+             + "; the last columns pair each model with the graph model over subjects (window BA, each subject's "
+             "score averaged over the seeds; Holm-adjusted sign-flip verdict) and give the smallest difference "
+             f"that comparison detects at 80 % power. Per seed, with intervals: [{page}]({page}).", "",
+             f"| model | {header} | graph minus model | detectable |", "| --- |" + " --- |" * 6]
+    for name in results["models"]:
+        cells = []
+        for lvl in levels:
+            for metric in METRICS:
+                spread = results.get("repeats", {}).get("models", {}).get(name, {}).get(lvl, {}).get(metric)
+                cells.append(f"{spread['mean']:.3f} ± {spread['sd']:.3f}" if spread
+                             else _cell(results["models"][name].get(lvl, {}), metric))
+        entry = comparisons.get((name, "window", "balanced_accuracy"))
+        cells += [_difference(entry) if entry else "", _detectable(entry) if entry else ""]
+        lines.append(f"| {_name(name)} | " + " | ".join(cells) + " |")
     lines += ["", goal(runs, levels[1], pooled)]
     return "\n".join(lines)
 
@@ -374,7 +381,8 @@ def build_task(section: Section, args, runs: dict[str, Path]) -> tuple[str, str]
         aligned, seconds = run(f"{section.task}_aligned",
                                lambda: train(section, args.repeats, out / "aligned", align="subject"))
         heading = ALIGNED[0].upper() + ALIGNED[1:]
-        summary += "\n\n" + render_summary(aligned, seconds, heading, page).replace("### ", "#### ", 1)
+        summary += "\n\n" + render_summary(aligned, seconds, "Aligned", page).replace(
+            "### Aligned", f"#### {heading}", 1)
         full += f"\n\n## {heading}\n\n" + render(aligned, seconds)
     if section.loso:
         loso, _ = run(f"{section.task}_loso", lambda: train_loso(section, out / "loso"))
