@@ -24,6 +24,9 @@ from eeg_gnn.utils.files import atomic_write
 #: Types beyond skops' defaults that a saved baseline may contain (the baselines' own steps and pyriemann's).
 TRUSTED_TYPES = frozenset({
     "eeg_gnn.models.baselines.BandTangentSpace",
+    "eeg_gnn.models.baselines.CSPLDA",
+    "eeg_gnn.models.baselines.SummedBands",
+    "pyriemann.spatialfilters.CSP",
     "eeg_gnn.models.baselines.TunedLogisticRegression",
     "pyriemann.estimation.Covariances",
     "pyriemann.estimation.Shrinkage",

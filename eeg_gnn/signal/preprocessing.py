@@ -1,7 +1,8 @@
 """From a Raw to clean windows on the nodes of a montage, as declarative steps saved with every result.
 
 The steps always run in this order: pick the montage's nodes (drop the rest, report why), deal with bad nodes
-(flat, saturated, implausible: see :mod:`eeg_gnn.signal.quality`), band-pass, notch, resample, re-reference, cut fixed-length windows, reject windows by amplitude.
+(flat, saturated, implausible: see :mod:`eeg_gnn.signal.quality`), band-pass, notch, resample, re-reference, cut fixed-length windows (consecutive, or locked to
+annotated events: :mod:`eeg_gnn.signal.events`), reject windows by amplitude.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 import mne
 import numpy as np
 
+from eeg_gnn.signal.events import check_epoch, event_onsets, event_windows
 from eeg_gnn.signal.io import check_finite, source_of
 from eeg_gnn.signal.montage import ChannelMatch, match_channels, resolve_nodes
 from eeg_gnn.signal.quality import BAD_CHANNEL_POLICIES, BadChannelsError, apply_policy
@@ -44,6 +46,12 @@ class Preprocessing:
     bad_channels : 'raise' | 'drop-recording' | 'interpolate'
         What to do with a recording that has flat, saturated or implausible nodes (see
         :func:`eeg_gnn.signal.quality.apply_policy`).
+    epoch : (tmin, tmax) | None
+        Event-locked windows: one window from ``onset + tmin`` to ``onset + tmax`` seconds after each annotation
+        named in ``events`` (see :mod:`eeg_gnn.signal.events`), instead of consecutive ``window_s`` windows; the
+        filters run on the continuous recording first.
+    events : tuple of str
+        The annotation descriptions that windows are locked to (with ``epoch``).
     """
 
     l_freq: float | None = 1.0
@@ -56,9 +64,17 @@ class Preprocessing:
     reject_uv: float | None = None
     flat_uv: float = 0.01
     bad_channels: str = "raise"
+    epoch: tuple[float, float] | None = None
+    events: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_option("reference", self.reference, REFERENCES)
+        if self.epoch is not None:
+            object.__setattr__(self, "epoch", check_epoch(self.epoch))
+            object.__setattr__(self, "events", tuple(self.events))
+            if not self.events:
+                raise ValueError("Event-locked windows (--epoch) need the events to lock to: pass --event-labels "
+                                 "DESCRIPTION=CLASS,... (e.g. --event-labels T1=left,T2=right).")
         check_option("bad_channels", self.bad_channels, BAD_CHANNEL_POLICIES)
         check_positive("flat_uv", self.flat_uv, allow_zero=True)
         check_positive("window_s", self.window_s)
@@ -71,7 +87,14 @@ class Preprocessing:
             raise ValueError(f"'l_freq' ({self.l_freq} Hz) must be below 'h_freq' ({self.h_freq} Hz).")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The parameters; ``epoch`` and ``events`` only when windows are event-locked (so that the cache keys of
+        consecutive windows stay what they were)."""
+        values = asdict(self)
+        if self.epoch is None:
+            del values["epoch"], values["events"]
+        else:
+            values["epoch"], values["events"] = list(self.epoch), list(self.events)
+        return values
 
     def steps(self) -> list[dict]:
         """The steps this configuration runs, in order, with their parameters."""
@@ -83,7 +106,10 @@ class Preprocessing:
         if self.resample_sfreq:
             steps.append({"step": "resample", "sfreq": self.resample_sfreq})
         steps.append({"step": "reference", "reference": self.reference})
-        steps.append({"step": "windows", "window_s": self.window_s, "overlap": self.overlap})
+        if self.epoch is not None:
+            steps.append({"step": "event_windows", "epoch": list(self.epoch), "events": list(self.events)})
+        else:
+            steps.append({"step": "windows", "window_s": self.window_s, "overlap": self.overlap})
         steps.append({"step": "reject_windows", "reject_uv": self.reject_uv, "flat_uv": self.flat_uv})
         return steps
 
@@ -231,10 +257,21 @@ def preprocess(
     if config.reference == "average":
         raw.set_eeg_reference("average", projection=False, verbose="error")
     data = raw.get_data()
-    try:
-        windows, onsets = make_windows(data, raw.info["sfreq"], config.window_s, config.overlap)
-    except ValueError as exc:
-        raise ValueError(f"{source}: {exc}") from exc
+    if config.epoch is not None:
+        onsets = event_onsets(raw, config.events)
+        if not len(onsets):
+            raise ValueError(f"{source} has no annotation {' / '.join(config.events)} to lock windows to (its "
+                             f"annotations: {sorted(set(raw.annotations.description)) or 'none'}); check "
+                             "--event-labels.")
+        windows, onsets = event_windows(data, raw.info["sfreq"], onsets, config.epoch)
+        if not len(onsets):
+            raise ValueError(f"{source}: no window of --epoch {config.epoch[0]:g},{config.epoch[1]:g} fits in the "
+                             "recording around its events.")
+    else:
+        try:
+            windows, onsets = make_windows(data, raw.info["sfreq"], config.window_s, config.overlap)
+        except ValueError as exc:
+            raise ValueError(f"{source}: {exc}") from exc
     keep, flat = amplitude_mask(windows, config)
     return Windows(
         data=np.ascontiguousarray(windows[keep]),
