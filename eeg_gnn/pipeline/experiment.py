@@ -70,7 +70,12 @@ from eeg_gnn.pipeline.selection import (
     read_grid,
     samples_key,
 )
-from eeg_gnn.signal.alignment import TRANSDUCTIVE, check_alignable, recentre_per_subject, standardise_per_subject
+from eeg_gnn.signal.alignment import (
+    TRANSDUCTIVE,
+    check_alignable,
+    recentre_per_subject,
+    standardise_per_subject,
+)
 from eeg_gnn.signal.events import event_window_labels
 from eeg_gnn.signal.graph import distance_adjacency, sparsify
 from eeg_gnn.signal.montage import positions, resolve_nodes

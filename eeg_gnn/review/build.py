@@ -34,6 +34,7 @@ from eeg_gnn.pipeline.folds import PRIMARY, manifest_path
 from eeg_gnn.pipeline.runs import Run, recompute_results
 from eeg_gnn.pipeline.selection import samples_key
 from eeg_gnn.review import export, figures, maps, performance, wording
+from eeg_gnn.review.imagery import imagery_section
 from eeg_gnn.review.maps import Scale
 from eeg_gnn.review.report import render_report
 from eeg_gnn.review.settings import ReviewSettings
@@ -143,7 +144,7 @@ def summarise_recordings(run: Run, dataset: Dataset, method: str, *, progress: b
             if windows.node_names != run.node_names:
                 raise ValueError(f"{recording.path} gives nodes {windows.node_names}, the run was trained on "
                                  f"{run.node_names}.")
-            labels = window_labels(dataset, index, windows.onsets, config.window)
+            labels = window_labels(dataset, index, windows.onsets, config.window, config.epoch)
             classes = np.unique(labels[labels >= 0])
             n_nodes = len(windows.node_names)
             relative = band_power(windows.data, windows.sfreq, bands, "relative_power")
@@ -519,7 +520,7 @@ def build_review(run: Run, settings: ReviewSettings | None = None, **options: An
     config = run.config
     method = settings.connectivity or (config.graph if config.graph in CONNECTIVITY_METHODS else DEFAULT_CONNECTIVITY)
     dataset = load_dataset(config.dataset, config.data_dir, read_kwargs=config.read_kwargs(),
-                           **config.dataset_options())
+                           event_labels=config.event_labels, **config.dataset_options())
     dropped = {rid for rid, entry in run.saved.get("data_quality", {}).get("bad_channels", {}).items()
                if entry["action"] == "dropped"}
     dataset.recordings = [r for r in dataset.recordings if r.recording_id not in dropped]
@@ -565,6 +566,9 @@ def build_review(run: Run, settings: ReviewSettings | None = None, **options: An
                          power_figure=power_figure, importance=importance,
                          importance_values=(edge_importance, node_importance, n_explained), entries=entries,
                          comparisons=comparisons, level=level, performance_figures=performance_figures, psd=psd)
+        if config.epoch is not None:
+            section = imagery_section(run, dataset, node_importance, ctx.figure("imagery_erd"))
+            review["sections"].insert(len(review["sections"]) - 5, section)
         render_report(review, work / "report.html")
         if target.exists():
             shutil.rmtree(target)

@@ -4,8 +4,8 @@ Subjects differ in head, cap and impedances more than a left-hand from a right-h
 Re-centring each subject on its own data removes that offset without looking at any label:
 
 - each band's covariance matrices are re-centred at the subject's Riemannian mean, ``M^{-1/2} C M^{-1/2}``, so
-  that the subject's mean becomes the identity (Zanini et al. 2018, *IEEE TBME* 65:1107-1116; pyRiemann's
-  ``Whitening``, which its ``TLCenter`` applies per domain);
+  that the subject's mean becomes the identity (Zanini et al. 2018, *IEEE TBME* 65:1107-1116; what pyRiemann's
+  ``TLCenter`` does per domain, here with pyRiemann's ``mean_riemann`` and ``invsqrtm``, no label needed);
 - each band feature of each node is standardised over the subject's windows (zero mean, unit variance).
 
 It is done for training and test subjects alike, from every window of the subject, so the test subjects'
@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+#: Iterations of the Riemannian mean (pyRiemann's default 50 falls short for 64 nodes and few windows).
+MEAN_MAXITER = 500
 #: How a run that used ``--align subject`` says so wherever it reports its scores.
 TRANSDUCTIVE = ("transductive: each subject, test subjects included, was re-centred on its own unlabelled windows "
                 "(--align subject)")
@@ -75,12 +77,14 @@ def recentre_per_subject(covariance: np.ndarray, subjects: np.ndarray) -> np.nda
     ndarray, same shape
         Per subject and band, the Riemannian mean of the result is the identity.
     """
-    from pyriemann.preprocessing import Whitening
+    from pyriemann.geometry.base import invsqrtm
+    from pyriemann.geometry.mean import mean_riemann
 
     aligned = np.empty_like(covariance)
     for subject in np.unique(subjects):
         rows = np.flatnonzero(subjects == subject)
         for band in range(covariance.shape[1]):
             matrices = covariance[rows, band].astype(np.float64)
-            aligned[rows, band] = Whitening(metric="riemann").fit(matrices).transform(matrices)
+            whitening = invsqrtm(mean_riemann(matrices, maxiter=MEAN_MAXITER))
+            aligned[rows, band] = whitening @ matrices @ whitening
     return aligned
