@@ -548,7 +548,8 @@ def build_review(run: Run, settings: ReviewSettings | None = None, **options: An
         edge_importance, node_importance, n_explained = model_importance(run, dataset, progress=settings.progress)
         importance = _importance_maps(ctx, edge_importance, node_importance)
         _learned_adjacency_exports(ctx)
-        level = aggregation_level(run.results["label_level"])
+        # window-level labels (seizures, cues) mix classes within a subject: score the windows themselves
+        level = "window" if run.results["label_level"] == "window" else aggregation_level(run.results["label_level"])
         entries = performance.model_entries(run.results, config)
         comparisons = performance.comparisons(run.results, entries, run.predictions, level, n_boot=config.n_boot,
                                               seed=config.seed)
