@@ -272,3 +272,17 @@ def test_importance_peak_names_the_nearest_hand_area():
     assert peak["rank_c4"] == 2
     importance[names.index("Oz")] = 2.0
     assert not importance_peak(importance, names)["near"]
+
+
+def test_graphs_and_brainnet_files_for_the_64_electrodes(tmp_path):
+    from eeg_gnn.review.export import write_pair
+    from eeg_gnn.signal.graph import distance_adjacency
+
+    names = node_sets()["10-10-64"]
+    adjacency = distance_adjacency(positions(names, kind="scalp"), "gaussian")
+    assert adjacency.shape == (64, 64) and np.allclose(adjacency, adjacency.T)
+    node_file, edge_file = write_pair(tmp_path, "imagery", adjacency, "10-10-64", node_values=np.ones(64))
+    rows = [line.split() for line in node_file.read_text().splitlines() if line and not line.startswith(("%", "#"))]
+    assert len(rows) == 64 and rows[names.index("FC5")][-1] == "FC5"
+    matrix = np.loadtxt(edge_file, comments=("%", "#"))
+    assert matrix.shape == (64, 64)
