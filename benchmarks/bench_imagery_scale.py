@@ -4,7 +4,8 @@
 
 Extracts the ``--task motor_imagery`` features (mu/beta log power and band covariances of the event-locked windows,
 64 nodes) into an empty cache, one task per recording (:func:`eeg_gnn.data.extraction.extract_dataset`: no worker
-holds more than one raw recording), stacks the windows and aligns each subject (``--align subject``). Prints, per
+holds more than one raw recording), stacks the windows and aligns each subject (``--align subject``). After a
+one-subject warm-up (imports and first calls) it prints, per
 cohort size, the seconds per subject and the peak resident memory; flat seconds per subject and a peak that does
 not grow with the subjects mean the run streams. Needs ``$EEG_GNN_DATA/eegmmidb`` (``eeg-gnn fetch eegmmidb 1-12``).
 """
@@ -53,6 +54,7 @@ def main() -> None:
     parser.add_argument("--subjects", default="3,6,12", help="cohort sizes (default: 3,6,12)")
     parser.add_argument("--n-jobs", type=int, default=1, help="extraction workers (default: 1)")
     args = parser.parse_args()
+    measure(1, args.n_jobs)  # warm-up: imports, filter design, first-call costs
     print(f"{'subjects':>8} {'windows':>8} {'seconds':>8} {'s/subject':>10} {'peak MiB':>9}")
     for n_subjects in (int(n) for n in args.subjects.split(",")):
         row = measure(n_subjects, args.n_jobs)

@@ -215,6 +215,11 @@ def test_train_on_annotated_folder_cohort_with_alignment(imagery_cohort, capsys,
     assert len(results["node_names"]) == 19  # the 10-20 subset of the 64 electrodes
     saved = json.loads((run_dir / "config.json").read_text())
     assert "transductive" in saved["transductive"] and saved["config"]["epoch"] == [0.5, 3.0]
+    from eeg_gnn.pipeline.apply import apply_run
+    from eeg_gnn.pipeline.runs import load_run
+
+    with pytest.raises(ValueError, match="--align none"):
+        apply_run(load_run(run_dir), imagery_cohort, progress=False)
 
 
 @pytest.mark.slow
