@@ -58,8 +58,7 @@ TASKS = {
     "emotion": "seed",
     "motor_imagery": "eegmmidb",
 }
-#: ``--align``: none, or each subject re-centred on its own unlabelled windows (see
-#: :func:`eeg_gnn.pipeline.alignment.align_subjects`).
+#: ``--align``: none, or each subject re-centred on its own unlabelled windows (see :mod:`eeg_gnn.signal.alignment`).
 ALIGNMENTS = ("none", "subject")
 DISTANCE_GRAPHS = ("distance", "knn")
 GRAPHS = DISTANCE_GRAPHS + CONNECTIVITY_METHODS
