@@ -291,3 +291,16 @@ def test_graphs_and_brainnet_files_for_the_64_electrodes(tmp_path):
     assert len(rows) == 64 and rows[names.index("FC5")][-1] == "FC5"
     matrix = np.loadtxt(edge_file, comments=("%", "#"))
     assert matrix.shape == (64, 64)
+
+
+@pytest.mark.slow
+def test_copy_damaged_by_line_ending_conversion_is_refused(data_root, tmp_path):
+    """A carriage return inserted before every line feed (as circulates online) shifts the records: one line."""
+    from eeg_gnn.signal.io import read_recording
+
+    original = (data_root / "eegmmidb" / "S001" / "S001R04.edf").read_bytes()
+    damaged = tmp_path / "S001R04.edf"
+    damaged.write_bytes(original.replace(b"\n", b"\r\n"))
+    with pytest.raises(ValueError, match="does not start where its header puts it") as excinfo:
+        read_recording(damaged)
+    assert "\n" not in str(excinfo.value)
