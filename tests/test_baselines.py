@@ -191,7 +191,8 @@ def test_baseline_input_by_name():
         baseline_input("tangent_space", features, None)
     with pytest.raises(ValueError, match="'baselines' parameter"):
         make_baseline("svm")
-    assert set(BASELINES) == {"logreg", "tangent_space"}
+    assert set(BASELINES) == {"logreg", "tangent_space", "csp_lda"}
+    assert baseline_input("csp_lda", features, covariance) is covariance
 
 
 def test_covariances_are_cached_under_their_own_key(cohort):

@@ -228,7 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = commands.add_parser("fetch", help="download an open dataset and verify it")
     fetch.add_argument("dataset", help="dataset name, e.g. msu, repod, eegmat, chbmit")
     fetch.add_argument("patients", nargs="*", help="for chbmit: the cases to download, e.g. chb01 chb02 (about 1-3 GB "
-                                                   "each; chb21 is chb01 again)")
+                                                   "each; chb21 is chb01 again); for eegmmidb: the subjects, e.g. 1 2 "
+                                                   "or 1-20 (default: all 109)")
+    fetch.add_argument("--runs", help="for eegmmidb: the runs to download, e.g. 4,8,12 (default: the dataset's: "
+                                      "4,8,12 for eegmmidb, 6,10,14 for eegmmidb_fists_feet)")
     fetch.add_argument("--data-dir", type=Path, help="destination folder (default: $EEG_GNN_DATA/<dataset>)")
     fetch.add_argument("--base-url", help="a mirror to download from instead of the dataset's own site")
     return parser
@@ -254,6 +257,14 @@ def main(argv: list[str] | None = None) -> int:
                                  "`eeg-gnn fetch chbmit chb01 chb02`.")
             folders = [fetch_patient(p, args.data_dir, args.base_url) for p in args.patients]
             return "\n".join(f"{folder.name} is in {folder}" for folder in folders)
+        if args.command == "fetch" and "subject_runs" in load_descriptor(args.dataset).get("download", {}):
+            from eeg_gnn.data.physionet_runs import fetch_subject_runs
+
+            folder = fetch_subject_runs(args.dataset, args.patients, [args.runs] if args.runs else [], args.data_dir,
+                                        base_url=args.base_url)
+            return f"{args.dataset} is in {folder}\n" + info_dataset(args.dataset, folder)
+        if args.command == "fetch" and args.runs:
+            raise ValueError(f"--runs is for datasets stored per subject and run (eegmmidb); {args.dataset} has none.")
         if args.command == "fetch" and args.patients:
             raise ValueError(f"Only chbmit is fetched case by case; `eeg-gnn fetch {args.dataset}` takes no cases "
                              f"(got {' '.join(args.patients)}).")

@@ -20,6 +20,7 @@ from typing import Any
 import mne
 
 from eeg_gnn.data.download import default_data_dir
+from eeg_gnn.signal.events import annotation_intervals, classes_of, read_annotations
 from eeg_gnn.signal.io import FORMATS, read_recording
 from eeg_gnn.utils.resources import resource_dir
 from eeg_gnn.utils.validation import check_option
@@ -167,7 +168,7 @@ def how_to_get(name: str, folder: Path) -> str:
 
 
 def load_dataset(name: str, data_dir: str | Path | None = None, *, read_kwargs: dict | None = None,
-                 **folder_options: Any) -> Dataset:
+                 event_labels: dict[str, str] | None = None, **folder_options: Any) -> Dataset:
     """List the recordings of a dataset with their subjects and labels.
 
     Parameters
@@ -182,6 +183,9 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *, read_kwargs: 
         Arguments for reading every recording (see :func:`eeg_gnn.signal.io.read_recording`): ``sfreq`` and
         ``unit`` for CSV/TSV files, ``on_truncated``, ``scale``. A described dataset's own ``read`` settings take
         precedence.
+    event_labels : dict of str to str, optional
+        Labels from the recordings' annotations (description -> class, e.g. ``{'T1': 'left', 'T2': 'right'}``)
+        instead of one label per recording: see :func:`label_by_events`. Default: the descriptor's ``events``.
     **folder_options
         For ``'folder'``: ``label_column``, ``subject_column``, ``file_column``, ``on_missing`` (see
         :func:`load_folder`); for ``'bids'`` also ``task_label``; ignored for described datasets.
@@ -205,7 +209,8 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *, read_kwargs: 
     if name == FOLDER:
         if data_dir is None:
             raise ValueError("The 'folder' dataset needs --data-dir DIR: a folder of recordings with participants.tsv.")
-        return load_folder(data_dir, read_kwargs=read_kwargs, **folder_options)
+        cohort = load_folder(data_dir, read_kwargs=read_kwargs, labels_required=not event_labels, **folder_options)
+        return label_by_events(cohort, event_labels) if event_labels else cohort
     descriptor = load_descriptor(name)
     root = dataset_dir(name, data_dir)
     if root.exists() and not root.is_dir():
@@ -221,7 +226,35 @@ def load_dataset(name: str, data_dir: str | Path | None = None, *, read_kwargs: 
         )
     if read_kwargs:
         recordings = [replace(r, read_kwargs={**read_kwargs, **r.read_kwargs}) for r in recordings]
-    return Dataset(name, root, descriptor, recordings)
+    dataset = Dataset(name, root, descriptor, recordings)
+    event_labels = event_labels or descriptor.get("events")
+    return label_by_events(dataset, event_labels) if event_labels else dataset
+
+
+def label_by_events(dataset: Dataset, event_labels: dict[str, str]) -> Dataset:
+    """The dataset labelled by its recordings' annotations: each recording's labelled intervals are its annotations
+    named in ``event_labels`` (description -> class), and the classes are the mapping's values.
+
+    Recordings then have no label of their own (``label_level`` ``'window'``); windows take the class of the
+    interval they lie in or, with event-locked windows (``--epoch``), of the event they are locked to.
+
+    Raises
+    ------
+    ValueError
+        No recording has any of the named annotations (the message lists those found).
+    """
+    recordings, found = [], set()
+    for recording in dataset.recordings:
+        annotations = read_annotations(recording.path)
+        found.update(str(d).strip() for d in annotations.description)
+        recordings.append(replace(recording, label=None, intervals=annotation_intervals(annotations, event_labels)))
+    if not any(r.intervals for r in recordings):
+        raise ValueError(f"No recording of {dataset.name!r} in {dataset.root} has an annotation "
+                         f"{' / '.join(event_labels)} (--event-labels); their annotations: "
+                         f"{', '.join(sorted(found)) or 'none'}.")
+    descriptor = {**dataset.descriptor, "classes": classes_of(event_labels), "label_level": "window",
+                  "events": dict(event_labels)}
+    return Dataset(dataset.name, dataset.root, descriptor, recordings)
 
 
 def _recordings_from_descriptor(descriptor: dict[str, Any], root: Path) -> list[Recording]:
@@ -241,11 +274,12 @@ def _recordings_from_descriptor(descriptor: dict[str, Any], root: Path) -> list[
         match = pattern.search(relative)
         if match is None:
             continue
-        raw_label = match.group("label")
-        if raw_label not in rule["labels"]:
+        raw_label = match.groupdict().get("label")
+        if raw_label is not None and raw_label not in rule["labels"]:
             raise ValueError(f"{path}: label {raw_label!r} is not one of {sorted(rule['labels'])}.")
         subject = rule.get("subject_format", "{subject}").format(**match.groupdict())
-        recordings.append(Recording(path, subject, rule["labels"][raw_label], relative, read_kwargs))
+        label = None if raw_label is None else rule["labels"][raw_label]  # None: labels from annotations ("events")
+        recordings.append(Recording(path, subject, label, relative, read_kwargs))
     return recordings
 
 

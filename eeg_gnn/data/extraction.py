@@ -35,9 +35,9 @@ from eeg_gnn.utils.resources import resource_dir
 from eeg_gnn.utils.validation import check_option
 
 GRAPH_SCOPES = ("window", "recording")
-_SOURCES = ("signal/io.py", "signal/headers.py", "signal/montage.py", "signal/preprocessing.py", "signal/quality.py",
-            "signal/features.py", "signal/graph.py", "signal/covariance.py", "data/extraction.py", "data/emotion.py",
-            "data/confounds.py")
+_SOURCES = ("signal/io.py", "signal/headers.py", "signal/events.py", "signal/montage.py", "signal/preprocessing.py",
+            "signal/quality.py", "signal/features.py", "signal/graph.py", "signal/covariance.py", "data/extraction.py",
+            "data/emotion.py", "data/confounds.py")
 _LIBRARIES = ("mne", "numpy", "scipy", "pyriemann", "scikit-learn")
 
 

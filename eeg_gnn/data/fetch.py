@@ -80,6 +80,10 @@ def _remove_empty(folder: Path) -> None:
 
 
 def _fetch_into(name: str, folder: Path, base: str, download: dict, *, progress: bool) -> None:
+    if "subject_runs" in download:  # one file per subject and run: every subject, the descriptor's runs
+        from eeg_gnn.data.physionet_runs import fetch_subject_runs
+
+        fetch_subject_runs(name, data_dir=folder, base_url=base, progress=progress)
     files = download.get("files", [])
     for entry in tqdm(files, desc=f"{name}: files", unit="file", disable=not progress or len(files) < 2):
         download_file(base + entry["name"], folder / entry.get("filename", entry["name"]),

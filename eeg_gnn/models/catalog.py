@@ -48,7 +48,12 @@ BASELINES = {
                        "features"),
     "tangent_space": Baseline("tangent_space", "Riemannian tangent space of band-wise covariances (OAS) + logistic "
                               "regression (C by inner CV over subjects)", "covariance"),
+    "csp_lda": Baseline("csp_lda", "common spatial patterns (6 filters, log variance) of the covariance summed over "
+                        "the bands (8-30 Hz with the motor_imagery bands mu, beta) + linear discriminant analysis",
+                        "covariance"),
 }
+#: The baselines a run scores unless told otherwise (``--baselines``); the others are named to be used.
+DEFAULT_BASELINES = ("logreg", "tangent_space")
 
 #: What each node can carry into a graph model (see :mod:`eeg_gnn.models.node_features`).
 NODE_FEATURES = {

@@ -25,6 +25,9 @@ from eeg_gnn.utils.files import atomic_write
 #: pyriemann's).
 TRUSTED_TYPES = frozenset({
     "eeg_gnn.models.baselines.BandTangentSpace",
+    "eeg_gnn.models.baselines.CSPLDA",
+    "eeg_gnn.models.baselines.SummedBands",
+    "pyriemann.spatialfilters.CSP",
     "eeg_gnn.models.baselines.TunedLogisticRegression",
     "eeg_gnn.models.graph_tangent.GraphTangentSpace",
     "pyriemann.estimation.Covariances",

@@ -202,6 +202,10 @@ def apply_run(run: Run, data_dir: str | Path, *, progress: bool = True, layout: 
         raise ValueError(f"Setting {unknown[0]!r} cannot be changed when applying a run; allowed: "
                          f"{', '.join(APPLY_SETTINGS)}.")
     check_option("on_error", on_error, ON_ERROR)
+    if run.config.align != "none":
+        raise ValueError(f"{run.path} was trained with --align {run.config.align}: its models expect every subject "
+                         "re-centred on its own windows, which applying it to new recordings does not do; apply a "
+                         "run trained with --align none.")
     config = replace(run.config, **settings)
     dataset = new_recordings(data_dir, config.read_kwargs(), layout=layout, subject_pattern=subject_pattern,
                              run_dataset=run.config.dataset, **config.dataset_options())

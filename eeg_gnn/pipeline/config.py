@@ -35,6 +35,7 @@ from eeg_gnn.evaluation.thresholds import THRESHOLD_METHODS
 from eeg_gnn.models.catalog import (
     BACKENDS,
     BASELINES,
+    DEFAULT_BASELINES,
     ESTIMATOR_MODELS,
     MODELS,
     NODE_FEATURES,
@@ -42,6 +43,7 @@ from eeg_gnn.models.catalog import (
     READOUTS,
     needs_covariance,
 )
+from eeg_gnn.signal.events import check_epoch, parse_epoch, parse_event_labels
 from eeg_gnn.signal.features import DEFAULT_BANDS, FEATURE_KINDS, check_bands, parse_bands
 from eeg_gnn.signal.graph import CONNECTIVITY_METHODS, CONTROLS
 from eeg_gnn.signal.headers import ON_TRUNCATED
@@ -61,7 +63,10 @@ TASKS = {
     "schizophrenia": "msu",
     "seizure": "chbmit",
     "emotion": "seed",
+    "motor_imagery": "eegmmidb",
 }
+#: ``--align``: none, or each subject re-centred on its own unlabelled windows (see :mod:`eeg_gnn.signal.alignment`).
+ALIGNMENTS = ("none", "subject")
 DISTANCE_GRAPHS = ("distance", "knn")
 GRAPHS = DISTANCE_GRAPHS + CONNECTIVITY_METHODS
 #: Settings of a run that may be changed when applying it to new recordings (``evaluate.py RUN --data-dir``): how
@@ -104,6 +109,12 @@ def parse_names(text: str) -> tuple[str, ...]:
     """``'a,b'`` as ``('a', 'b')``; ``'none'`` or nothing as ``()``."""
     names = tuple(part.strip() for part in text.split(",") if part.strip())
     return () if names == (NONE,) else names
+
+
+def _node_sets() -> tuple[str, ...]:
+    from eeg_gnn.signal.montage import node_sets
+
+    return tuple(node_sets()) + tuple(node_sets(bipolar=True))
 
 
 def _datasets() -> list[str]:
@@ -161,6 +172,19 @@ class TrainConfig:
                               "listed subject: raise = refuse the cohort naming them, warn = leave them out, list "
                               "them and record them in config.json (default: %(default)s)", "data",
                               choices=ON_MISSING)
+    event_labels: dict[str, str] | None = setting(
+        None, "labels from the recordings' annotations instead of one label per recording: DESCRIPTION=CLASS,... "
+        "(e.g. T1=left,T2=right; several descriptions may share a class); any dataset or folder cohort (its "
+        "participants table then needs no label column) (default: the dataset's, e.g. eegmmidb's T1=left,T2=right)",
+        "data", parse=parse_event_labels, metavar="EVENTS")
+    nodes: str | None = setting(None, "node set, e.g. 10-20 (19 electrodes) or 10-10-64 (the 64 electrodes of the "
+                                "10-10 system that eegmmidb records); montages/node_sets.json lists them (default: "
+                                "the dataset's)", "data", choices=_node_sets)
+    epoch: tuple[float, float] | None = setting(
+        None, "event-locked windows: TMIN,TMAX seconds after each annotated event of --event-labels (e.g. 0.5,4.0), "
+        "one window per event, instead of consecutive --window windows; the length never comes from the "
+        "annotation's duration (default: the dataset's, e.g. eegmmidb's 0.5,4.0)", "preprocessing",
+        parse=parse_epoch, metavar="TMIN,TMAX")
     window: float = setting(4.0, "window length in seconds (default: %(default)s)", "preprocessing")
     overlap: float = setting(0.0, "fraction of a window shared with the next, in [0, 1) (default: %(default)s)",
                              "preprocessing")
@@ -208,6 +232,12 @@ class TrainConfig:
                                  "baseline uses, per electrode); bands+tangent = both (default: %(default)s, chosen "
                                  "on validation subjects: docs, Models, 'How the defaults were chosen')", "features",
                                  choices=tuple(NODE_FEATURES))
+    align: str = setting("none", "label-free alignment of each subject, training and test subjects alike: subject = "
+                         "re-centre each band's covariance matrices at the subject's own Riemannian mean and "
+                         "standardise its band features over its own windows. It uses the test subjects' unlabelled "
+                         "windows, so the evaluation is transductive (said in the summary and results); refused "
+                         "where every subject has one class (default: %(default)s)", "features",
+                         choices=ALIGNMENTS)
     spatial_centring: bool = setting(False, "subtract, in every window, each node feature's mean over the nodes "
                                      "(per band; no labels) before the graph model", "features")
     bands: dict[str, tuple[float, float]] = setting(
@@ -291,9 +321,11 @@ class TrainConfig:
     n_boot: int = setting(1000, "bootstrap resamples of subjects for the 95 % intervals (default: %(default)s)",
                           "evaluation")
     baselines: tuple[str, ...] = setting(
-        tuple(BASELINES), "non-graph baselines scored on the same folds, comma-separated, or none: logreg = logistic "
+        DEFAULT_BASELINES, "non-graph baselines scored on the same folds, comma-separated, or none: logreg = logistic "
         "regression on the node features, tangent_space = Riemannian tangent space of band-wise covariances; both "
-        "choose C by an inner CV over the training subjects (default: logreg,tangent_space)", "evaluation",
+        "choose C by an inner CV over the training subjects; csp_lda = common spatial patterns of the covariance "
+        "summed over the bands + LDA (the motor-imagery classic; 8-30 Hz with --task motor_imagery) (default: "
+        "logreg,tangent_space)", "evaluation",
         parse=parse_names, metavar="NAMES")
     controls: tuple[str, ...] = setting(
         tuple(CONTROLS), "graph controls trained like the graph model on the same folds, comma-separated, or none: "
@@ -342,6 +374,21 @@ class TrainConfig:
             self.cv = self._descriptor_default("default_cv", "group-kfold")
         if self.reference is None:
             self.reference = self._descriptor_default("reference", "average")
+        check_option("align", self.align, ALIGNMENTS)
+        if self.event_labels is None and self._descriptor_default("events", None):
+            self.event_labels = dict(self._descriptor_default("events", None))
+        if self.epoch is None and self._descriptor_default("epoch", None) and self.event_labels:
+            self.epoch = tuple(self._descriptor_default("epoch", None))
+        if self.epoch is not None:
+            self.epoch = check_epoch(self.epoch)
+            if not self.event_labels:
+                raise ValueError("--epoch locks windows to annotated events: pass --event-labels DESCRIPTION=CLASS,... "
+                                 "(e.g. --event-labels T1=left,T2=right).")
+            self.window = round(self.epoch[1] - self.epoch[0], 6)
+        if self.bands == DEFAULT_BANDS and self._descriptor_default("bands", None):
+            self.bands = {name: tuple(edges) for name, edges in self._descriptor_default("bands", None).items()}
+            if self.graph_band not in self.bands:
+                self.graph_band = self._descriptor_default("graph_band", self.graph_band)
         check_option("cv", self.cv, CV_METHODS)
         protocol = PROTOCOLS.get(self.cv)
         if protocol is not None and self.dataset != protocol.dataset:
@@ -400,7 +447,7 @@ class TrainConfig:
             n_jobs = 1  # models on this device share PyTorch's generator: threads would mix their draws
         return Executor(n_jobs=n_jobs, scheduler=self.scheduler, prefer=self.prefer, threads=self.threads)
 
-    def _descriptor_default(self, key: str, fallback: str) -> str:
+    def _descriptor_default(self, key: str, fallback: Any) -> Any:
         """A dataset's own default for a setting (e.g. ``default_cv``, ``reference`` in its descriptor)."""
         from eeg_gnn.data.datasets import has_descriptor, load_descriptor
 
@@ -430,7 +477,8 @@ class TrainConfig:
                              resample_sfreq=self.resample_sfreq, reference=self.reference, window_s=self.window,
                              overlap=self.overlap, reject_uv=self.reject_uv, flat_uv=self.flat_uv,
                              bad_channels=self.bad_channels, clipping=self.clipping, rail_uv=self.rail_uv,
-                             saturated_fraction=self.saturated_fraction, max_bad_fraction=self.max_bad_fraction)
+                             saturated_fraction=self.saturated_fraction, max_bad_fraction=self.max_bad_fraction,
+                             epoch=self.epoch, events=tuple(self.event_labels or ()) if self.epoch else ())
 
     def dataset_options(self) -> dict:
         """How to list a folder dataset's recordings (see :func:`eeg_gnn.data.datasets.load_folder`)."""
@@ -534,20 +582,27 @@ def _coerce(name: str, value: Any, hint: Any, source: str) -> Any:
         if optional:
             return None
         raise ValueError(f"Setting {name!r} in {source} cannot be {NONE!r}: it needs a {origin.__name__}.")
+    parse = config_fields()[name].metadata["parse"] if name in config_fields() else None
     if origin is tuple:
         if isinstance(value, str):
-            return parse_names(value)
+            return (parse or parse_names)(value)
+        if get_args(base) and all(arg is float for arg in get_args(base)):
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                               for v in value):
+                raise ValueError(f"Setting {name!r} in {source} must be a list of numbers like [0.5, 4.0], got "
+                                 f"{value!r}.")
+            return tuple(float(v) for v in value)
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
             raise ValueError(f"Setting {name!r} in {source} must be a list of names like [\"a\", \"b\"], got "
                              f"{value!r}.")
         return tuple(value)
     if origin is dict:
         if isinstance(value, str):
-            return parse_bands(value)
+            return (parse or parse_bands)(value)
         if not isinstance(value, dict):
             raise ValueError(f"Setting {name!r} in {source} must be a table like {{ alpha = [8, 13] }}, got "
                              f"{value!r}.")
-        return {str(k): tuple(v) for k, v in value.items()}
+        return {str(k): v if isinstance(v, str) else tuple(v) for k, v in value.items()}
     if origin is bool:
         if not isinstance(value, bool):
             raise ValueError(f"Setting {name!r} in {source} must be true or false, got {value!r}.")

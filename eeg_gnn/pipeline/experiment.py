@@ -77,6 +77,13 @@ from eeg_gnn.pipeline.selection import (
     read_grid,
     samples_key,
 )
+from eeg_gnn.signal.alignment import (
+    TRANSDUCTIVE,
+    check_alignable,
+    recentre_per_subject,
+    standardise_per_subject,
+)
+from eeg_gnn.signal.events import event_window_labels
 from eeg_gnn.signal.graph import distance_adjacency, sparsify
 from eeg_gnn.signal.montage import positions, resolve_nodes
 from eeg_gnn.utils.files import write_json_atomic, write_text_atomic
@@ -130,13 +137,20 @@ def new_run_dir(config: TrainConfig) -> Path:
     raise FileExistsError(f"Could not create a new run directory next to {base}.")
 
 
-def window_labels(dataset: Dataset, recording_index: int, onsets: np.ndarray, window_s: float) -> np.ndarray:
-    """Class index of each window; -1 for windows outside every labelled interval."""
+def window_labels(dataset: Dataset, recording_index: int, onsets: np.ndarray, window_s: float,
+                  epoch: tuple[float, float] | None = None) -> np.ndarray:
+    """Class index of each window; -1 for windows outside every labelled interval.
+
+    With ``epoch`` (event-locked windows), a window takes the class of the interval whose onset is its event
+    (``onset - tmin``), however long the interval lasts.
+    """
     recording = dataset.recordings[recording_index]
     if recording.label is not None:
         return np.full(len(onsets), dataset.classes.index(recording.label))
-    labels = np.full(len(onsets), -1)
     intervals = recording.intervals or [(i["label"], i["start"], i["end"]) for i in dataset.descriptor.get("intervals", [])]
+    if epoch is not None:
+        return event_window_labels(onsets, intervals, dataset.classes, epoch[0])
+    labels = np.full(len(onsets), -1)
     for label, start, end in intervals:
         inside = (onsets >= start) & (onsets + window_s <= end)
         labels[inside] = dataset.classes.index(label)
@@ -172,7 +186,7 @@ def build_samples(config: TrainConfig, dataset: Dataset, extracted: list[Recordi
     parts = {key: [] for key in ("features", "adjacency", "covariance", "labels", "subjects", "recordings", "window",
                                  "onsets")}
     for index, (recording, result) in enumerate(zip(dataset.recordings, extracted)):
-        labels = window_labels(dataset, index, result.onsets, config.window)
+        labels = window_labels(dataset, index, result.onsets, config.window, config.epoch)
         keep = labels >= 0
         n = int(keep.sum())
         parts["features"].append(result.features[keep])
@@ -212,6 +226,11 @@ def build_samples(config: TrainConfig, dataset: Dataset, extracted: list[Recordi
     )
     if len(samples.labels) == 0:
         raise ValueError(f"No labelled window in dataset {dataset.name!r}.")
+    if config.align == "subject":
+        check_alignable(samples.labels, samples.subjects, dataset.classes)
+        samples.features = standardise_per_subject(samples.features, samples.subjects)
+        if samples.covariance is not None:
+            samples.covariance = recentre_per_subject(samples.covariance, samples.subjects).astype(np.float32)
     return samples
 
 
@@ -588,7 +607,9 @@ def run_cv(config: TrainConfig) -> Results:
 
         ensure_dataset(config.dataset, config.data_dir, download=config.download, progress=config.progress)
     dataset = load_dataset(config.dataset, config.data_dir, read_kwargs=config.read_kwargs(),
-                           **config.dataset_options())
+                           event_labels=config.event_labels, **config.dataset_options())
+    if config.nodes is not None:
+        dataset.descriptor = {**dataset.descriptor, "nodes": config.nodes}
     check_dataset(config, dataset)
     selecting = prepare_selection(config)
     for candidate in selecting[1] if selecting else []:
@@ -598,6 +619,7 @@ def run_cv(config: TrainConfig) -> Results:
     marker.write_text("This run has not finished (it is running, failed or was interrupted); do not use it.\n")
     started = time.time()
     saved_config = {
+        **({"transductive": TRANSDUCTIVE} if config.align != "none" else {}),
         "config": config.to_dict(), "preprocessing_steps": config.preprocessing().steps(),
         "versions": package_versions(), "command": sys.argv,
         "dataset": {"name": dataset.name, "root": str(dataset.root), "classes": dataset.classes,
@@ -650,6 +672,8 @@ def run_cv(config: TrainConfig) -> Results:
             "thresholds": thresholds_summary(config, fold_results, names),
             "fold_test_subjects": [sorted(map(str, fold.test_subjects)) for fold in folds],
         }
+        if config.align != "none":
+            results["alignment"] = {"align": config.align, "transductive": True, "note": TRANSDUCTIVE}
         if config.repeats > 1:
             results["repeats"] = run_repeats(config, results, run_dir)
             results["seconds"] = round(time.time() - started, 1)
@@ -847,6 +871,8 @@ def format_summary(results: dict, run_dir: Path) -> str:
     if caveat:
         over = "time blocks" if results["cv"] == "time-blocks" else "subjects"
         lines.append(f"{caveat}; intervals are over {over}")
+    if results.get("alignment"):
+        lines.append(f"evaluation {results['alignment']['note']}")
     lines.append(f"saved to {run_dir} (results.json, scores.csv, predictions.csv, folds.csv, tensorboard/, "
                  "checkpoints/)")
     return "\n".join(lines)

@@ -35,6 +35,7 @@ from eeg_gnn.pipeline.folds import PRIMARY, manifest_path
 from eeg_gnn.pipeline.runs import Run, recompute_results
 from eeg_gnn.pipeline.selection import samples_key
 from eeg_gnn.review import export, figures, maps, performance, wording
+from eeg_gnn.review.imagery import imagery_section
 from eeg_gnn.review.maps import Scale
 from eeg_gnn.review.report import render_report
 from eeg_gnn.review.settings import ReviewSettings
@@ -149,7 +150,7 @@ def summarise_recordings(run: Run, dataset: Dataset, method: str, *, progress: b
             if windows.node_names != run.node_names:
                 raise ValueError(f"{recording.path} gives nodes {windows.node_names}, the run was trained on "
                                  f"{run.node_names}.")
-            labels = window_labels(dataset, index, windows.onsets, config.window)
+            labels = window_labels(dataset, index, windows.onsets, config.window, config.epoch)
             classes = np.unique(labels[labels >= 0])
             n_nodes = len(windows.node_names)
             relative = band_power(windows.data, windows.sfreq, bands, "relative_power")
@@ -597,7 +598,7 @@ def build_review(run: Run, settings: ReviewSettings | None = None, **options: An
     config = run.config
     method = settings.connectivity or (config.graph if config.graph in CONNECTIVITY_METHODS else DEFAULT_CONNECTIVITY)
     dataset = load_dataset(config.dataset, config.data_dir, read_kwargs=config.read_kwargs(),
-                           **config.dataset_options())
+                           event_labels=config.event_labels, **config.dataset_options())
     dropped = {rid for rid, entry in run.saved.get("data_quality", {}).get("bad_channels", {}).items()
                if entry["action"] == "dropped"}
     dataset.recordings = [r for r in dataset.recordings if r.recording_id not in dropped]
@@ -627,7 +628,8 @@ def build_review(run: Run, settings: ReviewSettings | None = None, **options: An
         edge_importance, node_importance, n_explained = cached_importance(run, dataset, progress=settings.progress)
         importance = _importance_maps(ctx, edge_importance, node_importance)
         learned = _learned_adjacency_exports(ctx)
-        level = aggregation_level(run.results["label_level"])
+        # window-level labels (seizures, cues) mix classes within a subject: score the windows themselves
+        level = "window" if run.results["label_level"] == "window" else aggregation_level(run.results["label_level"])
         entries = performance.model_entries(run.results, config)
         comparisons = performance.comparisons(run.results, entries, run.predictions, level, n_boot=config.n_boot,
                                               seed=config.seed)
@@ -648,6 +650,9 @@ def build_review(run: Run, settings: ReviewSettings | None = None, **options: An
                          comparisons=comparisons, level=level, performance_figures=performance_figures, psd=psd,
                          subject_predictions=performance.subject_predictions(run.predictions, entries[0]["key"]),
                          power_intervals=power_intervals, learned=learned)
+        if config.epoch is not None:
+            section = imagery_section(run, dataset, node_importance, ctx.figure("imagery_erd"))
+            review["sections"].insert(len(review["sections"]) - 5, section)
         render_report(review, work / "report.html")
         if target.exists():
             shutil.rmtree(target)

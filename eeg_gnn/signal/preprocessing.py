@@ -1,7 +1,9 @@
 """From a Raw to clean windows on the nodes of a montage, as declarative steps saved with every result.
 
 The steps always run in this order: pick the montage's nodes (drop the rest, report why), deal with bad nodes
-(flat, saturated, implausible, far from the others, copied: see :mod:`eeg_gnn.signal.quality`), band-pass, notch, resample, re-reference, cut fixed-length windows, reject windows by amplitude.
+(flat, saturated, implausible, far from the others, copied: see :mod:`eeg_gnn.signal.quality`), band-pass, notch,
+resample, re-reference, cut fixed-length windows (consecutive, or locked to annotated events:
+:mod:`eeg_gnn.signal.events`), reject windows by amplitude.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 import mne
 import numpy as np
 
+from eeg_gnn.signal.events import check_epoch, event_onsets, event_windows
 from eeg_gnn.signal.io import check_finite, source_of
 from eeg_gnn.signal.montage import ChannelMatch, match_channels, resolve_nodes
 from eeg_gnn.signal.quality import (
@@ -62,6 +65,12 @@ class Preprocessing:
         Share of a node's samples at its rail from which it is saturated (``clipping='channel'``), in (0, 1].
     max_bad_fraction : float
         Largest share of bad nodes rebuilt by interpolation, in (0, 1).
+    epoch : (tmin, tmax) | None
+        Event-locked windows: one window from ``onset + tmin`` to ``onset + tmax`` seconds after each annotation
+        named in ``events`` (see :mod:`eeg_gnn.signal.events`), instead of consecutive ``window_s`` windows; the
+        filters run on the continuous recording first.
+    events : tuple of str
+        The annotation descriptions that windows are locked to (with ``epoch``).
     """
 
     l_freq: float | None = 1.0
@@ -78,9 +87,17 @@ class Preprocessing:
     rail_uv: float | None = None
     saturated_fraction: float = SATURATED_FRACTION
     max_bad_fraction: float = MAX_BAD_FRACTION
+    epoch: tuple[float, float] | None = None
+    events: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_option("reference", self.reference, REFERENCES)
+        if self.epoch is not None:
+            object.__setattr__(self, "epoch", check_epoch(self.epoch))
+            object.__setattr__(self, "events", tuple(self.events))
+            if not self.events:
+                raise ValueError("Event-locked windows (--epoch) need the events to lock to: pass --event-labels "
+                                 "DESCRIPTION=CLASS,... (e.g. --event-labels T1=left,T2=right).")
         check_option("bad_channels", self.bad_channels, BAD_CHANNEL_POLICIES)
         check_option("clipping", self.clipping, CLIPPING)
         if self.rail_uv is not None:
@@ -100,7 +117,14 @@ class Preprocessing:
             raise ValueError(f"'l_freq' ({self.l_freq} Hz) must be below 'h_freq' ({self.h_freq} Hz).")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The parameters; ``epoch`` and ``events`` only when windows are event-locked (so that the cache keys of
+        consecutive windows stay what they were)."""
+        values = asdict(self)
+        if self.epoch is None:
+            del values["epoch"], values["events"]
+        else:
+            values["epoch"], values["events"] = list(self.epoch), list(self.events)
+        return values
 
     def steps(self) -> list[dict]:
         """The steps this configuration runs, in order, with their parameters."""
@@ -115,7 +139,10 @@ class Preprocessing:
         if self.resample_sfreq:
             steps.append({"step": "resample", "sfreq": self.resample_sfreq})
         steps.append({"step": "reference", "reference": self.reference})
-        steps.append({"step": "windows", "window_s": self.window_s, "overlap": self.overlap})
+        if self.epoch is not None:
+            steps.append({"step": "event_windows", "epoch": list(self.epoch), "events": list(self.events)})
+        else:
+            steps.append({"step": "windows", "window_s": self.window_s, "overlap": self.overlap})
         steps.append({"step": "reject_windows", "reject_uv": self.reject_uv, "flat_uv": self.flat_uv,
                       "clipped": self.clipping == "window"})
         return steps
@@ -277,10 +304,21 @@ def preprocess(
     if config.reference == "average":
         raw.set_eeg_reference("average", projection=False, verbose="error")
     data = raw.get_data()
-    try:
-        windows, onsets = make_windows(data, raw.info["sfreq"], config.window_s, config.overlap)
-    except ValueError as exc:
-        raise ValueError(f"{source}: {exc}") from exc
+    if config.epoch is not None:
+        onsets = event_onsets(raw, config.events)
+        if not len(onsets):
+            raise ValueError(f"{source} has no annotation {' / '.join(config.events)} to lock windows to (its "
+                             f"annotations: {sorted(set(raw.annotations.description)) or 'none'}); check "
+                             "--event-labels.")
+        windows, onsets = event_windows(data, raw.info["sfreq"], onsets, config.epoch)
+        if not len(onsets):
+            raise ValueError(f"{source}: no window of --epoch {config.epoch[0]:g},{config.epoch[1]:g} fits in the "
+                             "recording around its events.")
+    else:
+        try:
+            windows, onsets = make_windows(data, raw.info["sfreq"], config.window_s, config.overlap)
+        except ValueError as exc:
+            raise ValueError(f"{source}: {exc}") from exc
     keep, flat = amplitude_mask(windows, config)
     clipped = windows_at_rail(clipped_at, sfreq, onsets, config.window_s)
     keep &= ~clipped.any(axis=1)
