@@ -251,9 +251,12 @@ def _fit_pipeline(config: FoldSettings, samples: Samples, fold: Fold, pipeline, 
 
 def tuned_info(tuned) -> dict:
     """What a :class:`~eeg_gnn.models.baselines.TunedLogisticRegression` chose, as plain values: ``C``, its inner
-    score, the inner folds, the range of ``C`` searched and whether the choice is at its edge."""
+    score, the inner folds, the range of ``C`` searched and whether the choice is at its edge (a baseline that
+    chooses no ``C``, such as CSP + LDA, has no range and is never at an edge)."""
+    searched = getattr(tuned, "Cs_", None)
     return {"C": tuned.C_, "inner_score": tuned.inner_score_, "inner_folds": tuned.n_inner_,
-            "C_range": [tuned.Cs_[0], tuned.Cs_[-1]], "at_grid_edge": bool(tuned.at_grid_edge_)}
+            "C_range": [searched[0], searched[-1]] if searched else None,
+            "at_grid_edge": bool(getattr(tuned, "at_grid_edge_", False))}
 
 
 def checkpoint_path(checkpoints: Path, fold: int, name: str, *, estimator: bool | None = None) -> Path:
