@@ -55,7 +55,8 @@ SECTIONS = {
     "schizophrenia": Section("schizophrenia", "MSU: adolescent schizophrenia vs control (84 subjects, subject labels)",
                              "examples/montage_grid.toml", loso=True),
     "motor_imagery": Section("motor_imagery", "PhysioNet eegmmidb: imagined left vs right fist (12 subjects, "
-                             "64 electrodes, trial labels)", None, aligned=True),
+                             "64 electrodes, trial labels)", None,
+                             extra={"baselines": ("logreg", "tangent_space", "csp_lda")}, aligned=True),
 }
 
 
