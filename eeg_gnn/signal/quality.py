@@ -58,7 +58,10 @@ MAX_UV = 10_000.0
 SATURATED_FRACTION = 0.01
 TYPICAL_UV = 100.0
 RELATIVE_FACTOR = 10.0
-COPY_DISTANCE = 0.005
+#: A pair of nodes is a near copy when the variance of the difference of their first differences is below this share
+#: of the median over all pairs: on the 48 EEGMAT and 36 eegmmidb recordings (64 electrodes) the closest pair is at
+#: 0.024 and 0.0009, a copy with 1 % of the signal's noise added at about 5e-5.
+COPY_DISTANCE = 2e-4
 PROBLEMS = ("flat", "saturated", "implausible", "relative", "copy")
 
 
@@ -198,8 +201,11 @@ def check_against_others(data: np.ndarray, checks: Sequence[ChannelCheck]) -> li
                 checks[i] = ChannelCheck(check.name, check.peak_to_peak_uv, "relative",
                                          f"far {side} the recording's other electrodes ({ratio:.2g} times their median "
                                          f"amplitude, before re-referencing)")
-    centred -= centred.mean(axis=1, keepdims=True)
-    covariance = centred @ centred.T / centred.shape[1]
+    # Copies are judged on the first differences of the signals (a high-pass): neighbouring electrodes of a dense
+    # montage share slow drifts that would otherwise make them look alike.
+    changes = np.diff(data, axis=1)
+    changes -= changes.mean(axis=1, keepdims=True)
+    covariance = changes @ changes.T / changes.shape[1]
     variance = np.diag(covariance)
     distance = variance[:, None] + variance[None, :] - 2 * covariance
     pairs = [(a, b) for a, b in zip(*np.triu_indices(len(checks), 1), strict=True) if live[a] and live[b]]
@@ -212,7 +218,7 @@ def check_against_others(data: np.ndarray, checks: Sequence[ChannelCheck]) -> li
                     if checks[i].problem is None:
                         checks[i] = ChannelCheck(
                             checks[i].name, checks[i].peak_to_peak_uv, "copy",
-                            f"near copy of {checks[j].name} (the variance of their difference is {ratio:.2g} times "
+                            f"near copy of {checks[j].name} (the variance of the difference of their changes is {ratio:.2g} times "
                             "the median over pairs of electrodes)")
     return checks
 
