@@ -78,25 +78,26 @@ def test_messy_cohort_trains_with_flags_only_and_lists_what_it_left_out(clinic, 
                                                       "--rail-uv", "325"], capsys)
     assert code == 0, err
     assert "P07" in err and "C07" in err
-    assert "4 recordings had bad nodes rebuilt by spherical-spline interpolation" in out
+    assert "5 recordings had bad nodes rebuilt by spherical-spline interpolation" in out
+    # O2 pinned at its rail in every sample carries no signal: found dead before referencing, and rebuilt
+    assert "  C04_a.edf: O2 far below the recording's other electrodes (0 times their median amplitude" in out
     for line in ("  P01_a.edf: Cz flat", "  C03_a.edf: Pz flat", "  C01_b.edf: F8 flat"):
         assert line in out
     assert "P02_a.edf: T7 implausibly small" in out
-    assert "3 recordings were left out for bad nodes or for having no clean window" in out
-    assert "  C04_a.edf: Fp1 at its rail in 6 of 12 windows; O2 at its rail in 12 of 12 windows" in out
+    assert "2 recordings were left out for bad nodes or for having no clean window" in out
     assert "  P03_b.edf: " in out and "  C02_a.edf: " in out
-    assert "21 recordings had windows rejected with a node at its rail" in out
+    assert "22 recordings had windows rejected with a node at its rail" in out
     assert "  P05_a.edf: 6 windows (Fp1 6)" in out
     (run_dir,) = (tmp_path / "runs").iterdir()
     saved = json.loads((run_dir / "config.json").read_text())
     quality = saved["data_quality"]
     assert {rid for rid, entry in quality["bad_channels"].items() if entry["action"] == "dropped"} == {
-        "P03_b.edf", "C02_a.edf", "C04_a.edf"}
-    assert len(quality["clipped_windows"]) == 21
+        "P03_b.edf", "C02_a.edf"}
+    assert len(quality["clipped_windows"]) == 22
     assert saved["config"]["clipping"] == "window" and saved["config"]["rail_uv"] == 325.0
     results = json.loads((run_dir / "results.json").read_text())
-    assert results["n_recordings"] == 21 and results["n_subjects"] == 12
-    assert results["n_windows"] == 21 * 6  # half of every kept recording's 12 windows
+    assert results["n_recordings"] == 22 and results["n_subjects"] == 12
+    assert results["n_windows"] == 22 * 6  # half of every kept recording's 12 windows
 
 
 def overwrite(path, label, records, value=None):

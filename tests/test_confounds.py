@@ -64,7 +64,7 @@ def test_generated_cohort_reports_sampling_rate_and_age(tmp_path, capsys):
     code, out, err = run_script("train.py", args, capsys)
     assert code == 0, err
     assert "warning: 3 properties differ between the classes" in out
-    assert "  sampling rate (Hz) per recording: Control: 100 ×2, 128 ×8; Patient: 100 ×9, 128 ×2" in out
+    assert "  sampling rate (Hz) per recording: Control: 100 ×2, 128 ×9; Patient: 100 ×9, 128 ×2" in out
     assert "  age per subject: Control median 31.5 (range 30-34, n=6); Patient median 49.5" in out
     (run_dir,) = (tmp_path / "runs").iterdir()
     confounds = json.loads((run_dir / "config.json").read_text())["confounds"]

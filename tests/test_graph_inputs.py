@@ -133,7 +133,8 @@ def test_node_features_setting_asks_for_covariances_and_refuses_bad_values():
     assert needs_covariance("tangent") and needs_covariance("bands+tangent") and not needs_covariance("bands")
     config = TrainConfig(node_features="tangent", baselines=("logreg",))
     assert config.feature_spec().covariance == "oas"
-    assert TrainConfig(baselines=("logreg",)).feature_spec().covariance is None
+    assert TrainConfig(baselines=("logreg",), node_features="bands").feature_spec().covariance is None
+    assert TrainConfig(baselines=("logreg",)).feature_spec().covariance == "oas"  # the default carries tangent rows
     with pytest.raises(ValueError, match="node_features.*'bands', 'tangent', 'bands\\+tangent'"):
         TrainConfig(node_features="rows")
     with pytest.raises(ValueError, match="covariance matrices"):
@@ -232,7 +233,8 @@ def test_dgcnn_adjacency_is_saved_per_fold_and_read_back(tmp_path):
     def brainnet(stem, matrix, node_values, header, description):
         export.write_pair(tmp_path / "brainnet", stem, matrix, names, node_values=node_values, header=header)
 
-    _learned_adjacency_exports(SimpleNamespace(run=run, brainnet=brainnet))
+    _learned_adjacency_exports(SimpleNamespace(run=run, brainnet=brainnet, names=names,
+                                               figure=lambda name: tmp_path / "figures" / f"{name}.png"))
     for stem in ("learned_adjacency", "learned_adjacency_fold_0"):
         np.testing.assert_allclose(export.read_edge(tmp_path / "brainnet" / f"{stem}.edge", node_names=names), saved,
                                    atol=1e-5)

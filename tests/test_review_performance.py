@@ -34,8 +34,10 @@ def _predictions(n_subjects: int = 10) -> Predictions:
 
 
 def test_older_runs_name_the_graph_model_from_its_settings():
-    config = TrainConfig(model="cheb", graph="plv", graph_band="alpha", cheb_k=3)
+    config = TrainConfig(model="cheb", graph="plv", graph_band="alpha", cheb_k=3, readout="pool")
     assert graph_description(config) == "ChebNet (K = 3) on alpha PLV graphs"
+    saved = {key: value for key, value in config.to_dict().items() if key not in ("readout", "refit")}
+    assert TrainConfig.from_dict(saved).readout == "pool" and not TrainConfig.from_dict(saved).refit  # older runs
     assert (graph_description(TrainConfig(model="gat", graph="plv", readout="flatten"))
             == "GAT, flatten readout on alpha PLV graphs")
     entries = model_entries({"model": {"window": METRICS}, "baseline": {"window": METRICS, "per_fold": []}}, config)

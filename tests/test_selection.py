@@ -54,8 +54,9 @@ def synthetic_samples(n_subjects: int = 12, seed: int = 0) -> Samples:
 
 
 def base_config(**overrides) -> TrainConfig:
+    """A small configuration for the synthetic samples, which carry band features and no covariances."""
     values = dict(task="workload", epochs=3, patience=3, hidden=8, n_boot=20, progress=False, controls=(),
-                  baselines=("logreg",))
+                  baselines=("logreg",), node_features="bands")
     values.update(overrides)
     return TrainConfig(**values)
 

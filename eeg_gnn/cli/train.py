@@ -91,7 +91,9 @@ def main(argv: list[str] | None = None, prog: str = "eeg-gnn train") -> int:
 
     def job() -> str:
         config = config_from_args(args)
-        if config.dataset != "folder":  # a missing dataset is said before torch is imported (seconds)
+        from eeg_gnn.data.datasets import has_descriptor
+
+        if has_descriptor(config.dataset):  # a missing dataset is said before torch is imported (seconds)
             from eeg_gnn.data.fetch import ensure_dataset
 
             ensure_dataset(config.dataset, config.data_dir, download=config.download, progress=config.progress)

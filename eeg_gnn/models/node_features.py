@@ -57,8 +57,8 @@ def tangent_rows(covariance: np.ndarray, reference: np.ndarray) -> np.ndarray:
                          f"{covariance.shape}, got {reference.shape}.")
     mapped = np.stack([log_map_riemann(covariance[:, band], reference[band])
                        for band in range(covariance.shape[1])], axis=2)
-    n_windows, n_nodes = covariance.shape[0], covariance.shape[-1]
-    return mapped.reshape(n_windows, n_nodes, -1)
+    n_windows, n_bands, n_nodes = covariance.shape[:3]
+    return mapped.reshape(n_windows, n_nodes, n_bands * n_nodes)
 
 
 def _check_covariance(covariance) -> np.ndarray:

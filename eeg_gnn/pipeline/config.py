@@ -74,6 +74,8 @@ GRAPHS = DISTANCE_GRAPHS + CONNECTIVITY_METHODS
 APPLY_SETTINGS = ("sfreq", "units", "scale", "on_truncated", "bad_channels", "clipping", "rail_uv",
                   "saturated_fraction", "max_bad_fraction", "label_column", "subject_column", "file_column",
                   "on_missing")
+#: Settings added with a new default after runs were saved without them: the value those runs used.
+LEGACY_VALUES = {"readout": "pool", "refit": False}
 SECTIONS = ("data", "preprocessing", "features", "graph", "model", "training", "evaluation", "execution", "output")
 NONE = "none"
 
@@ -509,8 +511,11 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict, *, source: str = "the config") -> TrainConfig:
-        """A config from saved values (``config.json``'s ``config``), checking every key and type."""
-        return cls(**_checked_values(values, source))
+        """A config from saved values (``config.json``'s ``config``), checking every key and type.
+
+        A setting that a run saved before it existed takes the value that run used (:data:`LEGACY_VALUES`), not
+        today's default."""
+        return cls(**{**LEGACY_VALUES, **_checked_values(values, source)})
 
     def to_toml(self) -> str:
         """The fully resolved experiment file: fed back with ``--config``, it reproduces this run."""
