@@ -84,7 +84,19 @@ def _check_covariances(X) -> np.ndarray:
     return X
 
 
-class TunedLogisticRegression(ClassifierMixin, BaseEstimator):
+class _PredictsWithModel:
+    """Predictions of the fitted ``model_`` an estimator of this module wraps."""
+
+    def predict_proba(self, X) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return self.model_.predict_proba(X)
+
+    def predict(self, X) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return self.model_.predict(X)
+
+
+class TunedLogisticRegression(_PredictsWithModel, ClassifierMixin, BaseEstimator):
     """Logistic regression whose ``C`` is chosen by cross-validation over groups (subjects) of the training data.
 
     Parameters
@@ -166,13 +178,6 @@ class TunedLogisticRegression(ClassifierMixin, BaseEstimator):
         search.fit(X, y, groups=groups)
         return {float(c): float(s) for c, s in zip(search.cv_results_["param_C"], search.cv_results_["mean_test_score"])}
 
-    def predict_proba(self, X) -> np.ndarray:
-        check_is_fitted(self, "model_")
-        return self.model_.predict_proba(X)
-
-    def predict(self, X) -> np.ndarray:
-        check_is_fitted(self, "model_")
-        return self.model_.predict(X)
 
 
 def _best_C(scores: dict[float, float]) -> float:
@@ -196,7 +201,7 @@ class SummedBands(TransformerMixin, BaseEstimator):
         return _check_covariances(X).sum(axis=1)
 
 
-class CSPLDA(ClassifierMixin, BaseEstimator):
+class CSPLDA(_PredictsWithModel, ClassifierMixin, BaseEstimator):
     """CSP + LDA on band-wise covariance matrices, with a decision threshold from inner folds over subjects.
 
     Parameters
@@ -252,13 +257,6 @@ class CSPLDA(ClassifierMixin, BaseEstimator):
                 self.threshold_ = balanced_threshold(np.searchsorted(self.classes_, y), held_out[:, 1])
         return self
 
-    def predict_proba(self, X) -> np.ndarray:
-        check_is_fitted(self, "model_")
-        return self.model_.predict_proba(X)
-
-    def predict(self, X) -> np.ndarray:
-        check_is_fitted(self, "model_")
-        return self.model_.predict(X)
 
 
 def groups_per_class(labels: np.ndarray, groups: np.ndarray, classes=None) -> dict[int, int]:

@@ -40,7 +40,7 @@ from eeg_gnn.evaluation.scoring import (
 )
 from eeg_gnn.models.baselines import baseline_input
 from eeg_gnn.pipeline.config import APPLY_SETTINGS
-from eeg_gnn.pipeline.experiment import assemble_adjacency, missing_from
+from eeg_gnn.pipeline.experiment import assemble_adjacency, format_metric, missing_from
 from eeg_gnn.pipeline.folds import PRIMARY
 from eeg_gnn.pipeline.runs import Run
 from eeg_gnn.pipeline.selection import samples_key
@@ -395,15 +395,6 @@ def score_applied(run: Run, dataset: Dataset, predictions: Predictions, quality:
                                                      **{rid: "bad nodes" for rid, entry in
                                                         quality.get("bad_channels", {}).items()
                                                         if entry["action"] == "dropped"}}}
-
-
-def format_metric(summary: dict, metric: str) -> str:
-    """``'0.812 [0.700, 0.900]'``: a metric with its 95 % interval, or ``'n/a'``."""
-    value = summary.get(metric)
-    if value is None:
-        return "n/a"
-    interval = summary.get("ci95", {}).get(metric)
-    return f"{value:.3f} [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else f"{value:.3f}"
 
 
 def format_applied_summary(results: dict, out: Path) -> str:

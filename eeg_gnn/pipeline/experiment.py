@@ -755,7 +755,8 @@ def evaluate_predictions(config: TrainConfig, predictions: Predictions, label_le
     return {"models": models, "comparisons": comparisons}
 
 
-def _fmt(summary: dict, metric: str) -> str:
+def format_metric(summary: dict, metric: str) -> str:
+    """``'0.812 [0.700, 0.900]'``: a metric with its 95 % interval, or ``'n/a'``."""
     value = summary.get(metric)
     if value is None:
         return "n/a"
@@ -843,7 +844,7 @@ def format_summary(results: dict, run_dir: Path) -> str:
         f"{'model':<{width}}{header}".rstrip(),
     ]
     for name, report in models.items():
-        cells = "".join(f"{_fmt(report.get(lvl, {}), metric):<24}" for lvl in levels
+        cells = "".join(f"{format_metric(report.get(lvl, {}), metric):<24}" for lvl in levels
                         for metric in ("balanced_accuracy", "roc_auc"))
         label = f"{name} ({report['kind']})"
         line = f"{label:<{width}}{cells}"
