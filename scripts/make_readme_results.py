@@ -239,8 +239,23 @@ def render_summary(run_dir: Path, seconds: float | None, title: str, page: str) 
         entry = comparisons.get((name, "window", "balanced_accuracy"))
         cells += [_difference(entry) if entry else "", _detectable(entry) if entry else ""]
         lines.append(f"| {_name(name)} | " + " | ".join(cells) + " |")
+    chosen = _chosen_models(runs)
+    if chosen:
+        lines += ["", f"Chosen in the folds (nested selection on training subjects only): {chosen}."]
     lines += ["", goal(runs, levels[1], pooled)]
     return "\n".join(lines)
+
+
+def _chosen_models(runs: list[tuple[int, dict]]) -> str:
+    """How often nested selection chose each model over every fold of every seed, most often first."""
+    counts: dict[str, int] = {}
+    for _, r in runs:
+        for entry in r.get("selection", {}).get("per_fold", []):
+            model = entry["settings"].get("model", "the grid's only model")
+            counts[model] = counts.get(model, 0) + 1
+    total = sum(counts.values())
+    return ", ".join(f"`{model}` in {n} of {total} folds" for model, n in
+                     sorted(counts.items(), key=lambda item: -item[1]))
 
 
 def _command(config: dict, runs: list) -> str:
