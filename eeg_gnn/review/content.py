@@ -56,6 +56,15 @@ def plain_name(entry: dict, config: Any, primary: bool) -> str:
     return plain or description
 
 
+def _listed(names: list[str], names_of: dict[str, str], kinds: dict[str, str]) -> str:
+    """Models in plain words for one sentence: several graph controls as one phrase, the others by name."""
+    controls = [name for name in names if kinds.get(name) == "control"]
+    parts = ([f"its {len(controls)} graph controls (the same model on other graphs)"] if len(controls) > 1
+             else [names_of.get(name, name) for name in controls])
+    parts += [names_of.get(name, name) for name in names if kinds.get(name) != "control"]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 def _verdict_phrase(verdict: str) -> str:
     return {"better": "better than", "worse": "worse than"}.get(verdict, "not distinguishable from")
 
@@ -267,8 +276,9 @@ def compose(ctx, *, tests, power_test, class_maps: dict, differences: dict | Non
              " (0.50 is chance)") if ours else "no score"
     phrases = {}
     for row in at_level:
-        phrases.setdefault(_verdict_phrase(row["verdict"]), []).append(names_of.get(row["against"], row["against"]))
-    against = "; ".join(f"{phrase} {' and '.join(others)}" for phrase, others in phrases.items())
+        phrases.setdefault(_verdict_phrase(row["verdict"]), []).append(row["against"])
+    kinds = {entry["name"]: entry["kind"] for entry in entries}
+    against = "; ".join(f"{phrase} {_listed(others, names_of, kinds)}" for phrase, others in phrases.items())
     headline = (f"{sentence_case(wording.LEVEL_TEXT[shown_level])}, the graph model ({names_of[primary['name']]}) "
                 f"reached {score}" + (f": {against}." if against else "; it was not compared with another model."))
     by_against = {row["against"]: row for row in at_level}
