@@ -331,6 +331,17 @@ def _check_print(tools: _DevTools, url: str, paper: str, pdf: Path) -> PrintResu
     return PrintResult(paper, width, pages, list(found["overflowing"]), pdf)
 
 
+def _report_and_browser(path, browser: str | None) -> tuple[Path, str]:
+    """The report's absolute path and the browser to open it with; refuses a missing report or browser."""
+    report = Path(path).resolve()
+    if not report.is_file():
+        raise FileNotFoundError(f"Report {report} does not exist.")
+    executable = browser or find_browser()
+    if executable is None:
+        raise BrowserNotFoundError(INSTALL_HINT.format(", ".join(BROWSERS)))
+    return report, executable
+
+
 def check_print(path: str | os.PathLike, folder: str | os.PathLike, *, papers: tuple[str, ...] = tuple(PAPERS),
                 browser: str | None = None, timeout: float = TIMEOUT_S) -> list[PrintResult]:
     """Print a report with every section open on each paper size to ``folder/<stem>-<paper>.pdf`` and check that
@@ -341,12 +352,7 @@ def check_print(path: str | os.PathLike, folder: str | os.PathLike, *, papers: t
     FileNotFoundError, BrowserNotFoundError, subprocess.TimeoutExpired
         As :func:`check_report`.
     """
-    report = Path(path).resolve()
-    if not report.is_file():
-        raise FileNotFoundError(f"Report {report} does not exist.")
-    executable = browser or find_browser()
-    if executable is None:
-        raise BrowserNotFoundError(INSTALL_HINT.format(", ".join(BROWSERS)))
+    report, executable = _report_and_browser(path, browser)
     results = []
     with tempfile.TemporaryDirectory(prefix="report-print-", ignore_cleanup_errors=True) as profile:
         tools = _DevTools(executable, profile, timeout)
@@ -389,12 +395,7 @@ def check_report(path: str | os.PathLike, *, widths: tuple[int, ...] = WIDTHS, s
     subprocess.TimeoutExpired
         If the browser did not finish within ``timeout`` seconds.
     """
-    report = Path(path).resolve()
-    if not report.is_file():
-        raise FileNotFoundError(f"Report {report} does not exist.")
-    executable = browser or find_browser()
-    if executable is None:
-        raise BrowserNotFoundError(INSTALL_HINT.format(", ".join(BROWSERS)))
+    report, executable = _report_and_browser(path, browser)
     folder = None if screenshots is None else Path(screenshots)
     results = []
     with tempfile.TemporaryDirectory(prefix="report-check-", ignore_cleanup_errors=True) as profile:

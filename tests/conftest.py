@@ -155,3 +155,24 @@ def run_script(script: str, args: list[str], capsys) -> tuple[int, str, str]:
     code = module.main(args)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def assert_applied_equals_training(run, cohort: Path) -> dict:
+    """Apply ``run`` to the recordings it was trained on: every window's graph-model probability equals the one
+    training saved in ``predictions.csv`` (each window predicted by the fold model that held it out). Returns the
+    saved probabilities, ``{(subject, recording, window): proba_patient}``."""
+    import csv
+
+    from eeg_gnn.pipeline.apply import apply_run
+
+    def graph_rows(path: Path) -> dict:
+        with path.open() as stream:
+            return {(r["subject"], r["recording"], r["window"]): float(r["proba_patient"])
+                    for r in csv.DictReader(stream) if r["model"] == "graph"}
+
+    again = graph_rows(apply_run(run, cohort, progress=False) / "windows.csv")
+    trained = graph_rows(run.path / "predictions.csv")
+    assert set(again) == set(trained)
+    for key, value in trained.items():
+        assert again[key] == pytest.approx(value, abs=1e-4)
+    return trained

@@ -23,6 +23,8 @@ from eeg_gnn.pipeline.config import TrainConfig
 from eeg_gnn.pipeline.folds import fit_fold, learned_adjacency_path, save_fold
 from eeg_gnn.pipeline.runs import Run
 
+from .conftest import assert_applied_equals_training
+
 N_NODES, N_BANDS = 5, 2
 
 
@@ -262,9 +264,6 @@ def test_every_option_can_go_into_a_selection_grid(tmp_path):
 
 
 def test_new_recordings_get_the_node_inputs_the_fold_was_trained_with(cohort, tmp_path):
-    import csv
-
-    from eeg_gnn.pipeline.apply import apply_run
     from eeg_gnn.pipeline.experiment import run_cv
     from eeg_gnn.pipeline.runs import load_run
 
@@ -277,16 +276,7 @@ def test_new_recordings_get_the_node_inputs_the_fold_was_trained_with(cohort, tm
         f"fold_{k}_learned_adjacency.npy" for k in range(2)]
     run = load_run(run_dir)
     assert run.load_fold(0).learned_adjacency.shape == (19, 19)
-    applied = apply_run(run, cohort, progress=False)
-    with (applied / "windows.csv").open() as stream:
-        again = {(r["subject"], r["recording"], r["window"]): float(r["proba_patient"])
-                 for r in csv.DictReader(stream) if r["model"] == "graph"}
-    with (run_dir / "predictions.csv").open() as stream:
-        trained = {(r["subject"], r["recording"], r["window"]): float(r["proba_patient"])
-                   for r in csv.DictReader(stream) if r["model"] == "graph"}
-    assert set(again) == set(trained)
-    for key, value in trained.items():
-        assert again[key] == pytest.approx(value, abs=1e-4)
+    assert_applied_equals_training(run, cohort)
 
 
 def test_each_model_fitted_alone_equals_its_fold(tmp_path):

@@ -16,6 +16,8 @@ from eeg_gnn.models.graph_tangent import (
 )
 from eeg_gnn.signal.covariance import band_covariance
 
+from .conftest import assert_applied_equals_training
+
 SFREQ = 128.0
 BANDS = {"theta": (4.0, 8.0), "alpha": (8.0, 13.0)}
 
@@ -132,11 +134,9 @@ def test_zero_hops_predict_exactly_what_the_tangent_space_baseline_predicts_on_t
 
 @pytest.mark.slow
 def test_a_tangent_graph_run_is_saved_without_pickles_reloaded_and_applied_to_new_recordings(cohort, tmp_path):
-    import csv
     import json
 
     from eeg_gnn.data.datasets import load_dataset
-    from eeg_gnn.pipeline.apply import apply_run
     from eeg_gnn.pipeline.config import TrainConfig
     from eeg_gnn.pipeline.experiment import run_cv
     from eeg_gnn.pipeline.runs import load_run, recompute_results
@@ -159,16 +159,7 @@ def test_a_tangent_graph_run_is_saved_without_pickles_reloaded_and_applied_to_ne
     run = load_run(run_dir)
     recompute_results(run)
     assert run.load_fold(1).model is None and run.load_fold(1).estimator is not None
-    applied = apply_run(run, cohort, progress=False)
-    with (applied / "windows.csv").open() as stream:
-        again = {(r["subject"], r["recording"], r["window"]): float(r["proba_patient"])
-                 for r in csv.DictReader(stream) if r["model"] == "graph"}
-    with (run_dir / "predictions.csv").open() as stream:
-        trained = {(r["subject"], r["recording"], r["window"]): float(r["proba_patient"])
-                   for r in csv.DictReader(stream) if r["model"] == "graph"}
-    assert set(again) == set(trained)
-    for key, value in trained.items():
-        assert again[key] == pytest.approx(value, abs=1e-4)
+    trained = assert_applied_equals_training(run, cohort)
     edges, nodes, n_windows = model_importance(run, load_dataset("folder", cohort), progress=False)
     assert edges.shape == (19, 19) and nodes.shape == (19,) and n_windows == len(trained)
     assert np.isfinite(edges).all() and edges.any()
