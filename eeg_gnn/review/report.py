@@ -155,7 +155,7 @@ footer.run code { white-space: pre-wrap; }
   .band-panel { display: block !important; }
   .table-wrap { overflow: visible; }
   table { width: 100%; table-layout: fixed; font-size: 8pt; }
-  th, td, td.num, td.nowrap, .pill { white-space: normal; overflow-wrap: anywhere; padding: 0.15rem 0.3rem; }
+  th, td, th.num, td.num, td.nowrap, .pill { white-space: normal; overflow-wrap: anywhere; padding: 0.15rem 0.3rem; }
   th[data-sort]::after { content: ""; }
   figure, tr, dl.facts { break-inside: avoid; }
   figure img { max-height: 230mm; object-fit: contain; }
